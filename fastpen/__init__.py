@@ -1,0 +1,9 @@
+"""fastpen: fast penalized linear regression with a scikit-learn API.
+
+Coordinate-descent engine in Cython (dense Fortran and CSC sparse X, float32 and
+float64, without copying X) behind drop-in replacements for scikit-learn's estimators.
+"""
+from ._elastic_net import ElasticNet, Lasso
+
+__version__ = "0.1.0"
+__all__ = ["ElasticNet", "Lasso", "__version__"]

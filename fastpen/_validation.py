@@ -1,0 +1,185 @@
+"""Input and parameter validation shared by every public entry point.
+
+Errors mirror scikit-learn's wording so that code catching them keeps working.
+"""
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def _describe(value):
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def check_real(value, name, owner, *, low=None, high=None, low_open=False, allow_none=False):
+    """Check that `value` is a real number in [low, high] (or (low, high] if low_open)."""
+    if value is None and allow_none:
+        return value
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if ok and np.isnan(value):
+        ok = False
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        lo = "-inf" if low is None else float(low)
+        hi = "inf" if high is None else float(high)
+        left = "(" if low_open or low is None else "["
+        right = "]" if high is not None else ")"
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must be a float in the range "
+            f"{left}{lo}, {hi}{right}. Got {_describe(value)} instead."
+        )
+    return value
+
+
+def check_int(value, name, owner, *, low=None, allow_none=False):
+    """Check that `value` is an integer >= low."""
+    if value is None and allow_none:
+        return value
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    if ok and low is not None:
+        ok = value >= low
+    if not ok:
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must be an int in the range "
+            f"[{low}, inf). Got {_describe(value)} instead."
+        )
+    return int(value)
+
+
+def check_bool(value, name, owner):
+    """Check that `value` is a boolean."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must be an instance of 'bool'. "
+            f"Got {_describe(value)} instead."
+        )
+    return bool(value)
+
+
+def check_options(value, name, owner, options):
+    """Check that `value` is one of the strings in `options`."""
+    if not isinstance(value, str) or value not in options:
+        listed = ", ".join(repr(o) for o in sorted(options))
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must be a str among {{{listed}}}. "
+            f"Got {_describe(value)} instead."
+        )
+    return value
+
+
+def check_sample_weight(sample_weight, n_samples, dtype):
+    """Validate sample weights and rescale them to sum to n_samples.
+
+    Returns None for unit weights (None or a scalar, as scikit-learn does), otherwise a
+    new contiguous array of `dtype`: the caller's array is never modified.
+    """
+    if sample_weight is None or isinstance(sample_weight, numbers.Number):
+        return None
+    try:
+        sw = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sample_weight must be numeric: {exc}") from None
+    if sw.ndim != 1:
+        raise ValueError("Sample weights must be 1D array or scalar")
+    if sw.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight.shape == {sw.shape}, expected {(n_samples,)}!"
+        )
+    if not np.all(np.isfinite(sw)):
+        raise ValueError("Input sample_weight contains NaN or infinity.")
+    if np.any(sw < 0):
+        raise ValueError("Negative values in data passed to `sample_weight`")
+    total = sw.sum()
+    if total <= 0:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return np.ascontiguousarray(sw * (n_samples / total), dtype=dtype)
+
+
+def check_feature_vector(values, name, n_features, *, default):
+    """Broadcast a scalar or validate an array of shape (n_features,) as float64."""
+    if values is None:
+        return np.full(n_features, default, dtype=np.float64)
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric: {exc}") from None
+    if arr.ndim == 0:
+        arr = np.full(n_features, float(arr), dtype=np.float64)
+    if arr.shape != (n_features,):
+        raise ValueError(
+            f"{name} must be a scalar or have shape ({n_features},), got {arr.shape}."
+        )
+    if np.any(np.isnan(arr)):
+        raise ValueError(f"{name} contains NaN.")
+    return np.array(arr, dtype=np.float64)  # own copy: callers may edit it
+
+
+def check_penalty_factor(penalty_factor, n_features):
+    """Per-feature penalty weights: finite and >= 0 (0 leaves a feature unpenalized)."""
+    pf = check_feature_vector(penalty_factor, "penalty_factor", n_features, default=1.0)
+    if not np.all(np.isfinite(pf)) or np.any(pf < 0):
+        raise ValueError("penalty_factor must be finite and non-negative.")
+    return pf
+
+
+def check_bounds(lower_bounds, upper_bounds, positive, n_features):
+    """Per-coefficient box [lower, upper] with lower <= 0 <= upper (glmnet's limits).
+
+    Returns (lower, upper) float64 arrays, or (None, None) when there is no constraint.
+    `positive=True` is the same as lower bounds of 0.
+    """
+    if lower_bounds is None and upper_bounds is None and not positive:
+        return None, None
+    lower = check_feature_vector(lower_bounds, "lower_bounds", n_features, default=-np.inf)
+    upper = check_feature_vector(upper_bounds, "upper_bounds", n_features, default=np.inf)
+    if np.any(lower > 0):
+        raise ValueError("lower_bounds must be <= 0 (so that 0 is a feasible coefficient).")
+    if np.any(upper < 0):
+        raise ValueError("upper_bounds must be >= 0 (so that 0 is a feasible coefficient).")
+    if positive:
+        lower = np.maximum(lower, 0.0)
+    return lower, upper
+
+
+def design_arrays(X):
+    """The arrays the engines read, without copying X.
+
+    Parameters
+    ----------
+    X : Fortran-contiguous ndarray or CSC sparse matrix / array
+        Already validated (float32 or float64).
+
+    Returns
+    -------
+    data, indices, indptr, is_sparse
+        For dense X, `data` is a 1-D view of the Fortran buffer and the index arrays are
+        empty. For CSC, the index arrays share one integer type (int32 or int64).
+    """
+    if sp.issparse(X):
+        if X.format != "csc":
+            raise ValueError("sparse X must be in CSC format here")
+        indices, indptr = X.indices, X.indptr
+        if indices.dtype != indptr.dtype:
+            # indptr is only n_features + 1 long: converting it costs nothing
+            wide = np.int64 if max(indices.dtype.itemsize, indptr.dtype.itemsize) > 4 else np.int32
+            indices = indices.astype(wide, copy=False)
+            indptr = indptr.astype(wide, copy=False)
+        return X.data, indices, indptr, True
+    if not X.flags.f_contiguous:
+        raise ValueError("dense X must be Fortran-contiguous here")
+    empty = np.empty(0, dtype=np.int32)
+    return X.reshape(-1, order="F"), empty, empty, False
+
+
+def canonical_csc(X):
+    """CSC with sorted, summed duplicates; copies only when X is not already so."""
+    if X.format != "csc":
+        X = X.tocsc()
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X

@@ -1,0 +1,82 @@
+# Column primitives over the design matrix X, shared by every engine.
+#
+# X is described by (data, indices, indptr, is_sparse, n_samples):
+# - dense: `data` is the Fortran-ordered buffer of X (column j starts at j * n_samples),
+#   `indices` / `indptr` are unused;
+# - sparse: CSC arrays, with int32 or int64 indices (fused `index_t`).
+# The dense/sparse branch is taken once per column, never per element, so one
+# source serves both layouts; `floating` gives float32 and float64.
+# Dense columns use BLAS level 1 (contiguous), sparse ones a tight loop.
+from cython cimport floating
+from libc.stdint cimport int32_t, int64_t
+from scipy.linalg.cython_blas cimport ddot, sdot, daxpy, saxpy
+
+ctypedef fused index_t:
+    int32_t
+    int64_t
+
+
+cdef inline double col_dot(
+    const floating* data, const index_t* indices, const index_t* indptr,
+    bint is_sparse, int n_samples, Py_ssize_t j, const floating* v,
+) noexcept nogil:
+    """Return x_j^T v."""
+    cdef Py_ssize_t k
+    cdef double acc = 0.0
+    cdef int one = 1
+    if is_sparse:
+        for k in range(indptr[j], indptr[j + 1]):
+            acc += data[k] * v[indices[k]]
+        return acc
+    if floating is float:
+        return sdot(&n_samples, <float*> &data[j * n_samples], &one, <float*> v, &one)
+    else:
+        return ddot(&n_samples, <double*> &data[j * n_samples], &one, <double*> v, &one)
+
+
+cdef inline double col_dot_weighted(
+    const floating* data, const index_t* indices, const index_t* indptr,
+    bint is_sparse, int n_samples, Py_ssize_t j, const floating* v,
+    const floating* weights,
+) noexcept nogil:
+    """Return x_j^T diag(weights) v; plain x_j^T v when weights is NULL."""
+    cdef Py_ssize_t k, i
+    cdef double acc = 0.0
+    cdef const floating* col
+    if weights == NULL:
+        return col_dot(data, indices, indptr, is_sparse, n_samples, j, v)
+    if is_sparse:
+        for k in range(indptr[j], indptr[j + 1]):
+            i = indices[k]
+            acc += data[k] * weights[i] * v[i]
+        return acc
+    col = &data[j * n_samples]
+    for i in range(n_samples):
+        acc += col[i] * weights[i] * v[i]
+    return acc
+
+
+cdef inline void col_axpy(
+    const floating* data, const index_t* indices, const index_t* indptr,
+    bint is_sparse, int n_samples, Py_ssize_t j, floating a, floating* v,
+) noexcept nogil:
+    """v += a * x_j."""
+    cdef Py_ssize_t k
+    cdef int one = 1
+    if is_sparse:
+        for k in range(indptr[j], indptr[j + 1]):
+            v[indices[k]] += a * data[k]
+        return
+    if floating is float:
+        saxpy(&n_samples, <float*> &a, <float*> &data[j * n_samples], &one, <float*> v, &one)
+    else:
+        daxpy(&n_samples, <double*> &a, <double*> &data[j * n_samples], &one, <double*> v, &one)
+
+
+cdef inline Py_ssize_t col_size(
+    const index_t* indptr, bint is_sparse, int n_samples, Py_ssize_t j,
+) noexcept nogil:
+    """Number of stored entries of column j (the work one column operation costs)."""
+    if is_sparse:
+        return indptr[j + 1] - indptr[j]
+    return n_samples

@@ -1,0 +1,81 @@
+"""Statistics of the design matrix that every engine needs, computed without copying X."""
+import numpy as np
+
+from cython cimport floating
+from _columns cimport index_t
+
+
+def column_stats(
+    const floating[::1] X_data,
+    const index_t[::1] X_indices,
+    const index_t[::1] X_indptr,
+    bint is_sparse,
+    Py_ssize_t n_samples,
+    Py_ssize_t n_features,
+    const floating[::1] sample_weight,
+    bint center,
+):
+    """Weighted column means and centred squared norms of X, in float64.
+
+    Parameters
+    ----------
+    X_data, X_indices, X_indptr : arrays
+        Fortran buffer of a dense X (indices unused) or the CSC arrays of a sparse X.
+    is_sparse : bool
+    n_samples, n_features : int
+    sample_weight : array of shape (n_samples,) or (0,)
+        Weights s summing to n_samples, or an empty array for unit weights.
+    center : bool
+        Whether the columns are centred (fit_intercept).
+
+    Returns
+    -------
+    X_mean : ndarray of shape (n_features,)
+        s^T x_j / n, zeros when not centring.
+    norm2 : ndarray of shape (n_features,)
+        ||x_j - X_mean_j||_S^2. Columns that are constant up to rounding get exactly 0,
+        so the engines skip them instead of dividing by noise.
+    """
+    X_mean_arr = np.zeros(n_features, dtype=np.float64)
+    norm2_arr = np.zeros(n_features, dtype=np.float64)
+    cdef double[::1] X_mean = X_mean_arr
+    cdef double[::1] norm2 = norm2_arr
+    cdef const floating* weights = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef const floating* data = &X_data[0] if X_data.shape[0] > 0 else NULL
+    cdef const index_t* indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
+    cdef const index_t* indptr = &X_indptr[0] if X_indptr.shape[0] > 0 else NULL
+    cdef Py_ssize_t i, j, k, start
+    cdef double mean, raw, centred, x, s, eps
+    eps = np.finfo(np.float32 if floating is float else np.float64).eps
+    with nogil:
+        for j in range(n_features):
+            mean = 0.0
+            raw = 0.0
+            centred = 0.0
+            if is_sparse:
+                for k in range(indptr[j], indptr[j + 1]):
+                    s = weights[indices[k]] if weights != NULL else 1.0
+                    mean += s * data[k]
+                    raw += s * data[k] * data[k]
+                mean = mean / n_samples if center else 0.0
+                # sum over stored entries of s((x - m)^2 - m^2), plus n m^2 for all rows
+                for k in range(indptr[j], indptr[j + 1]):
+                    s = weights[indices[k]] if weights != NULL else 1.0
+                    centred += s * (data[k] - 2.0 * mean) * data[k]
+                centred += n_samples * mean * mean
+            else:
+                start = j * n_samples
+                for i in range(n_samples):
+                    s = weights[i] if weights != NULL else 1.0
+                    x = data[start + i]
+                    mean += s * x
+                    raw += s * x * x
+                mean = mean / n_samples if center else 0.0
+                for i in range(n_samples):
+                    s = weights[i] if weights != NULL else 1.0
+                    x = data[start + i] - mean
+                    centred += s * x * x
+            X_mean[j] = mean
+            # constant columns leave only rounding noise after centring
+            norm2[j] = centred if centred > 16.0 * eps * eps * raw else 0.0
+    return X_mean_arr, norm2_arr

@@ -1,0 +1,174 @@
+# The separable penalty shared by every engine, for one coefficient t:
+#
+#     h(t) = l1 * |t| + l2 / 2 * t^2 + indicator(lower <= t <= upper),   lower <= 0 <= upper
+#
+# with l1 = n * alpha * penalty_factor * l1_ratio and l2 = n * alpha * penalty_factor *
+# (1 - l1_ratio): the engines work on the objective multiplied by n_samples (as
+# scikit-learn's kernels do). Lasso, ElasticNet, Ridge, penalty factors, positive=True and
+# box constraints are all values of (l1, l2, lower, upper); no engine knows which one it is
+# solving. Infinite bounds are +-INFINITY.
+from cython cimport floating
+from libc.math cimport fabs, INFINITY
+
+
+cdef inline double clip(double t, double lower, double upper) noexcept nogil:
+    if t < lower:
+        return lower
+    if t > upper:
+        return upper
+    return t
+
+
+cdef inline double soft_threshold(double u, double threshold) noexcept nogil:
+    if u > threshold:
+        return u - threshold
+    if u < -threshold:
+        return u + threshold
+    return 0.0
+
+
+cdef inline double prox_coordinate(
+    double z, double curvature, double l1, double l2, double lower, double upper,
+) noexcept nogil:
+    """Minimise curvature/2 t^2 - z t + h(t) over t.
+
+    With z = curvature * w_j + gradient_j this is the exact coordinate-descent update, and
+    with curvature = 1/step the proximal-gradient step. Clipping after the unconstrained
+    1-D minimiser is exact because the problem is convex and one-dimensional.
+    """
+    cdef double denominator = curvature + l2
+    if denominator <= 0.0:
+        return clip(0.0, lower, upper)
+    return clip(soft_threshold(z, l1) / denominator, lower, upper)
+
+
+cdef inline double l1_box_conjugate(
+    double u, double l1, double lower, double upper,
+) noexcept nogil:
+    """Fenchel conjugate of l1 |t| + indicator([lower, upper]) at u, for lower <= 0 <= upper.
+
+    An infinite bound whose side is violated gives +inf; the engines rescale the dual
+    point (`dual_scale_limit`) so that this never happens, hence 0 is returned there.
+    """
+    if u > l1 and upper != INFINITY:
+        return upper * (u - l1)
+    if u < -l1 and lower != -INFINITY:
+        return lower * (u + l1)
+    return 0.0
+
+
+cdef inline double l2_box_conjugate(
+    double u, double l2, double lower, double upper,
+) noexcept nogil:
+    """Fenchel conjugate of l2/2 t^2 + indicator([lower, upper]) at u (l2 > 0)."""
+    cdef double t = clip(u / l2, lower, upper)
+    return u * t - 0.5 * l2 * t * t
+
+
+cdef inline double dual_scale_limit(
+    double v, double l1, double lower, double upper,
+) noexcept nogil:
+    """Largest k in (0, 1] such that the conjugate of l1|t| + box is finite at k * v."""
+    if v > l1 and upper == INFINITY:
+        return l1 / v
+    if v < -l1 and lower == -INFINITY:
+        return -l1 / v
+    return 1.0
+
+
+cdef inline bint is_unbounded_direction(double v, double lower, double upper) noexcept nogil:
+    """True when the gradient v points towards an infinite bound."""
+    return (v > 0.0 and upper == INFINITY) or (v < 0.0 and lower == -INFINITY)
+
+
+cdef inline double projected_gradient(
+    double v, double t, double lower, double upper,
+) noexcept nogil:
+    """Component of the descent direction v that the box lets t follow (0 at an active bound)."""
+    if v > 0.0 and t >= upper:
+        return 0.0
+    if v < 0.0 and t <= lower:
+        return 0.0
+    return v
+
+
+# Which dual the gap uses (chosen once per fit from the penalty's values).
+cdef enum GapKind:
+    GAP_L1 = 0   # some l1 > 0: the dual of the l1 problem on the data augmented by sqrt(l2) I,
+                 # with the residual rescaled to be feasible (scikit-learn's formulation A)
+    GAP_L2 = 1   # l1 = 0, l2 > 0: the exact dual, no rescaling needed (formulation B)
+    GAP_NONE = 2 # no penalty: squared norm of the projected gradient (scikit-learn's OLS rule)
+
+
+cdef inline double duality_gap(
+    Py_ssize_t n_active, const Py_ssize_t* active,
+    const floating* w, const double* grad,
+    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    const double* norm2, double residual_norm2, double residual_dot_y, GapKind kind,
+    double* dual_scale,
+) noexcept nogil:
+    """Duality gap of the n-scaled problem 1/2 ||R||_S^2 + sum_j h_j(w_j).
+
+    `grad[j]` is (Xc^T S R)_j for the features j = active[0 .. n_active-1]; features outside
+    the active set are zero and provably stay zero (screened), so they do not enter.
+    `residual_dot_y` is R^T S yc. `lower` / `upper` are NULL when there are no bounds.
+    Unpenalized features that could move towards an infinite bound have no feasible dual
+    rescaling; for them the 1-D decrease v^2 / (2 (||x_j||^2 + l2_j)) still available is
+    added instead, so the gap stays an upper bound on what a coordinate step can gain.
+    The dual rescaling factor is written to `dual_scale` (used by gap-safe screening).
+    """
+    cdef Py_ssize_t f, j
+    cdef double v, lo = -INFINITY, hi = INFINITY, scale = 1.0
+    cdef double l1_norm = 0.0, l2_norm2 = 0.0, conjugates = 0.0, unscaled = 0.0
+    cdef double primal, dual
+
+    if kind == GAP_NONE:
+        for f in range(n_active):
+            j = active[f]
+            if lower != NULL:
+                lo = lower[j]
+                hi = upper[j]
+            v = projected_gradient(grad[j], w[j], lo, hi)
+            unscaled += v * v
+        dual_scale[0] = 1.0
+        return unscaled
+
+    for f in range(n_active):
+        j = active[f]
+        l1_norm += l1w[j] * fabs(w[j])
+        l2_norm2 += l2w[j] * w[j] * w[j]
+        if lower != NULL:
+            lo = lower[j]
+            hi = upper[j]
+        v = grad[j] - l2w[j] * w[j] if kind == GAP_L1 else grad[j]
+        if l1w[j] == 0.0 and l2w[j] == 0.0 and is_unbounded_direction(v, lo, hi):
+            if norm2[j] > 0.0:
+                unscaled += v * v / (2.0 * norm2[j])
+        elif kind == GAP_L1 and l1w[j] > 0.0:
+            scale = min(scale, dual_scale_limit(v, l1w[j], lo, hi))
+
+    primal = 0.5 * (residual_norm2 + l2_norm2) + l1_norm
+    if kind == GAP_L1:
+        # conjugate terms only arise from finite bounds; evaluate them at the scaled point
+        if lower != NULL:
+            for f in range(n_active):
+                j = active[f]
+                v = grad[j] - l2w[j] * w[j]
+                if l1w[j] == 0.0 and l2w[j] == 0.0 and is_unbounded_direction(v, lower[j], upper[j]):
+                    continue
+                conjugates += l1_box_conjugate(scale * v, l1w[j], lower[j], upper[j])
+        dual = -0.5 * scale * scale * (residual_norm2 + l2_norm2) + scale * residual_dot_y - conjugates
+    else:
+        for f in range(n_active):
+            j = active[f]
+            if lower != NULL:
+                lo = lower[j]
+                hi = upper[j]
+            v = grad[j]
+            if l2w[j] > 0.0:
+                conjugates += l2_box_conjugate(v, l2w[j], lo, hi)
+            elif not is_unbounded_direction(v, lo, hi):
+                conjugates += l1_box_conjugate(v, 0.0, lo, hi)
+        dual = -0.5 * residual_norm2 + residual_dot_y - conjugates
+    dual_scale[0] = scale
+    return primal - dual + unscaled
