@@ -1,0 +1,326 @@
+"""Estimator behaviour: scikit-learn compatibility, extensions, input handling, reliability."""
+import os
+import pickle
+import signal
+import threading
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn import linear_model as sk
+from sklearn.base import clone
+from sklearn.feature_selection import SelectFromModel
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import fastpen
+from conftest import kkt_violation, make_problem, make_weights, objective
+
+
+@parametrize_with_checks([fastpen.Lasso(), fastpen.ElasticNet()])
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_penalty_factor_equals_rescaled_columns(sparse, fit_intercept):
+    """sum_j pf_j |w_j| is the Lasso on columns x_j / pf_j with w_j = v_j / pf_j."""
+    X, y = make_problem(sparse=sparse, seed=21)
+    pf = np.random.default_rng(0).uniform(0.3, 3.0, X.shape[1])
+    alpha = 0.02
+    ours = fastpen.Lasso(alpha=alpha, penalty_factor=pf, tol=1e-12, max_iter=100_000,
+                         fit_intercept=fit_intercept).fit(X, y)
+    X_scaled = X @ sp.diags(1 / pf) if sparse else X / pf
+    theirs = sk.Lasso(alpha=alpha, tol=1e-12, max_iter=100_000,
+                      fit_intercept=fit_intercept).fit(X_scaled, y)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_ / pf, rtol=1e-6, atol=1e-8)
+    assert ours.intercept_ == pytest.approx(theirs.intercept_, rel=1e-7, abs=1e-9)
+    assert objective(X, y, ours.coef_, ours.intercept_, alpha, penalty_factor=pf) == pytest.approx(
+        objective(X_scaled, y, theirs.coef_, theirs.intercept_, alpha), rel=1e-9)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_unpenalized_features_satisfy_kkt(sparse, l1_ratio):
+    X, y = make_problem(sparse=sparse, seed=22)
+    pf = np.ones(X.shape[1])
+    pf[[1, 4, 9]] = 0.0  # unpenalized: their gradient must vanish
+    alpha = 0.5
+    model = fastpen.ElasticNet(alpha=alpha, l1_ratio=l1_ratio, penalty_factor=pf, tol=1e-12,
+                               max_iter=100_000).fit(X, y)
+    assert kkt_violation(X, y, model.coef_, model.intercept_, alpha, l1_ratio,
+                         penalty_factor=pf) < 1e-6
+    assert np.all(model.coef_[[1, 4, 9]] != 0)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_box_constraints_hold_with_kkt(sparse, dtype, weighted):
+    X, y = make_problem(sparse=sparse, dtype=dtype, seed=23)
+    sw = make_weights(X.shape[0]) if weighted else None
+    p = X.shape[1]
+    tol = 1e-10 if dtype == np.float64 else 1e-7
+    free = fastpen.Lasso(alpha=0.01, tol=tol, max_iter=100_000).fit(X, y, sample_weight=sw)
+    # bounds that cut into the unconstrained solution, one side each, some infinite
+    lower = np.where(free.coef_ < 0, 0.5 * free.coef_, -np.inf)
+    upper = np.where(free.coef_ > 0, 0.5 * free.coef_, np.inf)
+    lower[::5] = 0.0
+    model = fastpen.Lasso(alpha=0.01, lower_bounds=lower, upper_bounds=upper, tol=tol,
+                          max_iter=100_000).fit(X, y, sample_weight=sw)
+    assert np.all(model.coef_ >= lower - 1e-7) and np.all(model.coef_ <= upper + 1e-7)
+    assert np.any(model.coef_ == upper) or np.any(model.coef_ == lower)
+    kkt_tol = 1e-6 if dtype == np.float64 else 1e-3
+    assert kkt_violation(X, y, model.coef_, model.intercept_, 0.01, 1.0, sw,
+                         lower=lower, upper=upper) < kkt_tol
+    # scalar bounds broadcast, and positive=True is a lower bound of 0
+    a = fastpen.Lasso(alpha=0.01, lower_bounds=0.0, tol=1e-10, max_iter=100_000).fit(X, y)
+    b = fastpen.Lasso(alpha=0.01, positive=True, tol=1e-10, max_iter=100_000).fit(X, y)
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-6)
+    assert p == model.coef_.shape[0]
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_inputs_are_not_modified(sparse):
+    X, y = make_problem(sparse=sparse, seed=24)
+    sw = make_weights(X.shape[0])
+    X_before = X.copy()
+    y_before, sw_before = y.copy(), sw.copy()
+    fastpen.ElasticNet(alpha=0.01).fit(X, y, sample_weight=sw)
+    if sparse:
+        assert (X != X_before).nnz == 0
+    else:
+        np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(y, y_before)
+    np.testing.assert_array_equal(sw, sw_before)
+
+
+def test_read_only_inputs_are_accepted():
+    X, y = make_problem(seed=25)
+    X.flags.writeable = False
+    y.flags.writeable = False
+    fastpen.Lasso(alpha=0.01).fit(X, y)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_float32_is_not_upcast_or_copied(sparse):
+    """float32 Fortran / CSC X is read in place: the fit allocates far less than X."""
+    rng = np.random.default_rng(0)
+    if sparse:
+        X = sp.random(4000, 2000, density=0.05, format="csc", dtype=np.float32, rng=rng)
+        x_bytes = X.data.nbytes + X.indices.nbytes
+    else:
+        X = np.asfortranarray(rng.standard_normal((4000, 500)), dtype=np.float32)
+        x_bytes = X.nbytes
+    y = rng.standard_normal(4000).astype(np.float32)
+    model = fastpen.Lasso(alpha=0.01, fit_intercept=True)
+    tracemalloc.start()
+    model.fit(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert model.coef_.dtype == np.float32
+    assert peak < 0.25 * x_bytes, f"fit allocated {peak} bytes for an X of {x_bytes}"
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("fmt", ["csc", "csr", "coo"])
+def test_sparse_formats_and_index_types(index_dtype, fmt):
+    X, y = make_problem(sparse=True, seed=26)
+    reference = fastpen.Lasso(alpha=0.01, tol=1e-10).fit(X.toarray(), y)
+    Xs = sp.csc_matrix(X)
+    Xs.indices = Xs.indices.astype(index_dtype)
+    Xs.indptr = Xs.indptr.astype(index_dtype)
+    Xs = Xs.asformat(fmt)
+    if fmt != "coo":
+        Xs.indices = Xs.indices.astype(index_dtype)
+        Xs.indptr = Xs.indptr.astype(index_dtype)
+    model = fastpen.Lasso(alpha=0.01, tol=1e-10).fit(Xs, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-7)
+    np.testing.assert_allclose(model.predict(Xs), reference.predict(X.toarray()), atol=1e-6)
+
+
+def test_sparse_with_duplicate_entries():
+    X, y = make_problem(sparse=True, seed=27)
+    # store every entry twice, as two halves: same matrix, non-canonical storage
+    starts, ends = X.indptr[:-1], X.indptr[1:]
+    indices = np.concatenate([np.r_[X.indices[a:b], X.indices[a:b]] for a, b in zip(starts, ends)])
+    data = np.concatenate([np.r_[X.data[a:b], X.data[a:b]] / 2 for a, b in zip(starts, ends)])
+    dup = sp.csc_matrix((data, indices, 2 * X.indptr), shape=X.shape)
+    dup.has_canonical_format = False
+    assert not dup.has_canonical_format
+    a = fastpen.Lasso(alpha=0.01, tol=1e-10).fit(X, y)
+    b = fastpen.Lasso(alpha=0.01, tol=1e-10).fit(dup, y)
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-8)
+
+
+def test_libsvm_file_with_int64_indices(shared_data):
+    from sklearn.datasets import load_svmlight_file
+
+    X, y = load_svmlight_file(str(shared_data / "housing_scale"))
+    assert X.indices.dtype == np.int64
+    model = fastpen.Lasso(alpha=0.01, tol=1e-10).fit(X, y)
+    dense = sk.Lasso(alpha=0.01, tol=1e-10).fit(X.toarray(), y)
+    assert objective(X, y, model.coef_, model.intercept_, 0.01) == pytest.approx(
+        objective(X, y, dense.coef_, dense.intercept_, 0.01), rel=1e-9)
+
+
+def test_pandas_input_keeps_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = make_problem(seed=28, n_features=6)
+    frame = pd.DataFrame(X, columns=[f"gene_{i}" for i in range(6)])
+    model = fastpen.Lasso(alpha=0.01).fit(frame, pd.Series(y))
+    assert list(model.feature_names_in_) == list(frame.columns)
+    assert model.n_features_in_ == 6
+    np.testing.assert_allclose(model.predict(frame), model.predict(X))
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_warm_start(sparse):
+    X, y = make_problem(sparse=sparse, seed=29)
+    model = fastpen.Lasso(alpha=0.02, tol=1e-10, warm_start=True).fit(X, y)
+    first = model.coef_.copy()
+    model.fit(X, y)
+    assert model.n_iter_ <= 1  # already at the optimum
+    np.testing.assert_allclose(model.coef_, first, atol=1e-10)
+    # warm start from another alpha reaches the same optimum as a cold start
+    model.set_params(alpha=0.005).fit(X, y)
+    cold = fastpen.Lasso(alpha=0.005, tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(model.coef_, cold.coef_, atol=1e-6)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_two_dimensional_y(sparse):
+    X, y = make_problem(sparse=sparse, seed=30)
+    Y = np.column_stack([y, -2 * y + 1, np.sin(y)])
+    multi = fastpen.ElasticNet(alpha=0.01, l1_ratio=0.8, tol=1e-10).fit(X, Y)
+    assert multi.coef_.shape == (3, X.shape[1])
+    assert multi.intercept_.shape == (3,) and multi.dual_gap_.shape == (3,)
+    assert len(multi.n_iter_) == 3
+    for k in range(3):
+        single = fastpen.ElasticNet(alpha=0.01, l1_ratio=0.8, tol=1e-10).fit(X, Y[:, k])
+        np.testing.assert_allclose(multi.coef_[k], single.coef_, atol=1e-12)
+        assert multi.intercept_[k] == pytest.approx(single.intercept_)
+    assert multi.predict(X).shape == (X.shape[0], 3)
+    assert multi.sparse_coef_.shape == (3, X.shape[1])
+
+
+def test_works_in_sklearn_tools():
+    X, y = make_problem(seed=31, n_samples=120)
+    pipe = make_pipeline(StandardScaler(), fastpen.Lasso(alpha=0.05)).fit(X, y)
+    assert pipe.score(X, y) > 0.5
+    grid = GridSearchCV(fastpen.ElasticNet(), {"alpha": [0.01, 0.1], "l1_ratio": [0.5, 1.0]},
+                        cv=3).fit(X, y)
+    assert grid.best_params_["alpha"] in (0.01, 0.1)
+    selector = SelectFromModel(fastpen.Lasso(alpha=0.1)).fit(X, y)
+    assert 0 < selector.get_support().sum() < X.shape[1]
+    model = fastpen.Lasso(alpha=0.05, penalty_factor=np.ones(X.shape[1])).fit(X, y)
+    copy = clone(model)
+    assert copy.get_params()["alpha"] == 0.05 and not hasattr(copy, "coef_")
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"alpha": -1.0}, "alpha"),
+        ({"l1_ratio": 1.5}, "l1_ratio"),
+        ({"l1_ratio": -0.1}, "l1_ratio"),
+        ({"max_iter": 0}, "max_iter"),
+        ({"tol": -1.0}, "tol"),
+        ({"selection": "greedy"}, "selection"),
+        ({"penalty_factor": -np.ones(40)}, "penalty_factor"),
+        ({"penalty_factor": np.ones(3)}, "penalty_factor"),
+        ({"lower_bounds": 1.0}, "lower_bounds"),
+        ({"upper_bounds": -1.0}, "upper_bounds"),
+        ({"precompute": np.eye(3)}, "precompute"),
+    ],
+)
+def test_bad_parameters_raise(params, match):
+    X, y = make_problem(seed=32)
+    with pytest.raises(ValueError, match=match):
+        fastpen.ElasticNet(**params).fit(X, y)
+
+
+def test_bad_data_raise():
+    X, y = make_problem(seed=33)
+    model = fastpen.Lasso(alpha=0.1)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(bad, y)
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        model.fit(bad, y)
+    bad_y = y.copy()
+    bad_y[3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(X, bad_y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        model.fit(X, y[:-1])
+    with pytest.raises(ValueError):
+        model.fit(np.empty((0, 3)), np.empty(0))
+    with pytest.raises(ValueError):
+        model.fit([["a", "b"], ["c", "d"]], [1.0, 2.0])
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.fit(X, y, sample_weight=np.ones(5))
+    with pytest.raises(ValueError, match="Negative"):
+        model.fit(X, y, sample_weight=-np.ones(X.shape[0]))
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.fit(X, y, sample_weight=np.full(X.shape[0], np.nan))
+    fitted = fastpen.Lasso(alpha=0.1).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        fitted.predict(X[:, :5])
+
+
+def _slow_problem(n_samples=1000, n_features=2000, rho=0.99):
+    """Strongly correlated columns and a tiny alpha: thousands of epochs to converge."""
+    rng = np.random.default_rng(0)
+    Z = rng.standard_normal((n_samples, n_features))
+    X = Z.copy()
+    for j in range(1, n_features):
+        X[:, j] = rho * X[:, j - 1] + np.sqrt(1 - rho**2) * Z[:, j]
+    return np.asfortranarray(X), rng.standard_normal(n_samples)
+
+
+def test_ctrl_c_interrupts_a_long_fit():
+    """SIGINT during a fit raises KeyboardInterrupt promptly instead of finishing the fit."""
+    X, y = _slow_problem()
+    # about 0.7 ms an epoch and far from converged: without the check this runs for minutes
+    model = fastpen.Lasso(alpha=1e-6, tol=1e-14, max_iter=10**6)
+    timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    timer.join()
+    assert time.perf_counter() - start < 30
+
+
+def test_fit_releases_the_gil():
+    """While a fit runs in a thread, Python code in the main thread keeps running."""
+    X, y = _slow_problem()
+    model = fastpen.Lasso(alpha=1e-6, tol=1e-14, max_iter=300)
+    done = threading.Event()
+
+    def fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X, y)
+        done.set()
+
+    thread = threading.Thread(target=fit)
+    thread.start()
+    time.sleep(0.05)  # let the fit enter the engine
+    ticks = 0
+    while not done.is_set():
+        ticks += 1
+    thread.join()
+    # a GIL-holding fit would leave this loop a handful of switch intervals at most
+    assert ticks > 10_000
