@@ -10,7 +10,7 @@ x_j^T S q - mean_j * sq, so one coordinate update costs O(nnz of column j) for s
 import numpy as np
 
 from cython cimport floating
-from libc.math cimport fabs, sqrt, INFINITY
+from libc.math cimport ceil, fabs, sqrt, INFINITY
 from libc.stdint cimport uint32_t
 from cpython.exc cimport PyErr_CheckSignals
 
@@ -21,6 +21,8 @@ from _penalty cimport (
 
 # Check for Ctrl-C after this many matrix entries have been touched (~10 ms of work).
 cdef Py_ssize_t INTERRUPT_CHECK_WORK = 1 << 24
+# Cap on the sweeps over the nonzero coefficients between two full sweeps.
+cdef int MAX_SUPPORT_SWEEPS = 1000
 
 
 cdef inline uint32_t xorshift(uint32_t* state) noexcept nogil:
@@ -41,22 +43,33 @@ cdef struct Residual:
 
 
 cdef void residual_summaries(
-    Py_ssize_t n, const floating* q, const floating* y, double y_mean,
+    Py_ssize_t n, floating* q, const floating* y, double y_mean,
     const floating* sw, bint center, Residual* res,
 ) noexcept nogil:
-    """Recompute the residual sums exactly (the running offset drifts with rounding)."""
+    """Recompute the residual sums exactly and re-centre q.
+
+    Shifting q by a constant changes neither the centred gradient nor R, so q is moved
+    back to weighted mean 0: the running offset then restarts from 0 instead of drifting,
+    and dots with q do not cancel against large column means.
+    """
     cdef Py_ssize_t i
     cdef double s, sq = 0.0, offset, r, norm2 = 0.0, dot_y = 0.0
     if center:
         for i in range(n):
             sq += (sw[i] if sw != NULL else 1.0) * q[i]
-    offset = sq / n
+        offset = sq / n
+        for i in range(n):
+            q[i] -= <floating> offset
     for i in range(n):
         s = sw[i] if sw != NULL else 1.0
-        r = q[i] - offset
+        r = q[i]
         norm2 += s * r * r
         dot_y += s * r * (y[i] - y_mean)
-    res.weighted_sum = sq
+    res.weighted_sum = 0.0
+    if center:
+        # what is left of the mean after rounding the shift
+        for i in range(n):
+            res.weighted_sum += (sw[i] if sw != NULL else 1.0) * q[i]
     res.norm2 = norm2
     res.dot_y = dot_y
 
@@ -65,7 +78,7 @@ cdef double compute_gap(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     bint is_sparse, int n, const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2,
-    const floating* w, const floating* q, floating* weighted_q, double* grad,
+    const floating* w, floating* q, floating* weighted_q, double* grad,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind,
     Residual* res, double* dual_scale,
@@ -118,13 +131,80 @@ cdef Py_ssize_t screen(
     return kept
 
 
+cdef void reset_residual(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    bint is_sparse, int n, Py_ssize_t p, const floating* y, const floating* w, floating* q,
+) noexcept nogil:
+    """q = y - X w, computed afresh."""
+    cdef Py_ssize_t i, j
+    for i in range(n):
+        q[i] = y[i]
+    for j in range(p):
+        if w[j] != 0.0:
+            col_axpy(X_data, X_indices, X_indptr, is_sparse, n, j, -w[j], q)
+
+
+cdef struct Progress:
+    double d_w_max  # largest coefficient change of the last sweep
+    double w_max  # largest coefficient after it
+    Py_ssize_t work  # matrix entries touched since the last interrupt check
+
+
+cdef inline int check_interrupt(Progress* progress) except -1 nogil:
+    """Let Ctrl-C through every INTERRUPT_CHECK_WORK matrix entries (raises KeyboardInterrupt)."""
+    if progress.work >= INTERRUPT_CHECK_WORK:
+        progress.work = 0
+        with gil:
+            PyErr_CheckSignals()
+    return 0
+
+
+cdef void sweep(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    bint is_sparse, int n, const floating* sw, const double* X_mean, bint center,
+    const double* norm2, floating* w, floating* q, const double* l1w, const double* l2w,
+    const double* lower, const double* upper, const Py_ssize_t* features,
+    Py_ssize_t n_features, bint random, uint32_t* rng_state, Residual* res,
+    Progress* progress,
+) noexcept nogil:
+    """One pass of exact coordinate minimisation over `features` (cyclic or random)."""
+    cdef Py_ssize_t f, j
+    cdef double g, z, d, lo = -INFINITY, hi = INFINITY
+    cdef floating w_j, w_new
+    progress.d_w_max = 0.0
+    progress.w_max = 0.0
+    for f in range(n_features):
+        j = features[xorshift(rng_state) % n_features] if random else features[f]
+        w_j = w[j]
+        g = col_dot_weighted(X_data, X_indices, X_indptr, is_sparse, n, j, q, sw)
+        if center:
+            g -= X_mean[j] * res.weighted_sum
+        if lower != NULL:
+            lo = lower[j]
+            hi = upper[j]
+        z = norm2[j] * w_j + g
+        w_new = <floating> prox_coordinate(z, norm2[j], l1w[j], l2w[j], lo, hi)
+        if w_new != w_j:
+            d = w_new - w_j
+            col_axpy(X_data, X_indices, X_indptr, is_sparse, n, j, <floating> -d, q)
+            if center:
+                res.weighted_sum -= d * n * X_mean[j]
+            w[j] = w_new
+            progress.work += col_size(X_indptr, is_sparse, n, j)
+            if fabs(d) > progress.d_w_max:
+                progress.d_w_max = fabs(d)
+        if fabs(w_new) > progress.w_max:
+            progress.w_max = fabs(w_new)
+        progress.work += col_size(X_indptr, is_sparse, n, j)
+
+
 cdef int cd_solve(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     bint is_sparse, int n, Py_ssize_t p,
     const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2,
     floating* w, floating* q, floating* weighted_q, double* grad, Py_ssize_t* active,
-    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    Py_ssize_t* support, const double* l1w, const double* l2w, const double* lower, const double* upper,
     int max_iter, double tol, double tol_abs, bint random, uint32_t seed,
     bint screening, int gap_freq,
     double* gap_out, int* n_iter_out,
@@ -133,15 +213,17 @@ cdef int cd_solve(
 
     Returns 1 when converged, 0 otherwise; raises KeyboardInterrupt on Ctrl-C.
     """
-    cdef Py_ssize_t f, j, n_active = 0, work = 0
-    cdef int epoch, n_iter = 0
-    cdef double gap, dual_scale = 1.0, g, z, new_value, d, w_max, d_w_max
-    cdef floating w_j, w_new
-    cdef double lo = -INFINITY, hi = INFINITY
+    cdef Py_ssize_t f, j, n_active = 0, n_support
+    cdef int inner, n_iter = 0, n_full_sweeps = 0
+    cdef double epochs = 0.0
+    cdef bint gap_is_current = True
+    cdef double gap, dual_scale = 1.0
+    cdef Progress progress
     cdef uint32_t rng_state = seed if seed != 0 else 1
     cdef Residual res
     cdef GapKind kind = GAP_NONE
     cdef int converged = 0
+    progress.work = 0
 
     for j in range(p):
         if l1w[j] > 0.0:
@@ -163,11 +245,8 @@ cdef int cd_solve(
     for j in range(p):
         if norm2[j] == 0.0:
             w[j] = 0.0
-    for j in range(n):
-        q[j] = y[j]
+    reset_residual(X_data, X_indices, X_indptr, is_sparse, n, p, y, w, q)
     for j in range(p):
-        if w[j] != 0.0:
-            col_axpy(X_data, X_indices, X_indptr, is_sparse, n, j, -w[j], q)
         if norm2[j] > 0.0:
             active[n_active] = j
             n_active += 1
@@ -183,58 +262,67 @@ cdef int cd_solve(
         n_active = screen(X_data, X_indices, X_indptr, is_sparse, n, X_mean, center, norm2,
                           w, q, grad, l1w, l2w, active, n_active, gap, dual_scale, &res)
 
-    for epoch in range(max_iter):
-        n_iter = epoch + 1
-        w_max = 0.0
-        d_w_max = 0.0
-        for f in range(n_active):
-            if random:
-                j = active[xorshift(&rng_state) % n_active]
-            else:
-                j = active[f]
-            w_j = w[j]
-            g = col_dot_weighted(X_data, X_indices, X_indptr, is_sparse, n, j, q, sw)
-            if center:
-                g -= X_mean[j] * res.weighted_sum
-            if lower != NULL:
-                lo = lower[j]
-                hi = upper[j]
-            z = norm2[j] * w_j + g
-            w_new = <floating> prox_coordinate(z, norm2[j], l1w[j], l2w[j], lo, hi)
-            if w_new != w_j:
-                d = w_new - w_j
-                col_axpy(X_data, X_indices, X_indptr, is_sparse, n, j, <floating> -d, q)
-                if center:
-                    res.weighted_sum -= d * n * X_mean[j]
-                w[j] = w_new
-                work += col_size(X_indptr, is_sparse, n, j)
-                if fabs(d) > d_w_max:
-                    d_w_max = fabs(d)
-            if fabs(w_new) > w_max:
-                w_max = fabs(w_new)
-            work += col_size(X_indptr, is_sparse, n, j)
-
-        if work >= INTERRUPT_CHECK_WORK:
-            work = 0
-            with gil:
-                PyErr_CheckSignals()
-
+    # `epochs` counts work in full sweeps of the active set: a sweep over s of its m
+    # features adds s / m, so max_iter bounds the passes over X, whatever the mix.
+    while epochs < max_iter:
+        sweep(X_data, X_indices, X_indptr, is_sparse, n, sw, X_mean, center, norm2, w, q,
+              l1w, l2w, lower, upper, active, n_active, random, &rng_state, &res, &progress)
+        epochs += 1.0
+        n_full_sweeps += 1
+        check_interrupt(&progress)
         if (
-            n_iter % gap_freq == 0
-            or w_max == 0.0
-            or d_w_max <= tol * w_max
-            or n_iter == max_iter
+            n_full_sweeps % gap_freq == 0
+            or progress.w_max == 0.0
+            or progress.d_w_max <= tol * progress.w_max
         ):
             gap = compute_gap(X_data, X_indices, X_indptr, is_sparse, n, y, y_mean, sw,
                               X_mean, center, norm2, w, q, weighted_q, grad, l1w, l2w,
                               lower, upper, active, n_active, kind, &res, &dual_scale)
+            gap_is_current = True
             if gap <= tol_abs:
-                converged = 1
-                break
+                # the residual was updated incrementally many times: in float32 its
+                # rounding drift can fake convergence, so confirm on a fresh residual
+                reset_residual(X_data, X_indices, X_indptr, is_sparse, n, p, y, w, q)
+                gap = compute_gap(X_data, X_indices, X_indptr, is_sparse, n, y, y_mean, sw,
+                                  X_mean, center, norm2, w, q, weighted_q, grad, l1w, l2w,
+                                  lower, upper, active, n_active, kind, &res, &dual_scale)
+                if gap <= tol_abs:
+                    converged = 1
+                    break
             if screening:
                 n_active = screen(X_data, X_indices, X_indptr, is_sparse, n, X_mean, center,
                                   norm2, w, q, grad, l1w, l2w, active, n_active, gap,
                                   dual_scale, &res)
+        else:
+            gap_is_current = False
+
+        # Active-set cycling (Friedman et al. 2010): sweep only the nonzero coefficients
+        # until they settle, then go back to a full sweep that lets new features in.
+        n_support = 0
+        for f in range(n_active):
+            if w[active[f]] != 0.0:
+                support[n_support] = active[f]
+                n_support += 1
+        if n_support == n_active or n_support == 0:
+            continue
+        for inner in range(MAX_SUPPORT_SWEEPS):
+            if epochs >= max_iter:
+                break
+            sweep(X_data, X_indices, X_indptr, is_sparse, n, sw, X_mean, center, norm2, w,
+                  q, l1w, l2w, lower, upper, support, n_support, random, &rng_state, &res,
+                  &progress)
+            epochs += n_support / <double> n_active
+            gap_is_current = False
+            check_interrupt(&progress)
+            if progress.d_w_max <= tol * progress.w_max:
+                break
+
+    if not converged and not gap_is_current:
+        gap = compute_gap(X_data, X_indices, X_indptr, is_sparse, n, y, y_mean, sw, X_mean,
+                          center, norm2, w, q, weighted_q, grad, l1w, l2w, lower, upper,
+                          active, n_active, kind, &res, &dual_scale)
+        converged = gap <= tol_abs
+    n_iter = <int> ceil(epochs)
     gap_out[0] = gap
     n_iter_out[0] = n_iter
     return converged
@@ -323,17 +411,20 @@ def enet_coordinate_descent(
     weighted_q_arr = np.empty(n_samples if sample_weight.shape[0] > 0 else 1, dtype=dtype)
     grad_arr = np.zeros(n_features, dtype=np.float64)
     active_arr = np.empty(n_features, dtype=np.intp)
+    support_arr = np.empty(n_features, dtype=np.intp)
     cdef floating[::1] q = q_arr
     cdef floating[::1] weighted_q = weighted_q_arr
     cdef double[::1] grad = grad_arr
     cdef Py_ssize_t[::1] active = active_arr
+    cdef Py_ssize_t[::1] support = support_arr
     cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef const index_t* indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
     cdef const index_t* indptr = &X_indptr[0] if X_indptr.shape[0] > 0 else NULL
     cdef const floating* data = &X_data[0] if X_data.shape[0] > 0 else NULL
     cdef const double* lo = &lower[0] if lower.shape[0] > 0 else NULL
     cdef const double* hi = &upper[0] if upper.shape[0] > 0 else NULL
-    cdef double tol_abs = 0.0, s, gap = 0.0
+    cdef double tol_abs = 0.0, s, gap = 0.0, y_absmax
+    cdef double eps = np.finfo(dtype).eps
     cdef int n_iter = 0, converged = 0
 
     if n_features == 0:
@@ -343,10 +434,16 @@ def enet_coordinate_descent(
             s = sw[i] if sw != NULL else 1.0
             tol_abs += s * (y[i] - y_mean) * (y[i] - y_mean)
         tol_abs *= tol
+        # a gap below the rounding of the residual cannot be certified: with a constant y
+        # (tol_abs = 0, scikit-learn's issue #20144) the fit must still converge
+        y_absmax = 0.0
+        for i in range(n_samples):
+            y_absmax = max(y_absmax, fabs(y[i]))
+        tol_abs = max(tol_abs, n_samples * (4.0 * eps * y_absmax) ** 2)
         converged = cd_solve(
             data, indices, indptr, is_sparse, <int> n_samples, n_features,
             &y[0], y_mean, sw, &X_mean[0], center, &norm2[0],
-            &w[0], &q[0], &weighted_q[0], &grad[0], &active[0],
+            &w[0], &q[0], &weighted_q[0], &grad[0], &active[0], &support[0],
             &l1_weight[0], &l2_weight[0], lo, hi,
             max_iter, tol, tol_abs, random, seed, screening, max(gap_freq, 1),
             &gap, &n_iter,

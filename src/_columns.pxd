@@ -9,7 +9,7 @@
 # Dense columns use BLAS level 1 (contiguous), sparse ones a tight loop.
 from cython cimport floating
 from libc.stdint cimport int32_t, int64_t
-from scipy.linalg.cython_blas cimport ddot, sdot, daxpy, saxpy
+from scipy.linalg.cython_blas cimport ddot, dsdot, daxpy, saxpy
 
 ctypedef fused index_t:
     int32_t
@@ -20,7 +20,8 @@ cdef inline double col_dot(
     const floating* data, const index_t* indices, const index_t* indptr,
     bint is_sparse, int n_samples, Py_ssize_t j, const floating* v,
 ) noexcept nogil:
-    """Return x_j^T v."""
+    """Return x_j^T v, accumulated in double (float32 columns included: float32
+    accumulation loses the gradient to cancellation when columns have large means)."""
     cdef Py_ssize_t k
     cdef double acc = 0.0
     cdef int one = 1
@@ -29,7 +30,7 @@ cdef inline double col_dot(
             acc += data[k] * v[indices[k]]
         return acc
     if floating is float:
-        return sdot(&n_samples, <float*> &data[j * n_samples], &one, <float*> v, &one)
+        return dsdot(&n_samples, <float*> &data[j * n_samples], &one, <float*> v, &one)
     else:
         return ddot(&n_samples, <double*> &data[j * n_samples], &one, <double*> v, &one)
 

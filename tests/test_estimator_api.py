@@ -66,7 +66,7 @@ def test_box_constraints_hold_with_kkt(sparse, dtype, weighted):
     X, y = make_problem(sparse=sparse, dtype=dtype, seed=23)
     sw = make_weights(X.shape[0]) if weighted else None
     p = X.shape[1]
-    tol = 1e-10 if dtype == np.float64 else 1e-7
+    tol = 1e-10 if dtype == np.float64 else 1e-6  # float32 gaps are noisy below ~1e-6
     free = fastpen.Lasso(alpha=0.01, tol=tol, max_iter=100_000).fit(X, y, sample_weight=sw)
     # bounds that cut into the unconstrained solution, one side each, some infinite
     lower = np.where(free.coef_ < 0, 0.5 * free.coef_, -np.inf)
@@ -80,9 +80,9 @@ def test_box_constraints_hold_with_kkt(sparse, dtype, weighted):
     assert kkt_violation(X, y, model.coef_, model.intercept_, 0.01, 1.0, sw,
                          lower=lower, upper=upper) < kkt_tol
     # scalar bounds broadcast, and positive=True is a lower bound of 0
-    a = fastpen.Lasso(alpha=0.01, lower_bounds=0.0, tol=1e-10, max_iter=100_000).fit(X, y)
-    b = fastpen.Lasso(alpha=0.01, positive=True, tol=1e-10, max_iter=100_000).fit(X, y)
-    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-6)
+    a = fastpen.Lasso(alpha=0.01, lower_bounds=0.0, tol=tol, max_iter=100_000).fit(X, y)
+    b = fastpen.Lasso(alpha=0.01, positive=True, tol=tol, max_iter=100_000).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
     assert p == model.coef_.shape[0]
 
 
