@@ -206,7 +206,7 @@ cdef int cd_solve(
     floating* w, floating* q, floating* weighted_q, double* grad, Py_ssize_t* active,
     Py_ssize_t* support, const double* l1w, const double* l2w, const double* lower, const double* upper,
     int max_iter, double tol, double tol_abs, bint random, uint32_t seed,
-    bint screening, int gap_freq,
+    bint screening, int gap_freq, double inner_ratio,
     double* gap_out, int* n_iter_out,
 ) except -1 nogil:
     """Run coordinate descent until the duality gap is <= tol_abs or max_iter epochs.
@@ -215,7 +215,7 @@ cdef int cd_solve(
     """
     cdef Py_ssize_t f, j, n_active = 0, n_support
     cdef int inner, n_iter = 0, n_full_sweeps = 0
-    cdef double epochs = 0.0
+    cdef double epochs = 0.0, inner_tol
     cdef bint gap_is_current = True
     cdef double gap, dual_scale = 1.0
     cdef Progress progress
@@ -305,6 +305,9 @@ cdef int cd_solve(
                 n_support += 1
         if n_support == n_active or n_support == 0:
             continue
+        # settle the support an order beyond the full sweep's progress, not to tol:
+        # while features still enter, converging a support that will change is waste
+        inner_tol = max(tol * progress.w_max, inner_ratio * progress.d_w_max)
         for inner in range(MAX_SUPPORT_SWEEPS):
             if epochs >= max_iter:
                 break
@@ -314,7 +317,7 @@ cdef int cd_solve(
             epochs += n_support / <double> n_active
             gap_is_current = False
             check_interrupt(&progress)
-            if progress.d_w_max <= tol * progress.w_max:
+            if progress.d_w_max <= inner_tol:
                 break
 
     if not converged and not gap_is_current:
@@ -351,6 +354,7 @@ def enet_coordinate_descent(
     uint32_t seed=1,
     bint screening=True,
     int gap_freq=10,
+    double inner_ratio=0.1,
 ):
     """Minimise 1/2 ||yc - Xc w||_S^2 + sum_j h_j(w_j) by coordinate descent.
 
@@ -390,6 +394,9 @@ def enet_coordinate_descent(
     gap_freq : int
         The gap is computed at least every `gap_freq` epochs (and whenever the largest
         coefficient change is below tol times the largest coefficient).
+    inner_ratio : float
+        Between full sweeps, the nonzero coefficients are swept until their largest
+        change is below inner_ratio times that of the last full sweep (or tol).
 
     Returns
     -------
@@ -445,7 +452,7 @@ def enet_coordinate_descent(
             &y[0], y_mean, sw, &X_mean[0], center, &norm2[0],
             &w[0], &q[0], &weighted_q[0], &grad[0], &active[0], &support[0],
             &l1_weight[0], &l2_weight[0], lo, hi,
-            max_iter, tol, tol_abs, random, seed, screening, max(gap_freq, 1),
+            max_iter, tol, tol_abs, random, seed, screening, max(gap_freq, 1), inner_ratio,
             &gap, &n_iter,
         )
     return gap, tol_abs, n_iter, bool(converged)
