@@ -1,7 +1,9 @@
 """Python side of the engines: X prepared once, column statistics, penalty weights."""
+from collections import namedtuple
+
 import numpy as np
 
-from . import _cd, _design
+from . import _cd, _design, _fista
 from ._validation import design_arrays
 
 _EMPTY = np.empty(0, dtype=np.float64)
@@ -20,6 +22,14 @@ class Design:
         self.data, self.indices, self.indptr, self.is_sparse = design_arrays(X)
         self.n_samples, self.n_features = X.shape
         self.dtype = X.dtype
+
+    def lipschitz(self, sample_weight, center):
+        """Largest eigenvalue of Xc^T S Xc (power iteration), the proximal-gradient step."""
+        sw = _EMPTY.astype(self.dtype) if sample_weight is None else sample_weight
+        return _fista.lipschitz_constant(
+            self.data, self.indices, self.indptr, self.is_sparse,
+            self.n_samples, self.n_features, sw, center,
+        )
 
     def column_stats(self, sample_weight, center):
         """Return (X_mean, norm2), the weighted column means and centred squared norms."""
@@ -43,11 +53,36 @@ def penalty_weights(n_samples, alpha, l1_ratio, penalty_factor):
     return scale * l1_ratio, scale * (1.0 - l1_ratio)
 
 
+SOLVERS = ("cd", "fista", "ista")
+
+Solution = namedtuple(
+    "Solution", ["intercept", "dual_gap", "gap_target", "n_iter", "converged", "gap"]
+)
+Solution.__doc__ = """Result of one solve.
+
+intercept : float
+dual_gap : float
+    scikit-learn's ``dual_gap_`` (the n-scaled gap divided by n_samples).
+gap_target : float
+    The n-scaled target tol * ||yc||_S^2.
+n_iter : int
+    Epochs (cd) or iterations (fista, ista).
+converged : bool
+gap : float
+    The n-scaled gap (the number scikit-learn prints in its warning).
+"""
+
+# The Rayleigh quotient approaches the top eigenvalue from below: start a little above it
+# so that backtracking (which halves the step) is the exception.
+LIPSCHITZ_MARGIN = 1.02
+
+
 def solve_enet(
     design, y, *, sample_weight, X_mean, norm2, center, coef, alpha, l1_ratio,
-    penalty_factor, lower, upper, max_iter, tol, random=False, seed=1, screening=True,
+    penalty_factor, lower, upper, max_iter, tol, solver="cd", random=False, seed=1,
+    screening=True, lipschitz=None, restart=True,
 ):
-    """Solve one elastic-net problem with the coordinate-descent engine.
+    """Solve one elastic-net problem with the engine named by `solver`.
 
     Parameters
     ----------
@@ -65,31 +100,40 @@ def solve_enet(
     lower, upper : ndarrays of shape (n_features,) or None
     max_iter : int
     tol : float
+    solver : {"cd", "fista", "ista"}
     random : bool
+        Random coordinate order (cd only).
     seed : int
     screening : bool
+        Gap-safe screening (cd only).
+    lipschitz : float or None
+        Step constant for fista/ista; computed by power iteration when None.
+    restart : bool
+        Adaptive momentum restart (fista only).
 
     Returns
     -------
-    intercept : float
-    dual_gap : float
-        scikit-learn's ``dual_gap_`` (the n-scaled gap divided by n_samples).
-    gap_target : float
-        The n-scaled gap target tol * ||yc||_S^2.
-    n_iter : int
-    converged : bool
-    gap_raw : float
-        The n-scaled gap (the number scikit-learn prints in its warning).
+    Solution
     """
     n = design.n_samples
     y_mean = weighted_mean(y, sample_weight) if center else 0.0
     l1w, l2w = penalty_weights(n, alpha, l1_ratio, penalty_factor)
     sw = _EMPTY.astype(design.dtype) if sample_weight is None else sample_weight
-    gap, tol_abs, n_iter, converged = _cd.enet_coordinate_descent(
+    common = (
         design.data, design.indices, design.indptr, design.is_sparse, n,
         y, y_mean, sw, X_mean, norm2, center, coef, l1w, l2w,
         _EMPTY if lower is None else lower, _EMPTY if upper is None else upper,
-        int(max_iter), float(tol), bool(random), int(seed) & 0xFFFFFFFF, bool(screening),
+        int(max_iter), float(tol),
     )
+    if solver == "cd":
+        gap, tol_abs, n_iter, converged = _cd.enet_coordinate_descent(
+            *common, bool(random), int(seed) & 0xFFFFFFFF, bool(screening),
+        )
+    else:
+        if lipschitz is None:
+            lipschitz = design.lipschitz(sample_weight, center)
+        gap, tol_abs, n_iter, converged, _, _ = _fista.enet_proximal_gradient(
+            *common, LIPSCHITZ_MARGIN * lipschitz, solver == "fista", bool(restart),
+        )
     intercept = y_mean - float(np.dot(X_mean, coef)) if center else 0.0
-    return intercept, gap / n, tol_abs, n_iter, converged, gap
+    return Solution(intercept, gap / n, tol_abs, n_iter, converged, gap)

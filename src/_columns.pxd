@@ -9,7 +9,7 @@
 # Dense columns use BLAS level 1 (contiguous), sparse ones a tight loop.
 from cython cimport floating
 from libc.stdint cimport int32_t, int64_t
-from scipy.linalg.cython_blas cimport ddot, dsdot, daxpy, saxpy
+from scipy.linalg.cython_blas cimport ddot, dsdot, daxpy, saxpy, dgemv, sgemv
 
 ctypedef fused index_t:
     int32_t
@@ -81,3 +81,49 @@ cdef inline Py_ssize_t col_size(
     if is_sparse:
         return indptr[j + 1] - indptr[j]
     return n_samples
+
+
+cdef inline void X_times(
+    const floating* data, const index_t* indices, const index_t* indptr,
+    bint is_sparse, int n_samples, int n_features, const floating* w, floating* out,
+) noexcept nogil:
+    """out = X w. Only columns with w_j != 0 are read (a sparse w is cheap); a dense X
+    with a mostly nonzero w uses BLAS gemv."""
+    cdef Py_ssize_t i, j, nonzero = 0
+    cdef char* no_trans = b"N"
+    cdef int one = 1
+    cdef floating unit = 1.0, zero = 0.0
+    for j in range(n_features):
+        if w[j] != 0.0:
+            nonzero += 1
+    if not is_sparse and nonzero * 4 > n_features:
+        if floating is float:
+            sgemv(no_trans, &n_samples, &n_features, &unit, <float*> data, &n_samples,
+                  <float*> w, &one, &zero, out, &one)
+        else:
+            dgemv(no_trans, &n_samples, &n_features, &unit, <double*> data, &n_samples,
+                  <double*> w, &one, &zero, out, &one)
+        return
+    for i in range(n_samples):
+        out[i] = 0.0
+    for j in range(n_features):
+        if w[j] != 0.0:
+            col_axpy(data, indices, indptr, is_sparse, n_samples, j, w[j], out)
+
+
+cdef inline void Xt_times(
+    const floating* data, const index_t* indices, const index_t* indptr,
+    bint is_sparse, int n_samples, int n_features, const floating* v, double* out,
+) noexcept nogil:
+    """out = X^T v in double: BLAS dgemv for dense float64, column dots accumulated in
+    double otherwise (float32 accumulation would lose the gradient to cancellation)."""
+    cdef Py_ssize_t j
+    cdef char* trans = b"T"
+    cdef int one = 1
+    cdef double unit = 1.0, zero = 0.0
+    if not is_sparse and floating is double:
+        dgemv(trans, &n_samples, &n_features, &unit, <double*> data, &n_samples,
+              <double*> v, &one, &zero, out, &one)
+        return
+    for j in range(n_features):
+        out[j] = col_dot(data, indices, indptr, is_sparse, n_samples, j, v)
