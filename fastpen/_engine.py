@@ -3,7 +3,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import _cd, _design, _fista
+from . import _design, _enet
 from ._validation import design_arrays
 
 _EMPTY = np.empty(0, dtype=np.float64)
@@ -26,7 +26,7 @@ class Design:
     def lipschitz(self, sample_weight, center):
         """Largest eigenvalue of Xc^T S Xc (power iteration), the proximal-gradient step."""
         sw = _EMPTY.astype(self.dtype) if sample_weight is None else sample_weight
-        return _fista.lipschitz_constant(
+        return _design.lipschitz_constant(
             self.data, self.indices, self.indptr, self.is_sparse,
             self.n_samples, self.n_features, sw, center,
         )
@@ -53,7 +53,7 @@ def penalty_weights(n_samples, alpha, l1_ratio, penalty_factor):
     return scale * l1_ratio, scale * (1.0 - l1_ratio)
 
 
-SOLVERS = ("cd", "fista", "ista")
+SOLVERS = _enet.SOLVERS
 
 Solution = namedtuple(
     "Solution", ["intercept", "dual_gap", "gap_target", "n_iter", "converged", "gap"]
@@ -119,21 +119,15 @@ def solve_enet(
     y_mean = weighted_mean(y, sample_weight) if center else 0.0
     l1w, l2w = penalty_weights(n, alpha, l1_ratio, penalty_factor)
     sw = _EMPTY.astype(design.dtype) if sample_weight is None else sample_weight
-    common = (
+    if solver != "cd" and lipschitz is None:
+        lipschitz = design.lipschitz(sample_weight, center)
+    gap, tol_abs, n_iter, converged, _, _ = _enet.enet_solve(
         design.data, design.indices, design.indptr, design.is_sparse, n,
         y, y_mean, sw, X_mean, norm2, center, coef, l1w, l2w,
         _EMPTY if lower is None else lower, _EMPTY if upper is None else upper,
-        int(max_iter), float(tol),
+        int(max_iter), float(tol), solver=solver, random=bool(random),
+        seed=int(seed) & 0xFFFFFFFF, screening=bool(screening),
+        lipschitz=LIPSCHITZ_MARGIN * lipschitz if lipschitz else 0.0, restart=bool(restart),
     )
-    if solver == "cd":
-        gap, tol_abs, n_iter, converged = _cd.enet_coordinate_descent(
-            *common, bool(random), int(seed) & 0xFFFFFFFF, bool(screening),
-        )
-    else:
-        if lipschitz is None:
-            lipschitz = design.lipschitz(sample_weight, center)
-        gap, tol_abs, n_iter, converged, _, _ = _fista.enet_proximal_gradient(
-            *common, LIPSCHITZ_MARGIN * lipschitz, solver == "fista", bool(restart),
-        )
     intercept = y_mean - float(np.dot(X_mean, coef)) if center else 0.0
     return Solution(intercept, gap / n, tol_abs, n_iter, converged, gap)

@@ -2,7 +2,9 @@
 import numpy as np
 
 from cython cimport floating
-from _columns cimport index_t
+from libc.math cimport fabs, sqrt
+
+from _columns cimport index_t, X_times, Xt_times
 
 
 def column_stats(
@@ -79,3 +81,76 @@ def column_stats(
             # constant columns leave only rounding noise after centring
             norm2[j] = centred if centred > 16.0 * eps * eps * raw else 0.0
     return X_mean_arr, norm2_arr
+
+
+def lipschitz_constant(
+    const floating[::1] X_data,
+    const index_t[::1] X_indices,
+    const index_t[::1] X_indptr,
+    bint is_sparse,
+    Py_ssize_t n_samples,
+    Py_ssize_t n_features,
+    const floating[::1] sample_weight,
+    bint center,
+    int max_iter=100,
+    double rtol=1e-3,
+):
+    """Largest eigenvalue of Xc^T S Xc by power iteration, without forming Xc.
+
+    The Rayleigh quotient approaches the eigenvalue from below; the engine's backtracking
+    corrects an estimate that is still low.
+
+    Returns
+    -------
+    lipschitz : float
+        Lipschitz constant of the gradient of 1/2 ||yc - Xc w||_S^2.
+    """
+    if floating is float:
+        dtype = np.float32
+    else:
+        dtype = np.float64
+    v_arr = np.full(n_features, 1.0 / np.sqrt(max(n_features, 1)), dtype=dtype)
+    u_arr = np.empty(n_samples, dtype=dtype)
+    z_arr = np.empty(n_features, dtype=np.float64)
+    cdef floating[::1] v = v_arr
+    cdef floating[::1] u = u_arr
+    cdef double[::1] z = z_arr
+    cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef const index_t* indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
+    cdef const index_t* indptr = &X_indptr[0] if X_indptr.shape[0] > 0 else NULL
+    cdef const floating* data = &X_data[0] if X_data.shape[0] > 0 else NULL
+    cdef Py_ssize_t i, j
+    cdef int it
+    cdef double lam = 0.0, previous, mean, norm, vv, vz
+    if n_features == 0 or n_samples == 0:
+        return 0.0
+    with nogil:
+        for it in range(max_iter):
+            X_times(data, indices, indptr, is_sparse, <int> n_samples, <int> n_features,
+                    &v[0], &u[0])
+            mean = 0.0
+            if center:
+                for i in range(n_samples):
+                    mean += (sw[i] if sw != NULL else 1.0) * u[i]
+                mean /= n_samples
+            for i in range(n_samples):  # u = S Xc v
+                u[i] = <floating> ((sw[i] if sw != NULL else 1.0) * (u[i] - mean))
+            Xt_times(data, indices, indptr, is_sparse, <int> n_samples, <int> n_features,
+                     &u[0], &z[0])
+            vv = 0.0
+            vz = 0.0
+            norm = 0.0
+            for j in range(n_features):
+                vv += v[j] * v[j]
+                vz += v[j] * z[j]
+                norm += z[j] * z[j]
+            previous = lam
+            lam = vz / vv
+            if norm == 0.0:
+                break
+            norm = sqrt(norm)
+            for j in range(n_features):
+                v[j] = <floating> (z[j] / norm)
+            if fabs(lam - previous) <= rtol * lam:
+                break
+    return lam

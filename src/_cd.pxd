@@ -1,14 +1,12 @@
-"""Coordinate-descent engine for every separable penalty (L1, L2, L1 + L2, bounds).
-
-One source for dense Fortran and CSC sparse X, float32 and float64 (fused types in
-`_columns.pxd`); the penalty is `_penalty.pxd`. The loops run without the GIL.
-
-Centring for the intercept is implicit (see ``notes/design.md``): the engine keeps the raw
-residual q = y - X w and the scalar sq = 1^T S q. The centred gradient is
-x_j^T S q - mean_j * sq, so one coordinate update costs O(nnz of column j) for sparse X.
-"""
-import numpy as np
-
+# Coordinate-descent engine for every separable penalty (L1, L2, L1 + L2, bounds).
+#
+# One source for dense Fortran and CSC sparse X, float32 and float64 (fused types in
+# `_columns.pxd`); the penalty is `_penalty.pxd`. The loops run without the GIL.
+#
+# Centring for the intercept is implicit (see ``notes/design.md``): the engine keeps the raw
+# residual q = y - X w and the scalar sq = 1^T S q. The centred gradient is
+# x_j^T S q - mean_j * sq, so one coordinate update costs O(nnz of column j) for sparse X.
+#
 from cython cimport floating
 from libc.math cimport ceil, fabs, sqrt, INFINITY
 from libc.stdint cimport uint32_t
@@ -20,7 +18,8 @@ from _engine_common cimport (
     gap_target,
 )
 # Cap on the sweeps over the nonzero coefficients between two full sweeps.
-cdef int MAX_SUPPORT_SWEEPS = 1000
+cdef enum:
+    MAX_SUPPORT_SWEEPS = 1000
 
 
 cdef inline uint32_t xorshift(uint32_t* state) noexcept nogil:
@@ -32,7 +31,7 @@ cdef inline uint32_t xorshift(uint32_t* state) noexcept nogil:
     return x
 
 
-cdef void sweep(
+cdef inline void sweep(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     bint is_sparse, int n, const floating* sw, const double* X_mean, bint center,
     const double* norm2, floating* w, floating* q, const double* l1w, const double* l2w,
@@ -71,7 +70,7 @@ cdef void sweep(
         progress.work += col_size(X_indptr, is_sparse, n, j)
 
 
-cdef int cd_solve(
+cdef inline int cd_solve(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     bint is_sparse, int n, Py_ssize_t p,
     const floating* y, double y_mean, const floating* sw,
@@ -196,120 +195,3 @@ cdef int cd_solve(
     gap_out[0] = gap
     n_iter_out[0] = n_iter
     return converged
-
-
-def enet_coordinate_descent(
-    const floating[::1] X_data,
-    const index_t[::1] X_indices,
-    const index_t[::1] X_indptr,
-    bint is_sparse,
-    Py_ssize_t n_samples,
-    const floating[::1] y,
-    double y_mean,
-    const floating[::1] sample_weight,
-    const double[::1] X_mean,
-    const double[::1] norm2,
-    bint center,
-    floating[::1] w,
-    const double[::1] l1_weight,
-    const double[::1] l2_weight,
-    const double[::1] lower,
-    const double[::1] upper,
-    int max_iter,
-    double tol,
-    bint random=False,
-    uint32_t seed=1,
-    bint screening=True,
-    int gap_freq=10,
-    double inner_ratio=0.1,
-):
-    """Minimise 1/2 ||yc - Xc w||_S^2 + sum_j h_j(w_j) by coordinate descent.
-
-    The objective is scikit-learn's elastic net multiplied by n_samples:
-    h_j(t) = l1_weight[j] |t| + l2_weight[j] / 2 t^2 + indicator(lower[j] <= t <= upper[j]).
-
-    Parameters
-    ----------
-    X_data, X_indices, X_indptr : arrays
-        Fortran buffer of a dense X (pass empty index arrays), or CSC arrays.
-    is_sparse : bool
-    n_samples : int
-    y : array of shape (n_samples,)
-    y_mean : float
-        Weighted mean of y when centring, else 0.
-    sample_weight : array of shape (n_samples,) or (0,)
-        Weights summing to n_samples, or empty for unit weights.
-    X_mean, norm2 : float64 arrays of shape (n_features,)
-        From `fastpen._design.column_stats`.
-    center : bool
-        Fit an intercept (implicit centring).
-    w : array of shape (n_features,)
-        Start point, overwritten with the solution.
-    l1_weight, l2_weight : float64 arrays of shape (n_features,)
-    lower, upper : float64 arrays of shape (n_features,) or (0,)
-        Bounds with lower <= 0 <= upper (+-inf allowed), or empty for none.
-    max_iter : int
-        Maximum number of epochs.
-    tol : float
-        Stop when the gap is <= tol * ||yc||_S^2 (scikit-learn's rule).
-    random : bool
-        Random instead of cyclic coordinate order.
-    seed : int
-        Seed of the random order.
-    screening : bool
-        Gap-safe screening of features that are provably zero.
-    gap_freq : int
-        The gap is computed at least every `gap_freq` epochs (and whenever the largest
-        coefficient change is below tol times the largest coefficient).
-    inner_ratio : float
-        Between full sweeps, the nonzero coefficients are swept until their largest
-        change is below inner_ratio times that of the last full sweep (or tol).
-
-    Returns
-    -------
-    gap : float
-        Duality gap reached (n-scaled; divide by n_samples for scikit-learn's dual_gap_).
-    tol_abs : float
-        The gap target tol * ||yc||_S^2.
-    n_iter : int
-        Epochs run.
-    converged : bool
-    """
-    cdef Py_ssize_t n_features = w.shape[0]
-    cdef Py_ssize_t i
-    if floating is float:
-        dtype = np.float32
-    else:
-        dtype = np.float64
-    q_arr = np.empty(n_samples, dtype=dtype)
-    weighted_q_arr = np.empty(n_samples if sample_weight.shape[0] > 0 else 1, dtype=dtype)
-    grad_arr = np.zeros(n_features, dtype=np.float64)
-    active_arr = np.empty(n_features, dtype=np.intp)
-    support_arr = np.empty(n_features, dtype=np.intp)
-    cdef floating[::1] q = q_arr
-    cdef floating[::1] weighted_q = weighted_q_arr
-    cdef double[::1] grad = grad_arr
-    cdef Py_ssize_t[::1] active = active_arr
-    cdef Py_ssize_t[::1] support = support_arr
-    cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
-    cdef const index_t* indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
-    cdef const index_t* indptr = &X_indptr[0] if X_indptr.shape[0] > 0 else NULL
-    cdef const floating* data = &X_data[0] if X_data.shape[0] > 0 else NULL
-    cdef const double* lo = &lower[0] if lower.shape[0] > 0 else NULL
-    cdef const double* hi = &upper[0] if upper.shape[0] > 0 else NULL
-    cdef double tol_abs = 0.0, gap = 0.0
-    cdef int n_iter = 0, converged = 0
-
-    if n_features == 0:
-        return 0.0, 0.0, 0, True
-    with nogil:
-        tol_abs = gap_target(&y[0], n_samples, y_mean, sw, tol)
-        converged = cd_solve(
-            data, indices, indptr, is_sparse, <int> n_samples, n_features,
-            &y[0], y_mean, sw, &X_mean[0], center, &norm2[0],
-            &w[0], &q[0], &weighted_q[0], &grad[0], &active[0], &support[0],
-            &l1_weight[0], &l2_weight[0], lo, hi,
-            max_iter, tol, tol_abs, random, seed, screening, max(gap_freq, 1), inner_ratio,
-            &gap, &n_iter,
-        )
-    return gap, tol_abs, n_iter, bool(converged)

@@ -1,0 +1,149 @@
+"""One entry point to the engines: coordinate descent (`_cd.pxd`) and proximal gradient
+(`_fista.pxd`), for every separable penalty, dense or CSC X, float32 or float64."""
+import numpy as np
+
+from cython cimport floating
+from libc.stdint cimport uint32_t
+
+from _columns cimport index_t
+from _engine_common cimport gap_target
+from _cd cimport cd_solve
+from _fista cimport prox_grad_solve
+
+SOLVERS = ("cd", "fista", "ista")
+
+
+def enet_solve(
+    const floating[::1] X_data,
+    const index_t[::1] X_indices,
+    const index_t[::1] X_indptr,
+    bint is_sparse,
+    Py_ssize_t n_samples,
+    const floating[::1] y,
+    double y_mean,
+    const floating[::1] sample_weight,
+    const double[::1] X_mean,
+    const double[::1] norm2,
+    bint center,
+    floating[::1] w,
+    const double[::1] l1_weight,
+    const double[::1] l2_weight,
+    const double[::1] lower,
+    const double[::1] upper,
+    int max_iter,
+    double tol,
+    str solver="cd",
+    bint random=False,
+    uint32_t seed=1,
+    bint screening=True,
+    double inner_ratio=0.1,
+    double lipschitz=0.0,
+    bint restart=True,
+    int gap_freq=10,
+):
+    """Minimise 1/2 ||yc - Xc w||_S^2 + sum_j h_j(w_j).
+
+    This is scikit-learn's elastic-net objective multiplied by n_samples, with
+    h_j(t) = l1_weight[j] |t| + l2_weight[j] / 2 t^2 + indicator(lower[j] <= t <= upper[j]).
+
+    Parameters
+    ----------
+    X_data, X_indices, X_indptr : arrays
+        Fortran buffer of a dense X (pass empty index arrays), or CSC arrays.
+    is_sparse : bool
+    n_samples : int
+    y : array of shape (n_samples,)
+    y_mean : float
+        Weighted mean of y when centring, else 0.
+    sample_weight : array of shape (n_samples,) or (0,)
+        Weights summing to n_samples, or empty for unit weights.
+    X_mean, norm2 : float64 arrays of shape (n_features,)
+        From `fastpen._design.column_stats`.
+    center : bool
+        Fit an intercept (implicit centring).
+    w : array of shape (n_features,)
+        Start point, overwritten with the solution.
+    l1_weight, l2_weight : float64 arrays of shape (n_features,)
+    lower, upper : float64 arrays of shape (n_features,) or (0,)
+        Bounds with lower <= 0 <= upper (+-inf allowed), or empty for none.
+    max_iter : int
+        Epochs (cd, counted in full-pass equivalents) or iterations (fista, ista).
+    tol : float
+        Stop when the gap is <= tol * ||yc||_S^2 (scikit-learn's rule).
+    solver : {"cd", "fista", "ista"}
+    random : bool
+        cd: random instead of cyclic coordinate order.
+    seed : int
+        cd: seed of the random order.
+    screening : bool
+        cd: gap-safe screening of features that are provably zero.
+    inner_ratio : float
+        cd: between full sweeps the nonzero coefficients are swept until their largest
+        change is below inner_ratio times that of the last full sweep (or tol).
+    lipschitz : float
+        fista/ista: initial step 1/lipschitz (from `fastpen._design.lipschitz_constant`);
+        backtracking raises it when the quadratic upper bound fails.
+    restart : bool
+        fista: adaptive gradient restart of the momentum (O'Donoghue & Candes 2015).
+    gap_freq : int
+        The gap is computed at least every `gap_freq` epochs / iterations.
+
+    Returns
+    -------
+    gap : float
+        Duality gap reached (n-scaled; divide by n_samples for scikit-learn's dual_gap_).
+    tol_abs : float
+        The gap target tol * ||yc||_S^2.
+    n_iter : int
+    converged : bool
+    lipschitz : float
+        fista/ista: the step constant finally used (0 for cd).
+    n_restarts : int
+        fista: how many times the momentum restarted.
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    cdef Py_ssize_t n_features = w.shape[0]
+    cdef int n = <int> n_samples, p = <int> n_features
+    cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef const index_t* indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
+    cdef const index_t* indptr = &X_indptr[0] if X_indptr.shape[0] > 0 else NULL
+    cdef const floating* data = &X_data[0] if X_data.shape[0] > 0 else NULL
+    cdef const double* lo = &lower[0] if lower.shape[0] > 0 else NULL
+    cdef const double* hi = &upper[0] if upper.shape[0] > 0 else NULL
+    cdef double tol_abs, gap = 0.0, L = lipschitz if lipschitz > 0 else 1.0
+    cdef int n_iter = 0, converged = 0, n_restarts = 0
+    cdef bint use_cd = solver == "cd", accelerated = solver == "fista"
+    if n_features == 0:
+        return 0.0, 0.0, 0, True, 0.0, 0
+    dtype = np.float32 if floating is float else np.float64
+    # workspaces: rows of length n_samples and n_features in the dtype of X, plus
+    # the float64 gradient and the index lists of the active features
+    cdef floating[:, ::1] sample_space = np.empty((6, n_samples), dtype=dtype)
+    cdef floating[:, ::1] feature_space = np.empty((2, n_features), dtype=dtype)
+    cdef double[::1] grad = np.zeros(n_features, dtype=np.float64)
+    cdef Py_ssize_t[:, ::1] index_space = np.empty((2, n_features), dtype=np.intp)
+    tol_abs = gap_target(&y[0], n_samples, y_mean, sw, tol)
+    with nogil:
+        if use_cd:
+            converged = cd_solve(
+                data, indices, indptr, is_sparse, n, n_features,
+                &y[0], y_mean, sw, &X_mean[0], center, &norm2[0],
+                &w[0], &sample_space[0, 0], &sample_space[1, 0], &grad[0],
+                &index_space[0, 0], &index_space[1, 0],
+                &l1_weight[0], &l2_weight[0], lo, hi,
+                max_iter, tol, tol_abs, random, seed, screening, max(gap_freq, 1),
+                inner_ratio, &gap, &n_iter,
+            )
+        else:
+            converged = prox_grad_solve(
+                data, indices, indptr, is_sparse, n, p,
+                &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], &w[0],
+                &l1_weight[0], &l2_weight[0], lo, hi, max_iter, tol_abs, &L,
+                accelerated, restart, max(gap_freq, 1),
+                &feature_space[0, 0], &feature_space[1, 0],
+                &sample_space[0, 0], &sample_space[1, 0], &sample_space[2, 0],
+                &sample_space[3, 0], &sample_space[4, 0], &sample_space[5, 0],
+                &grad[0], &index_space[0, 0], &gap, &n_iter, &n_restarts,
+            )
+    return gap, tol_abs, n_iter, bool(converged), (0.0 if use_cd else L), n_restarts

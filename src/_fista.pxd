@@ -1,0 +1,158 @@
+# Proximal-gradient engine (ISTA / FISTA with adaptive restart) for every separable penalty.
+#
+# It shares everything but the iteration with the coordinate-descent engine: the column
+# primitives and matrix products (`_columns.pxd`), the per-coordinate prox and the duality
+# gap (`_penalty.pxd`), the residual summaries, gap check and interrupt check
+# (`_engine_common.pxd`). The prox step is `prox_coordinate` with curvature L: the CD
+# update is the same function with curvature ||x_j||^2.
+#
+# Each iteration costs one X^T r (the gradient at the extrapolated point) and one X w at the
+# new point (only its nonzero coefficients' columns); X at the extrapolated point is a
+# linear combination of the last two, never a third product.
+#
+from cython cimport floating
+from libc.math cimport fabs, sqrt, INFINITY
+from libc.string cimport memcpy
+
+from _columns cimport index_t, X_times, Xt_times, col_size
+from _penalty cimport GapKind, prox_coordinate
+from _engine_common cimport (
+    Residual, Progress, compute_gap, check_interrupt, gap_kind, gap_target,
+)
+
+cdef enum:
+    # backtracking doubles L at most this many times in one iteration
+    MAX_BACKTRACKS = 60
+
+
+cdef inline double centred_residual(
+    Py_ssize_t n, const floating* y, const floating* Xv, const floating* sw, bint center,
+    floating* weighted_residual, double* weighted_sum,
+) noexcept nogil:
+    """Write S R for R = y - X v - c (c the optimal intercept shift); return 1/2 ||R||_S^2."""
+    cdef Py_ssize_t i
+    cdef double s, offset = 0.0, r, value = 0.0, total = 0.0
+    if center:
+        for i in range(n):
+            offset += (sw[i] if sw != NULL else 1.0) * (y[i] - Xv[i])
+        offset /= n
+    for i in range(n):
+        s = sw[i] if sw != NULL else 1.0
+        r = y[i] - Xv[i] - offset
+        value += s * r * r
+        if weighted_residual != NULL:
+            weighted_residual[i] = <floating> (s * r)
+        total += s * r
+    weighted_sum[0] = total
+    return 0.5 * value
+
+
+cdef inline int prox_grad_solve(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    bint is_sparse, int n, int p,
+    const floating* y, double y_mean, const floating* sw,
+    const double* X_mean, bint center, const double* norm2,
+    floating* x, const double* l1w, const double* l2w,
+    const double* lower, const double* upper,
+    int max_iter, double tol_abs, double* lipschitz, bint accelerated, bint restart,
+    int gap_freq, floating* x_point, floating* x_new, floating* Xx, floating* Xx_new,
+    floating* Xy, floating* r, floating* q, floating* weighted_q, double* grad,
+    Py_ssize_t* active, double* gap_out, int* n_iter_out, int* n_restarts_out,
+) except -1 nogil:
+    """Minimise 1/2 ||yc - Xc x||_S^2 + sum_j h_j(x_j); x is the start and the result."""
+    cdef Py_ssize_t i, j, f, n_active = 0
+    cdef int it, n_iter = 0, back, n_restarts = 0, converged = 0
+    cdef double L = lipschitz[0], t = 1.0, t_next, beta, f_y, f_x, sum_r, linear, quad
+    cdef double gap = INFINITY, dual_scale, momentum_test, step_change
+    cdef double lo = -INFINITY, hi = INFINITY
+    # the sufficient-decrease test compares objectives computed from products in the
+    # dtype of X: in float32 their rounding alone would fail it and shrink the step
+    cdef double rounding = 1e-5 if floating is float else 1e-12
+    cdef GapKind kind = gap_kind(p, l1w, l2w)
+    cdef Residual res
+    cdef Progress progress
+    cdef Py_ssize_t matrix_size = (X_indptr[p] if is_sparse else <Py_ssize_t> n * p)
+    progress.work = 0
+
+    for j in range(p):
+        if norm2[j] == 0.0:
+            x[j] = 0.0  # a constant column cannot change the fit
+        else:
+            active[n_active] = j
+            n_active += 1
+    X_times(X_data, X_indices, X_indptr, is_sparse, n, p, x, Xx)
+    memcpy(x_point, x, p * sizeof(floating))
+    memcpy(Xy, Xx, n * sizeof(floating))
+
+    for it in range(max_iter + 1):
+        if it % gap_freq == 0 or it == max_iter:
+            # duality gap at the current iterate x (not the extrapolated point)
+            for i in range(n):
+                q[i] = y[i] - Xx[i]
+            gap = compute_gap(X_data, X_indices, X_indptr, is_sparse, n, y, y_mean, sw,
+                              X_mean, center, norm2, x, q, weighted_q, grad, l1w, l2w,
+                              lower, upper, active, n_active, kind, &res, &dual_scale)
+            if gap <= tol_abs:
+                converged = 1
+                break
+            if it == max_iter:
+                break
+        n_iter = it + 1
+
+        # gradient of the smooth part at the extrapolated point: -Xc^T S R
+        f_y = centred_residual(n, y, Xy, sw, center, r, &sum_r)
+        Xt_times(X_data, X_indices, X_indptr, is_sparse, n, p, r, grad)
+        if center:
+            for j in range(p):
+                grad[j] -= X_mean[j] * sum_r
+
+        for back in range(MAX_BACKTRACKS):
+            for j in range(p):
+                if norm2[j] == 0.0:
+                    x_new[j] = 0.0
+                    continue
+                if lower != NULL:
+                    lo = lower[j]
+                    hi = upper[j]
+                x_new[j] = <floating> prox_coordinate(
+                    L * x_point[j] + grad[j], L, l1w[j], l2w[j], lo, hi)
+            X_times(X_data, X_indices, X_indptr, is_sparse, n, p, x_new, Xx_new)
+            f_x = centred_residual(n, y, Xx_new, sw, center, NULL, &sum_r)
+            # accept the step if the quadratic model at the point bounds f from above
+            linear = 0.0
+            quad = 0.0
+            for j in range(p):
+                step_change = x_new[j] - x_point[j]
+                linear -= grad[j] * step_change
+                quad += step_change * step_change
+            if f_x <= f_y + linear + 0.5 * L * quad + rounding * fabs(f_y):
+                break
+            L *= 2.0
+
+        beta = 0.0
+        if accelerated:
+            # O'Donoghue & Candes (2015) gradient restart: drop the momentum when the
+            # step taken points against the direction the momentum pushed in
+            momentum_test = 0.0
+            for j in range(p):
+                momentum_test += (x_point[j] - x_new[j]) * (x_new[j] - x[j])
+            if restart and momentum_test > 0.0:
+                t = 1.0
+                n_restarts += 1
+            else:
+                t_next = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t))
+                beta = (t - 1.0) / t_next
+                t = t_next
+        for j in range(p):
+            x_point[j] = <floating> (x_new[j] + beta * (x_new[j] - x[j]))
+            x[j] = x_new[j]
+        for i in range(n):
+            Xy[i] = <floating> (Xx_new[i] + beta * (Xx_new[i] - Xx[i]))
+            Xx[i] = Xx_new[i]
+        progress.work += 2 * matrix_size
+        check_interrupt(&progress)
+    lipschitz[0] = L
+    gap_out[0] = gap
+    n_iter_out[0] = n_iter
+    n_restarts_out[0] = n_restarts
+    return converged
