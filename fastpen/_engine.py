@@ -74,7 +74,7 @@ gap : float
 
 # The Rayleigh quotient approaches the top eigenvalue from below: start a little above it
 # so that backtracking (which halves the step) is the exception.
-LIPSCHITZ_MARGIN = 1.02
+LIPSCHITZ_MARGIN = 1.0
 
 
 def solve_enet(

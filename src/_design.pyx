@@ -93,7 +93,7 @@ def lipschitz_constant(
     const floating[::1] sample_weight,
     bint center,
     int max_iter=100,
-    double rtol=1e-3,
+    double rtol=1e-2,
 ):
     """Largest eigenvalue of Xc^T S Xc by power iteration, without forming Xc.
 

@@ -21,8 +21,8 @@ from _engine_common cimport (
 )
 
 cdef enum:
-    # backtracking doubles L at most this many times in one iteration
-    MAX_BACKTRACKS = 60
+    # backtracking raises L by 25% at most this many times in one iteration
+    MAX_BACKTRACKS = 200
 
 
 cdef inline double centred_residual(
@@ -127,7 +127,7 @@ cdef inline int prox_grad_solve(
                 quad += step_change * step_change
             if f_x <= f_y + linear + 0.5 * L * quad + rounding * fabs(f_y):
                 break
-            L *= 2.0
+            L *= 1.25
 
         beta = 0.0
         if accelerated:
