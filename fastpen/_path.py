@@ -1,0 +1,266 @@
+"""Regularization paths: the alpha grid, lasso_path and enet_path."""
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+
+from ._engine import SOLVERS, Design, solve_enet, weighted_mean
+from ._validation import (
+    canonical_csc,
+    check_bool,
+    check_bounds,
+    check_int,
+    check_options,
+    check_penalty_factor,
+    check_real,
+    check_sample_weight,
+)
+
+
+def _validate_path_data(X, y, check_input):
+    """X as the engines read it (Fortran dense or CSC, float32/64, no copy when possible)."""
+    if check_input:
+        X = check_array(X, accept_sparse=["csc", "csr", "coo"], dtype=[np.float64, np.float32],
+                        order="F", accept_large_sparse=True)
+        y = check_array(y, dtype=X.dtype.type, ensure_2d=False, order="C")
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(
+                "y must be 1-D: fastpen paths fit one target (multi-task paths are not "
+                f"supported); got y with shape {y.shape}. Call the path once per column."
+            )
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"Found input variables with inconsistent numbers of samples: "
+                f"[{X.shape[0]}, {y.shape[0]}]"
+            )
+    if sp.issparse(X):
+        X = canonical_csc(X)
+    return X, y
+
+
+def _max_correlation(design, y, sample_weight, fit_intercept, penalty_factor, positive):
+    """max_j |(Xc^T S yc)_j| / pf_j over penalized features (signed max when positive)."""
+    X_mean, _ = design.column_stats(sample_weight, fit_intercept)
+    y64 = np.asarray(y, dtype=np.float64)
+    yc = y64 - weighted_mean(y64, sample_weight) if fit_intercept else y64
+    s = np.ones_like(yc) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    # X^T (s yc) with X read as it is; Xc^T S yc = X^T S yc - mean * 1^T S yc
+    correlation = np.asarray(design.X.T @ (s * yc), dtype=np.float64).ravel()
+    correlation -= X_mean * np.sum(s * yc)
+    penalized = penalty_factor > 0
+    if not np.any(penalized):
+        return 0.0
+    scaled = correlation[penalized] / penalty_factor[penalized]
+    return max(0.0, float(np.max(scaled))) if positive else float(np.max(np.abs(scaled)))
+
+
+def alpha_grid(X, y, *, l1_ratio=1.0, eps=1e-3, n_alphas=100, fit_intercept=True,
+               sample_weight=None, positive=False, penalty_factor=None):
+    """Geometric grid of alphas from alpha_max down to eps * alpha_max.
+
+    alpha_max is the smallest alpha for which every penalized coefficient is zero,
+    computed from the data with the intercept (implicit centring), the sample weights and
+    the penalty factors, without copying or densifying X. Same grid as scikit-learn's
+    (``LassoCV().alphas_``) when there are no penalty factors.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    l1_ratio : float, default=1.0
+        Elastic-net mixing, in (0, 1].
+    eps : float, default=1e-3
+        Length of the path: alpha_min / alpha_max.
+    n_alphas : int, default=100
+        Number of alphas.
+    fit_intercept : bool, default=True
+    sample_weight : array-like of shape (n_samples,), default=None
+    positive : bool, default=False
+        Only positive correlations can make a coefficient enter.
+    penalty_factor : array-like of shape (n_features,), default=None
+        Per-feature penalty multipliers (0 = unpenalized, ignored for alpha_max).
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,)
+        Decreasing.
+    """
+    check_real(l1_ratio, "l1_ratio", "alpha_grid", low=0, high=1)
+    check_real(eps, "eps", "alpha_grid", low=0, low_open=True)
+    n_alphas = check_int(n_alphas, "n_alphas", "alpha_grid", low=1)
+    if l1_ratio == 0:
+        raise ValueError(
+            "Automatic alpha grid generation is not supported for l1_ratio=0. Please "
+            "supply a grid by providing the appropriate `alphas=` argument."
+        )
+    X, y = _validate_path_data(X, y, True)
+    design = Design(X)
+    sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    pf = check_penalty_factor(penalty_factor, X.shape[1])
+    correlation = _max_correlation(design, y, sw, fit_intercept, pf, positive)
+    alpha_max = correlation / (X.shape[0] * l1_ratio)
+    resolution = np.finfo(np.float64).resolution
+    if alpha_max <= resolution:
+        return np.full(n_alphas, resolution)
+    return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
+
+
+def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
+              precompute="auto", Xy=None, copy_X=True, coef_init=None, verbose=False,
+              return_n_iter=False, positive=False, check_input=True, fit_intercept=False,
+              sample_weight=None, penalty_factor=None, lower_bounds=None, upper_bounds=None,
+              tol=1e-4, max_iter=1000, selection="cyclic", random_state=None, solver="cd"):
+    """Elastic-net path: one fit per alpha, each warm-started from the previous one.
+
+    Same signature and returns as scikit-learn's ``enet_path`` (>= 1.7) for one target,
+    plus fastpen's options. Like scikit-learn's, it fits no intercept unless asked
+    (``fit_intercept=True`` centres implicitly, without copying X).
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Read in place when Fortran float32/float64 or CSC.
+    y : array-like of shape (n_samples,)
+    l1_ratio : float, default=0.5
+    eps : float, default=1e-3
+        alpha_min / alpha_max when the grid is generated.
+    n_alphas : int, default=None
+        Old spelling of an integer ``alphas``, still accepted.
+    alphas : int or array-like, default=100
+        Number of alphas on the generated grid, or the alphas themselves (sorted
+        decreasing before use).
+    precompute : bool, 'auto' or array-like, default='auto'
+        Accepted for compatibility; does not change the solution.
+    Xy : array-like of shape (n_features,), default=None
+        Accepted for compatibility (the grid is computed from X and y).
+    copy_X : bool, default=True
+        Accepted for compatibility; X is never modified.
+    coef_init : array-like of shape (n_features,), default=None
+        Start of the first fit.
+    verbose : bool or int, default=False
+        Print one line per alpha.
+    return_n_iter : bool, default=False
+    positive : bool, default=False
+    check_input : bool, default=True
+    fit_intercept : bool, default=False
+    sample_weight : array-like of shape (n_samples,), default=None
+    penalty_factor : array-like of shape (n_features,), default=None
+    lower_bounds, upper_bounds : float or array-like of shape (n_features,), default=None
+    tol : float, default=1e-4
+        Duality-gap tolerance of every fit (scikit-learn's scaling).
+    max_iter : int, default=1000
+    selection : {'cyclic', 'random'}, default='cyclic'
+    random_state : int, RandomState instance or None, default=None
+    solver : {'cd', 'fista', 'ista'}, default='cd'
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,)
+    coefs : ndarray of shape (n_features, n_alphas)
+    dual_gaps : ndarray of shape (n_alphas,)
+    n_iters : list of int
+        Only with ``return_n_iter=True``.
+    """
+    name = "enet_path"
+    check_real(l1_ratio, "l1_ratio", name, low=0, high=1)
+    check_real(tol, "tol", name, low=0)
+    max_iter = check_int(max_iter, "max_iter", name, low=1)
+    check_bool(positive, "positive", name)
+    check_bool(fit_intercept, "fit_intercept", name)
+    check_options(selection, "selection", name, {"cyclic", "random"})
+    check_options(solver, "solver", name, set(SOLVERS))
+    if n_alphas is not None:
+        alphas = n_alphas
+    X, y = _validate_path_data(X, y, check_input)
+    n_samples, n_features = X.shape
+    sw = check_sample_weight(sample_weight, n_samples, X.dtype)
+    pf = check_penalty_factor(penalty_factor, n_features)
+    lower, upper = check_bounds(lower_bounds, upper_bounds, positive, n_features)
+
+    if isinstance(alphas, numbers.Integral) and not isinstance(alphas, bool):
+        alphas = alpha_grid(X, y, l1_ratio=l1_ratio, eps=eps,
+                            n_alphas=check_int(alphas, "alphas", name, low=1),
+                            fit_intercept=fit_intercept, sample_weight=sample_weight,
+                            positive=positive, penalty_factor=penalty_factor)
+    else:
+        alphas = np.sort(np.asarray(alphas, dtype=np.float64).ravel())[::-1]
+        if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
+            raise ValueError("alphas must be non-negative finite numbers (or a count).")
+
+    design = Design(X)
+    X_mean, norm2 = design.column_stats(sw, fit_intercept)
+    lipschitz = design.lipschitz(sw, fit_intercept) if solver != "cd" else None
+    coef = np.zeros(n_features, dtype=X.dtype)
+    if coef_init is not None:
+        coef[:] = np.asarray(coef_init, dtype=X.dtype).ravel()
+    y = np.ascontiguousarray(y)
+    random = selection == "random"
+    rng = check_random_state(random_state) if random else None
+
+    coefs = np.empty((n_features, alphas.size), dtype=X.dtype)
+    dual_gaps = np.empty(alphas.size)
+    n_iters = []
+    for k, alpha in enumerate(alphas):
+        solution = solve_enet(
+            design, y, sample_weight=sw, X_mean=X_mean, norm2=norm2, center=fit_intercept,
+            coef=coef, alpha=float(alpha), l1_ratio=float(l1_ratio), penalty_factor=pf,
+            lower=lower, upper=upper, max_iter=max_iter, tol=float(tol), solver=solver,
+            lipschitz=lipschitz, random=random,
+            seed=rng.randint(1, 2**31 - 1) if random else 1,
+        )
+        if not solution.converged:
+            warnings.warn(
+                "Objective did not converge. You might want to increase the number of "
+                "iterations, check the scale of the features or consider increasing "
+                f"regularisation. Duality gap: {solution.gap:.6e}, tolerance: "
+                f"{solution.gap_target:.3e}",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        coefs[:, k] = coef
+        dual_gaps[k] = solution.dual_gap
+        n_iters.append(solution.n_iter)
+        if verbose:
+            print(f"alpha {alpha:.4e}: {np.count_nonzero(coef)} nonzero, "
+                  f"{solution.n_iter} iterations, gap {solution.dual_gap:.2e}")
+    if return_n_iter:
+        return alphas, coefs, dual_gaps, n_iters
+    return alphas, coefs, dual_gaps
+
+
+def lasso_path(X, y, *, eps=1e-3, n_alphas=None, alphas=100, precompute="auto", Xy=None,
+               copy_X=True, coef_init=None, verbose=False, return_n_iter=False,
+               positive=False, **params):
+    """Lasso path: :func:`enet_path` with ``l1_ratio=1``.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    eps : float, default=1e-3
+    n_alphas : int, default=None
+        Old spelling of an integer ``alphas``.
+    alphas : int or array-like, default=100
+    precompute, Xy, copy_X : accepted for compatibility
+    coef_init : array-like of shape (n_features,), default=None
+    verbose : bool, default=False
+    return_n_iter : bool, default=False
+    positive : bool, default=False
+    **params
+        Passed to :func:`enet_path` (tol, max_iter, fit_intercept, sample_weight,
+        penalty_factor, bounds, selection, random_state, solver, check_input).
+
+    Returns
+    -------
+    alphas, coefs, dual_gaps[, n_iters]
+        As :func:`enet_path`.
+    """
+    return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas,
+                     precompute=precompute, Xy=Xy, copy_X=copy_X, coef_init=coef_init,
+                     verbose=verbose, return_n_iter=return_n_iter, positive=positive,
+                     **params)

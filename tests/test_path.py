@@ -1,0 +1,102 @@
+"""Paths: the alpha grid and enet_path/lasso_path against scikit-learn and KKT."""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn import linear_model as sk
+
+import fastpen
+from conftest import kkt_violation, make_problem, make_weights, objective
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.4])
+def test_alpha_grid_is_sklearns(sparse, fit_intercept, weighted, l1_ratio):
+    X, y = make_problem(sparse=sparse, seed=51)
+    sw = make_weights(X.shape[0]) if weighted else None
+    grid = fastpen.alpha_grid(X, y, l1_ratio=l1_ratio, eps=1e-2, n_alphas=20,
+                              fit_intercept=fit_intercept, sample_weight=sw)
+    if weighted and not fit_intercept:
+        # scikit-learn's CV estimators drop the weights from their grid in this case;
+        # check the defining property instead: alpha_max is where every coef is zero
+        fit = lambda alpha: fastpen.ElasticNet(alpha=alpha, l1_ratio=l1_ratio, tol=1e-12,
+                                               fit_intercept=False).fit(X, y, sample_weight=sw)
+        assert np.all(fit(grid[0]).coef_ == 0) and np.any(fit(0.99 * grid[0]).coef_ != 0)
+        return
+    reference = sk.ElasticNetCV(l1_ratio=l1_ratio, alphas=20, eps=1e-2, cv=2, max_iter=50,
+                                fit_intercept=fit_intercept)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference.fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(grid, reference.alphas_, rtol=1e-10)
+
+
+def test_alpha_max_zeroes_everything_and_penalty_factors_count():
+    X, y = make_problem(seed=52)
+    pf = np.linspace(0.5, 2.0, X.shape[1])
+    alpha_max = fastpen.alpha_grid(X, y, n_alphas=1, penalty_factor=pf)[0]
+    at_max = fastpen.Lasso(alpha=alpha_max, penalty_factor=pf, tol=1e-12).fit(X, y)
+    just_below = fastpen.Lasso(alpha=0.99 * alpha_max, penalty_factor=pf, tol=1e-12).fit(X, y)
+    assert np.all(at_max.coef_ == 0) and np.any(just_below.coef_ != 0)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_path_matches_sklearn_enet_path(sparse, dtype, l1_ratio):
+    X, y = make_problem(sparse=sparse, dtype=dtype, seed=53)
+    tol = 1e-10 if dtype == np.float64 else 1e-6
+    alphas, coefs, gaps, n_iters = fastpen.enet_path(
+        X, y, l1_ratio=l1_ratio, alphas=30, eps=1e-3, tol=tol, max_iter=100_000,
+        return_n_iter=True)
+    # the reference is scikit-learn in float64 on the same (exactly representable) data:
+    # its float32 solver stalls above the optimum
+    X64 = X.astype(np.float64)
+    ref_alphas, ref_coefs, _ = sk.enet_path(X64, y.astype(np.float64), l1_ratio=l1_ratio,
+                                             alphas=alphas, tol=1e-10, max_iter=100_000)
+    np.testing.assert_allclose(alphas, ref_alphas)
+    assert coefs.shape == (X.shape[1], 30) and coefs.dtype == dtype
+    assert len(n_iters) == 30 and gaps.shape == (30,)
+    rtol = 1e-6 if dtype == np.float64 else 1e-4
+    for k, alpha in enumerate(alphas):
+        ours = objective(X, y, coefs[:, k], 0.0, alpha, l1_ratio)
+        theirs = objective(X, y, ref_coefs[:, k], 0.0, alpha, l1_ratio)
+        assert ours <= theirs * (1 + rtol)
+        assert ours == pytest.approx(theirs, rel=rtol)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("solver", ["cd", "fista"])
+def test_path_with_intercept_and_weights_is_kkt_at_every_alpha(sparse, solver):
+    X, y = make_problem(sparse=sparse, seed=54)
+    sw = make_weights(X.shape[0])
+    alphas, coefs, _ = fastpen.lasso_path(X, y, alphas=15, fit_intercept=True,
+                                          sample_weight=sw, tol=1e-12, max_iter=200_000,
+                                          solver=solver)
+    s = sw / sw.sum()
+    Xd = X.toarray() if sparse else X
+    for k, alpha in enumerate(alphas):
+        intercept = s @ y - (s @ Xd) @ coefs[:, k]
+        assert kkt_violation(X, y, coefs[:, k], intercept, alpha, 1.0, sw) < 1e-6
+        if k in (3, 10):  # and the same optimum as scikit-learn's estimator
+            reference = sk.Lasso(alpha=alpha, tol=1e-12, max_iter=200_000).fit(
+                X, y, sample_weight=sw)
+            assert objective(X, y, coefs[:, k], intercept, alpha, 1.0, sw) == pytest.approx(
+                objective(X, y, reference.coef_, reference.intercept_, alpha, 1.0, sw),
+                rel=1e-8)
+
+
+def test_path_arguments():
+    X, y = make_problem(seed=55)
+    alphas, coefs, _ = fastpen.lasso_path(X, y, alphas=[0.01, 0.1, 0.05])
+    np.testing.assert_array_equal(alphas, [0.1, 0.05, 0.01])  # sorted decreasing
+    old_spelling = fastpen.lasso_path(X, y, n_alphas=7)[0]
+    assert old_spelling.shape == (7,)
+    with pytest.raises(ValueError, match="l1_ratio=0"):
+        fastpen.enet_path(X, y, l1_ratio=0.0)
+    with pytest.raises(ValueError, match="alphas"):
+        fastpen.lasso_path(X, y, alphas=[-1.0])
+    with pytest.raises(ValueError, match="1-D"):
+        fastpen.lasso_path(X, np.column_stack([y, y]))
