@@ -3,8 +3,9 @@
 Coordinate-descent engine in Cython (dense Fortran and CSC sparse X, float32 and
 float64, without copying X) behind drop-in replacements for scikit-learn's estimators.
 """
+from ._cv import ElasticNetCV, LassoCV
 from ._elastic_net import ElasticNet, Lasso
 from ._path import alpha_grid, enet_path, lasso_path
 
 __version__ = "0.1.0"
-__all__ = ["ElasticNet", "Lasso", "alpha_grid", "enet_path", "lasso_path", "__version__"]
+__all__ = ["ElasticNet", "ElasticNetCV", "Lasso", "LassoCV", "alpha_grid", "enet_path", "lasso_path", "__version__"]

@@ -1,0 +1,113 @@
+"""LassoCV / ElasticNetCV: the same choice as scikit-learn on the same folds, and more."""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn import linear_model as sk
+from sklearn.model_selection import KFold
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import fastpen
+from conftest import make_problem, make_weights
+
+
+@parametrize_with_checks([fastpen.LassoCV(cv=3, alphas=5), fastpen.ElasticNetCV(cv=3, alphas=5)])
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_lassocv_chooses_sklearns_alpha(sparse, dtype, fit_intercept, weighted):
+    X, y = make_problem(sparse=sparse, dtype=dtype, seed=61, n_samples=90)
+    sw = make_weights(X.shape[0]) if weighted else None
+    folds = KFold(4, shuffle=True, random_state=0)
+    tol = 1e-8 if dtype == np.float64 else 1e-6  # what float32 can certify
+    ours = fastpen.LassoCV(cv=folds, alphas=25, tol=tol, max_iter=100_000,
+                           fit_intercept=fit_intercept).fit(X, y, sample_weight=sw)
+    # reference: scikit-learn in float64 on the same data and grid (without an intercept
+    # it leaves the weights out of its own grid, so the grid is passed)
+    theirs = sk.LassoCV(cv=folds, alphas=ours.alphas_, tol=1e-8, max_iter=100_000,
+                        fit_intercept=fit_intercept)
+    theirs.fit(X.astype(np.float64), y.astype(np.float64), sample_weight=sw)
+    if dtype == np.float64:
+        assert ours.alpha_ == theirs.alpha_
+        np.testing.assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-5)
+        np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-5, atol=1e-6)
+    else:
+        # float32 errors can swap near-tied neighbours: the choice must be as good
+        mean = theirs.mse_path_.mean(axis=1)
+        chosen = np.flatnonzero(np.isclose(theirs.alphas_, ours.alpha_))[0]
+        assert mean[chosen] <= mean.min() * (1 + 1e-3)
+        np.testing.assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-3)
+    assert not hasattr(ours, "l1_ratio_")
+
+
+def test_elasticnetcv_chooses_sklearns_alpha_and_l1_ratio():
+    X, y = make_problem(seed=62, n_samples=100)
+    folds = KFold(5, shuffle=True, random_state=1)
+    ours = fastpen.ElasticNetCV(l1_ratio=[0.2, 0.6, 1.0], cv=folds, alphas=20, tol=1e-8,
+                                max_iter=100_000).fit(X, y)
+    theirs = sk.ElasticNetCV(l1_ratio=[0.2, 0.6, 1.0], cv=folds, alphas=20, tol=1e-8,
+                             max_iter=100_000).fit(X, y)
+    np.testing.assert_allclose(ours.alphas_, theirs.alphas_)
+    assert (ours.alpha_, ours.l1_ratio_) == (theirs.alpha_, theirs.l1_ratio_)
+    assert ours.mse_path_.shape == theirs.mse_path_.shape == (3, 20, 5)
+    np.testing.assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-5)
+
+
+def test_threads_and_serial_agree():
+    X, y = make_problem(seed=63, n_samples=120, sparse=True)
+    serial = fastpen.LassoCV(cv=4, alphas=20, n_jobs=1).fit(X, y)
+    threaded = fastpen.LassoCV(cv=4, alphas=20, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(serial.mse_path_, threaded.mse_path_)
+    np.testing.assert_array_equal(serial.coef_, threaded.coef_)
+
+
+def test_one_standard_error_rule():
+    X, y = make_problem(seed=64, n_samples=120)
+    folds = KFold(5, shuffle=True, random_state=2)
+    best = fastpen.LassoCV(cv=folds, alphas=30).fit(X, y)
+    sparse_choice = fastpen.LassoCV(cv=folds, alphas=30, alpha_rule="1se").fit(X, y)
+    mean = best.mse_path_.mean(axis=1)
+    i_min = np.argmin(mean)
+    se = best.mse_path_[i_min].std(ddof=1) / np.sqrt(5)
+    chosen = np.flatnonzero(best.alphas_ == sparse_choice.alpha_)[0]
+    assert sparse_choice.alpha_ >= best.alpha_
+    assert mean[chosen] <= mean[i_min] + se
+    assert chosen == 0 or mean[chosen - 1] > mean[i_min] + se  # the largest such alpha
+    assert np.count_nonzero(sparse_choice.coef_) <= np.count_nonzero(best.coef_)
+
+
+def test_store_path_keeps_each_fold():
+    X, y = make_problem(seed=65, n_samples=80)
+    folds = list(KFold(4).split(X))
+    model = fastpen.LassoCV(cv=folds, alphas=10, store_path=True, tol=1e-10).fit(X, y)
+    assert model.coef_path_.shape == (1, 4, X.shape[1], 10)
+    assert model.intercept_path_.shape == (1, 4, 10)
+    train, _ = folds[2]
+    reference = fastpen.Lasso(alpha=model.alphas_[6], tol=1e-10).fit(X[train], y[train])
+    np.testing.assert_allclose(model.coef_path_[0, 2, :, 6], reference.coef_, atol=1e-7)
+    assert model.intercept_path_[0, 2, 6] == pytest.approx(reference.intercept_, abs=1e-7)
+
+
+def test_penalty_factor_reaches_the_folds():
+    X, y = make_problem(seed=66, n_samples=80)
+    pf = np.ones(X.shape[1])
+    pf[:3] = 0.0
+    model = fastpen.LassoCV(cv=3, alphas=10, penalty_factor=pf).fit(X, y)
+    assert np.all(model.coef_[:3] != 0)  # unpenalized features are never zeroed
+
+
+def test_bad_parameters():
+    X, y = make_problem(seed=67)
+    with pytest.raises(ValueError, match="alpha_rule"):
+        fastpen.LassoCV(alpha_rule="max").fit(X, y)
+    with pytest.raises(ValueError, match="l1_ratio"):
+        fastpen.ElasticNetCV(l1_ratio=[0.5, 2.0]).fit(X, y)
+    with pytest.raises(ValueError, match="alphas"):
+        fastpen.LassoCV(alphas=[-1.0, 1.0]).fit(X, y)
+    with pytest.raises(ValueError, match="multi-task|MultiTask"):
+        fastpen.LassoCV().fit(X, np.column_stack([y, y]))
