@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._engine import SOLVERS, Design, solve_enet
+from ._engine import SOLVERS, Design, GramDesign, solve_enet, use_gram
 from ._validation import (
     canonical_csc,
     check_bool,
@@ -80,9 +80,10 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Whether to fit an intercept. X is centred implicitly: it is never copied, and a
         coordinate update on sparse X touches only the column's nonzeros.
     precompute : bool, 'auto' or array-like of shape (n_features, n_features), default=False
-        Accepted for compatibility with scikit-learn. It does not change the solution;
-        fastpen currently always runs the residual-update engine, and a given Gram array is
-        only checked for its shape.
+        Run coordinate descent on the Gram matrix Q = Xc^T S Xc (solver='cd'):
+        True always, 'auto' when X is dense with n_samples > n_features, or a given Q (checked against X
+        on a few entries, as scikit-learn does). Same solution, different cost: an
+        epoch is O(n_features^2) instead of O(n_samples n_features).
     max_iter : int, default=1000
         Maximum number of epochs (passes over the features).
     copy_X : bool, default=True
@@ -250,14 +251,6 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         lower, upper = check_bounds(
             self.lower_bounds, self.upper_bounds, self.positive, n_features
         )
-        if not isinstance(self.precompute, (bool, np.bool_, str)):
-            gram = np.asarray(self.precompute)
-            if gram.shape != (n_features, n_features):
-                raise ValueError(
-                    f"precompute (Gram matrix) must have shape ({n_features}, "
-                    f"{n_features}), got {gram.shape}."
-                )
-
         Y = y[:, np.newaxis] if y.ndim == 1 else y
         n_targets = Y.shape[1]
         coef = self._initial_coef(n_targets, n_features, X.dtype)
@@ -265,6 +258,10 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         # one step constant serves every target
         lipschitz = (design.lipschitz(sample_weight, self.fit_intercept)
                      if self.solver != "cd" else None)
+        gram = None
+        if use_gram(self.precompute, design, self.solver):
+            given = None if isinstance(self.precompute, (bool, np.bool_, str)) else self.precompute
+            gram = GramDesign(design, sample_weight, self.fit_intercept, gram=given)
         random = self.selection == "random"
         rng = check_random_state(self.random_state) if random else None
 
@@ -279,7 +276,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 center=self.fit_intercept, coef=w, alpha=float(self.alpha),
                 l1_ratio=float(self.l1_ratio), penalty_factor=penalty_factor,
                 lower=lower, upper=upper, max_iter=self.max_iter, tol=float(self.tol),
-                solver=self.solver, lipschitz=lipschitz,
+                solver=self.solver, lipschitz=lipschitz, gram=gram,
                 random=random, seed=rng.randint(1, 2**31 - 1) if random else 1,
             )
             if not solution.converged:
@@ -368,7 +365,8 @@ class Lasso(ElasticNet):
     fit_intercept : bool, default=True
         Whether to fit an intercept (implicit centring; X is never copied).
     precompute : bool, 'auto' or array-like, default=False
-        Accepted for compatibility; does not change the solution.
+        Coordinate descent on the Gram matrix: True, 'auto' (dense, n > p) or a given
+        Q = Xc^T S Xc.
     copy_X : bool, default=True
         Accepted for compatibility; X is never modified.
     max_iter : int, default=1000

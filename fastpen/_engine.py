@@ -2,11 +2,13 @@
 from collections import namedtuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from . import _design, _enet
 from ._validation import design_arrays
 
 _EMPTY = np.empty(0, dtype=np.float64)
+_NO_INDEX = np.empty(0, dtype=np.int32)
 
 
 class Design:
@@ -38,6 +40,115 @@ class Design:
             self.data, self.indices, self.indptr, self.is_sparse,
             self.n_samples, self.n_features, sw, center,
         )
+
+
+class GramDesign:
+    """Q = Xc^T S Xc: coordinate descent in feature space.
+
+    Worth it when n_samples > n_features (a CD epoch then costs O(p^2), not O(n p)):
+    glmnet's covariance updates, scikit-learn's ``precompute``. Q is computed by BLAS;
+    with sample weights in row blocks, so that X is never copied whole.
+
+    Parameters
+    ----------
+    design : Design
+    sample_weight : ndarray or None
+        Rescaled to sum to n_samples.
+    center : bool
+    gram : ndarray of shape (n_features, n_features), optional
+        A precomputed Q to use instead (checked against X on a few entries).
+    stats : tuple, optional
+        ``design.column_stats(sample_weight, center)`` when already computed.
+    """
+
+    BLOCK_ROWS = 4096
+
+    def __init__(self, design, sample_weight, center, gram=None, stats=None):
+        X = design.X
+        self.design = design
+        self.sample_weight = sample_weight
+        self.center = center
+        # (X_mean, norm2) from the caller when it already has them
+        self.X_mean, centred_norm2 = stats or design.column_stats(sample_weight, center)
+        n, p = X.shape
+        if gram is None:
+            Q = self._compute(X, sample_weight)
+            if center:
+                Q -= (n * np.outer(self.X_mean, self.X_mean)).astype(Q.dtype)
+        else:
+            Q = np.asarray(gram, dtype=X.dtype)
+            self._check(Q, X, sample_weight)
+        self.Q = np.asfortranarray(Q)
+        # constant columns stay out, as in the other storages
+        self.norm2 = np.where(centred_norm2 == 0, 0.0, np.diag(self.Q).astype(np.float64))
+        self.data = self.Q.reshape(-1, order="F")
+
+    def _compute(self, X, sample_weight):
+        if sp.issparse(X):
+            weighted = X if sample_weight is None else sp.diags(sample_weight) @ X
+            return np.asarray((X.T @ weighted).toarray(), dtype=X.dtype)
+        if sample_weight is None:
+            return X.T @ X
+        Q = np.zeros((X.shape[1], X.shape[1]), dtype=X.dtype)
+        for start in range(0, X.shape[0], self.BLOCK_ROWS):
+            block = X[start:start + self.BLOCK_ROWS]
+            Q += block.T @ (sample_weight[start:start + self.BLOCK_ROWS, None] * block)
+        return Q
+
+    def _check(self, Q, X, sample_weight):
+        p = X.shape[1]
+        if Q.shape != (p, p):
+            raise ValueError(
+                f"precompute (Gram matrix) must have shape ({p}, {p}), got {Q.shape}.")
+        rng = np.random.default_rng(0)
+        s = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        for i, j in rng.integers(0, p, size=(3, 2)):
+            xi = _column(X, i) - self.X_mean[i]
+            xj = _column(X, j) - self.X_mean[j]
+            expected = float(np.dot(s * xi, xj))
+            if not np.isclose(Q[i, j], expected, rtol=1e-4, atol=1e-6 * max(1.0, abs(expected))):
+                raise ValueError(
+                    "The Gram matrix passed in via 'precompute' does not match X (entry "
+                    f"[{i}, {j}] is {Q[i, j]}, expected {expected}): it must be "
+                    "Xc^T S Xc of the (centred, weighted) data."
+                )
+
+    def target(self, y):
+        """Return (Xc^T S yc, ||yc||_S^2, y_mean) for one target.
+
+        Cached for the last target: a path solves the same y at every alpha, and X^T y
+        is a full read of X.
+        """
+        cached = getattr(self, "_target", None)
+        if cached is not None and cached[0] is y:
+            return cached[1]
+        result = self._target_stats(y)
+        self._target = (y, result)
+        return result
+
+    def _target_stats(self, y):
+        y64 = np.asarray(y, dtype=np.float64)
+        y_mean = weighted_mean(y64, self.sample_weight) if self.center else 0.0
+        s = 1.0 if self.sample_weight is None else self.sample_weight.astype(np.float64)
+        weighted = s * (y64 - y_mean)
+        Xty = np.asarray(self.design.X.T @ weighted, dtype=np.float64)
+        Xty -= self.X_mean * weighted.sum()
+        return Xty.astype(self.design.dtype), float(weighted @ (y64 - y_mean)), y_mean
+
+
+def _column(X, j):
+    return X[:, [j]].toarray().ravel() if sp.issparse(X) else X[:, j]
+
+
+def use_gram(precompute, design, solver):
+    """When to run coordinate descent on the Gram matrix: 'auto' for dense X with
+    n_samples > n_features (scikit-learn's rule), always when asked (True or an array,
+    sparse X included), never for proximal gradient."""
+    if solver != "cd":
+        return False
+    if isinstance(precompute, str):
+        return not design.is_sparse and design.n_samples > design.n_features
+    return not isinstance(precompute, (bool, np.bool_)) or bool(precompute)
 
 
 def weighted_mean(y, sample_weight):
@@ -80,7 +191,7 @@ LIPSCHITZ_MARGIN = 1.0
 def solve_enet(
     design, y, *, sample_weight, X_mean, norm2, center, coef, alpha, l1_ratio,
     penalty_factor, lower, upper, max_iter, tol, solver="cd", random=False, seed=1,
-    screening=True, lipschitz=None, restart=True,
+    screening=True, lipschitz=None, restart=True, gram=None,
 ):
     """Solve one elastic-net problem with the engine named by `solver`.
 
@@ -110,6 +221,8 @@ def solve_enet(
         Step constant for fista/ista; computed by power iteration when None.
     restart : bool
         Adaptive momentum restart (fista only).
+    gram : GramDesign or None
+        Run coordinate descent on Q = Xc^T S Xc instead of X (cd only).
 
     Returns
     -------
@@ -119,10 +232,22 @@ def solve_enet(
     y_mean = weighted_mean(y, sample_weight) if center else 0.0
     l1w, l2w = penalty_weights(n, alpha, l1_ratio, penalty_factor)
     sw = _EMPTY.astype(design.dtype) if sample_weight is None else sample_weight
+    if gram is not None:
+        Xty, y_norm2, y_mean = gram.target(y)
+        p = design.n_features
+        gap, tol_abs, n_iter, converged, _, _ = _enet.enet_solve(
+            gram.data, _NO_INDEX, _NO_INDEX, 2, p, Xty, 0.0, _EMPTY.astype(design.dtype),
+            np.zeros(p), gram.norm2, False, coef, l1w, l2w,
+            _EMPTY if lower is None else lower, _EMPTY if upper is None else upper,
+            int(max_iter), float(tol), solver="cd", random=bool(random),
+            seed=int(seed) & 0xFFFFFFFF, screening=bool(screening), y_norm2=y_norm2,
+        )
+        intercept = y_mean - float(np.dot(gram.X_mean, coef)) if center else 0.0
+        return Solution(intercept, gap / n, tol_abs, n_iter, converged, gap)
     if solver != "cd" and lipschitz is None:
         lipschitz = design.lipschitz(sample_weight, center)
     gap, tol_abs, n_iter, converged, _, _ = _enet.enet_solve(
-        design.data, design.indices, design.indptr, design.is_sparse, n,
+        design.data, design.indices, design.indptr, int(design.is_sparse), n,
         y, y_mean, sw, X_mean, norm2, center, coef, l1w, l2w,
         _EMPTY if lower is None else lower, _EMPTY if upper is None else upper,
         int(max_iter), float(tol), solver=solver, random=bool(random),

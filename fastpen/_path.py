@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 
-from ._engine import SOLVERS, Design, solve_enet, weighted_mean
+from ._engine import SOLVERS, Design, GramDesign, solve_enet, use_gram, weighted_mean
 from ._validation import (
     canonical_csc,
     check_bool,
@@ -43,9 +43,26 @@ def _validate_path_data(X, y, check_input):
     return X, y
 
 
-def _max_correlation(design, y, sample_weight, fit_intercept, penalty_factor, positive):
+def _grid(design, X_mean, y, sample_weight, fit_intercept, penalty_factor, positive,
+          l1_ratio, eps, n_alphas):
+    """The alpha grid from an already prepared design and its column means."""
+    if l1_ratio == 0:
+        raise ValueError(
+            "Automatic alpha grid generation is not supported for l1_ratio=0. Please "
+            "supply a grid by providing the appropriate `alphas=` argument."
+        )
+    correlation = _max_correlation(design, X_mean, y, sample_weight, fit_intercept,
+                                   penalty_factor, positive)
+    alpha_max = correlation / (design.n_samples * l1_ratio)
+    resolution = np.finfo(np.float64).resolution
+    if alpha_max <= resolution:
+        return np.full(n_alphas, resolution)
+    return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
+
+
+def _max_correlation(design, X_mean, y, sample_weight, fit_intercept, penalty_factor,
+                     positive):
     """max_j |(Xc^T S yc)_j| / pf_j over penalized features (signed max when positive)."""
-    X_mean, _ = design.column_stats(sample_weight, fit_intercept)
     y64 = np.asarray(y, dtype=np.float64)
     yc = y64 - weighted_mean(y64, sample_weight) if fit_intercept else y64
     s = np.ones_like(yc) if sample_weight is None else np.asarray(sample_weight, np.float64)
@@ -93,21 +110,12 @@ def alpha_grid(X, y, *, l1_ratio=1.0, eps=1e-3, n_alphas=100, fit_intercept=True
     check_real(l1_ratio, "l1_ratio", "alpha_grid", low=0, high=1)
     check_real(eps, "eps", "alpha_grid", low=0, low_open=True)
     n_alphas = check_int(n_alphas, "n_alphas", "alpha_grid", low=1)
-    if l1_ratio == 0:
-        raise ValueError(
-            "Automatic alpha grid generation is not supported for l1_ratio=0. Please "
-            "supply a grid by providing the appropriate `alphas=` argument."
-        )
     X, y = _validate_path_data(X, y, True)
     design = Design(X)
     sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
     pf = check_penalty_factor(penalty_factor, X.shape[1])
-    correlation = _max_correlation(design, y, sw, fit_intercept, pf, positive)
-    alpha_max = correlation / (X.shape[0] * l1_ratio)
-    resolution = np.finfo(np.float64).resolution
-    if alpha_max <= resolution:
-        return np.full(n_alphas, resolution)
-    return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
+    X_mean, _ = design.column_stats(sw, fit_intercept)
+    return _grid(design, X_mean, y, sw, fit_intercept, pf, positive, l1_ratio, eps, n_alphas)
 
 
 def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
@@ -135,7 +143,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
         Number of alphas on the generated grid, or the alphas themselves (sorted
         decreasing before use).
     precompute : bool, 'auto' or array-like, default='auto'
-        Accepted for compatibility; does not change the solution.
+        Coordinate descent on the Gram matrix Q = Xc^T S Xc: 'auto' when X is dense
+        with n_samples > n_features, True always, or a given Q (checked against X).
     Xy : array-like of shape (n_features,), default=None
         Accepted for compatibility (the grid is computed from X and y).
     copy_X : bool, default=True
@@ -182,19 +191,21 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
     pf = check_penalty_factor(penalty_factor, n_features)
     lower, upper = check_bounds(lower_bounds, upper_bounds, positive, n_features)
 
+    design = Design(X)
+    X_mean, norm2 = design.column_stats(sw, fit_intercept)
     if isinstance(alphas, numbers.Integral) and not isinstance(alphas, bool):
-        alphas = alpha_grid(X, y, l1_ratio=l1_ratio, eps=eps,
-                            n_alphas=check_int(alphas, "alphas", name, low=1),
-                            fit_intercept=fit_intercept, sample_weight=sample_weight,
-                            positive=positive, penalty_factor=penalty_factor)
+        alphas = _grid(design, X_mean, y, sw, fit_intercept, pf, positive, l1_ratio, eps,
+                       check_int(alphas, "alphas", name, low=1))
     else:
         alphas = np.sort(np.asarray(alphas, dtype=np.float64).ravel())[::-1]
         if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
             raise ValueError("alphas must be non-negative finite numbers (or a count).")
 
-    design = Design(X)
-    X_mean, norm2 = design.column_stats(sw, fit_intercept)
     lipschitz = design.lipschitz(sw, fit_intercept) if solver != "cd" else None
+    gram = None
+    if use_gram(precompute, design, solver):
+        given = None if isinstance(precompute, (bool, np.bool_, str)) else precompute
+        gram = GramDesign(design, sw, fit_intercept, gram=given, stats=(X_mean, norm2))
     coef = np.zeros(n_features, dtype=X.dtype)
     if coef_init is not None:
         coef[:] = np.asarray(coef_init, dtype=X.dtype).ravel()
@@ -210,7 +221,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
             design, y, sample_weight=sw, X_mean=X_mean, norm2=norm2, center=fit_intercept,
             coef=coef, alpha=float(alpha), l1_ratio=float(l1_ratio), penalty_factor=pf,
             lower=lower, upper=upper, max_iter=max_iter, tol=float(tol), solver=solver,
-            lipschitz=lipschitz, random=random,
+            lipschitz=lipschitz, random=random, gram=gram,
             seed=rng.randint(1, 2**31 - 1) if random else 1,
         )
         if not solution.converged:

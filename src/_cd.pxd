@@ -11,7 +11,7 @@ from cython cimport floating
 from libc.math cimport ceil, fabs, sqrt, INFINITY
 from libc.stdint cimport uint32_t
 
-from _columns cimport index_t, col_dot_weighted, col_axpy, col_size
+from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy, col_size
 from _penalty cimport GapKind, GAP_L1, prox_coordinate
 from _engine_common cimport (
     Residual, Progress, compute_gap, screen, reset_residual, check_interrupt, gap_kind,
@@ -33,7 +33,7 @@ cdef inline uint32_t xorshift(uint32_t* state) noexcept nogil:
 
 cdef inline void sweep(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    bint is_sparse, int n, const floating* sw, const double* X_mean, bint center,
+    int storage, int n, const floating* sw, const double* X_mean, bint center,
     const double* norm2, floating* w, floating* q, const double* l1w, const double* l2w,
     const double* lower, const double* upper, const Py_ssize_t* features,
     Py_ssize_t n_features, bint random, uint32_t* rng_state, Residual* res,
@@ -48,7 +48,7 @@ cdef inline void sweep(
     for f in range(n_features):
         j = features[xorshift(rng_state) % n_features] if random else features[f]
         w_j = w[j]
-        g = col_dot_weighted(X_data, X_indices, X_indptr, is_sparse, n, j, q, sw)
+        g = col_dot_weighted(X_data, X_indices, X_indptr, storage, n, j, q, sw)
         if center:
             g -= X_mean[j] * res.weighted_sum
         if lower != NULL:
@@ -58,23 +58,23 @@ cdef inline void sweep(
         w_new = <floating> prox_coordinate(z, norm2[j], l1w[j], l2w[j], lo, hi)
         if w_new != w_j:
             d = w_new - w_j
-            col_axpy(X_data, X_indices, X_indptr, is_sparse, n, j, <floating> -d, q)
+            col_axpy(X_data, X_indices, X_indptr, storage, n, j, <floating> -d, q)
             if center:
                 res.weighted_sum -= d * n * X_mean[j]
             w[j] = w_new
-            progress.work += col_size(X_indptr, is_sparse, n, j)
+            progress.work += col_size(X_indptr, storage, n, j)
             if fabs(d) > progress.d_w_max:
                 progress.d_w_max = fabs(d)
         if fabs(w_new) > progress.w_max:
             progress.w_max = fabs(w_new)
-        progress.work += col_size(X_indptr, is_sparse, n, j)
+        progress.work += col_size(X_indptr, storage, n, j)
 
 
 cdef inline int cd_solve(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    bint is_sparse, int n, Py_ssize_t p,
+    int storage, int n, Py_ssize_t p,
     const floating* y, double y_mean, const floating* sw,
-    const double* X_mean, bint center, const double* norm2,
+    const double* X_mean, bint center, const double* norm2, double y_norm2,
     floating* w, floating* q, floating* weighted_q, double* grad, Py_ssize_t* active,
     Py_ssize_t* support, const double* l1w, const double* l2w, const double* lower, const double* upper,
     int max_iter, double tol, double tol_abs, bint random, uint32_t seed,
@@ -96,6 +96,7 @@ cdef inline int cd_solve(
     cdef GapKind kind = gap_kind(p, l1w, l2w)
     cdef int converged = 0
     progress.work = 0
+    res.y_norm2 = y_norm2
 
     for j in range(p):
         # an unpenalized feature free to grow has no feasible dual rescaling: the gap is
@@ -111,13 +112,13 @@ cdef inline int cd_solve(
     for j in range(p):
         if norm2[j] == 0.0:
             w[j] = 0.0
-    reset_residual(X_data, X_indices, X_indptr, is_sparse, n, p, y, w, q)
+    reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
     for j in range(p):
         if norm2[j] > 0.0:
             active[n_active] = j
             n_active += 1
 
-    gap = compute_gap(X_data, X_indices, X_indptr, is_sparse, n, y, y_mean, sw, X_mean,
+    gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
                       center, norm2, w, q, weighted_q, grad, l1w, l2w, lower, upper,
                       active, n_active, kind, &res, &dual_scale)
     if gap <= tol_abs:
@@ -125,13 +126,13 @@ cdef inline int cd_solve(
         n_iter_out[0] = 0
         return 1
     if screening:
-        n_active = screen(X_data, X_indices, X_indptr, is_sparse, n, X_mean, center, norm2,
+        n_active = screen(X_data, X_indices, X_indptr, storage, n, X_mean, center, norm2,
                           w, q, grad, l1w, l2w, active, n_active, gap, dual_scale, &res)
 
     # `epochs` counts work in full sweeps of the active set: a sweep over s of its m
     # features adds s / m, so max_iter bounds the passes over X, whatever the mix.
     while epochs < max_iter:
-        sweep(X_data, X_indices, X_indptr, is_sparse, n, sw, X_mean, center, norm2, w, q,
+        sweep(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2, w, q,
               l1w, l2w, lower, upper, active, n_active, random, &rng_state, &res, &progress)
         epochs += 1.0
         n_full_sweeps += 1
@@ -141,22 +142,22 @@ cdef inline int cd_solve(
             or progress.w_max == 0.0
             or progress.d_w_max <= tol * progress.w_max
         ):
-            gap = compute_gap(X_data, X_indices, X_indptr, is_sparse, n, y, y_mean, sw,
+            gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
                               X_mean, center, norm2, w, q, weighted_q, grad, l1w, l2w,
                               lower, upper, active, n_active, kind, &res, &dual_scale)
             gap_is_current = True
             if gap <= tol_abs:
                 # the residual was updated incrementally many times: in float32 its
                 # rounding drift can fake convergence, so confirm on a fresh residual
-                reset_residual(X_data, X_indices, X_indptr, is_sparse, n, p, y, w, q)
-                gap = compute_gap(X_data, X_indices, X_indptr, is_sparse, n, y, y_mean, sw,
+                reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
+                gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
                                   X_mean, center, norm2, w, q, weighted_q, grad, l1w, l2w,
                                   lower, upper, active, n_active, kind, &res, &dual_scale)
                 if gap <= tol_abs:
                     converged = 1
                     break
             if screening:
-                n_active = screen(X_data, X_indices, X_indptr, is_sparse, n, X_mean, center,
+                n_active = screen(X_data, X_indices, X_indptr, storage, n, X_mean, center,
                                   norm2, w, q, grad, l1w, l2w, active, n_active, gap,
                                   dual_scale, &res)
         else:
@@ -177,7 +178,7 @@ cdef inline int cd_solve(
         for inner in range(MAX_SUPPORT_SWEEPS):
             if epochs >= max_iter:
                 break
-            sweep(X_data, X_indices, X_indptr, is_sparse, n, sw, X_mean, center, norm2, w,
+            sweep(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2, w,
                   q, l1w, l2w, lower, upper, support, n_support, random, &rng_state, &res,
                   &progress)
             epochs += n_support / <double> n_active
@@ -187,7 +188,7 @@ cdef inline int cd_solve(
                 break
 
     if not converged and not gap_is_current:
-        gap = compute_gap(X_data, X_indices, X_indptr, is_sparse, n, y, y_mean, sw, X_mean,
+        gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
                           center, norm2, w, q, weighted_q, grad, l1w, l2w, lower, upper,
                           active, n_active, kind, &res, &dual_scale)
         converged = gap <= tol_abs

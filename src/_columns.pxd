@@ -1,9 +1,13 @@
 # Column primitives over the design matrix X, shared by every engine.
 #
-# X is described by (data, indices, indptr, is_sparse, n_samples):
-# - dense: `data` is the Fortran-ordered buffer of X (column j starts at j * n_samples),
+# X is described by (data, indices, indptr, storage, n_samples):
+# - DENSE: `data` is the Fortran-ordered buffer of X (column j starts at j * n_samples),
 #   `indices` / `indptr` are unused;
-# - sparse: CSC arrays, with int32 or int64 indices (fused `index_t`).
+# - SPARSE: CSC arrays, with int32 or int64 indices (fused `index_t`);
+# - GRAM: `data` is the p x p matrix Q = Xc^T S Xc and "n_samples" is p. The engines'
+#   residual is then the gradient vector Xc^T S R: the dot of column j with it is its
+#   j-th entry, and a coefficient change updates it with a column of Q (glmnet's
+#   covariance updates). Nothing else in an engine changes.
 # The dense/sparse branch is taken once per column, never per element, so one
 # source serves both layouts; `floating` gives float32 and float64.
 # Dense columns use BLAS level 1 (contiguous), sparse ones a tight loop.
@@ -15,20 +19,27 @@ ctypedef fused index_t:
     int32_t
     int64_t
 
+cdef enum Storage:
+    DENSE = 0
+    SPARSE = 1
+    GRAM = 2
+
 
 cdef inline double col_dot(
     const floating* data, const index_t* indices, const index_t* indptr,
-    bint is_sparse, int n_samples, Py_ssize_t j, const floating* v,
+    int storage, int n_samples, Py_ssize_t j, const floating* v,
 ) noexcept nogil:
     """Return x_j^T v, accumulated in double (float32 columns included: float32
     accumulation loses the gradient to cancellation when columns have large means)."""
     cdef Py_ssize_t k
     cdef double acc = 0.0
     cdef int one = 1
-    if is_sparse:
+    if storage == SPARSE:
         for k in range(indptr[j], indptr[j + 1]):
             acc += data[k] * v[indices[k]]
         return acc
+    if storage == GRAM:
+        return v[j]
     if floating is float:
         return dsdot(&n_samples, <float*> &data[j * n_samples], &one, <float*> v, &one)
     else:
@@ -37,7 +48,7 @@ cdef inline double col_dot(
 
 cdef inline double col_dot_weighted(
     const floating* data, const index_t* indices, const index_t* indptr,
-    bint is_sparse, int n_samples, Py_ssize_t j, const floating* v,
+    int storage, int n_samples, Py_ssize_t j, const floating* v,
     const floating* weights,
 ) noexcept nogil:
     """Return x_j^T diag(weights) v; plain x_j^T v when weights is NULL."""
@@ -45,8 +56,8 @@ cdef inline double col_dot_weighted(
     cdef double acc = 0.0
     cdef const floating* col
     if weights == NULL:
-        return col_dot(data, indices, indptr, is_sparse, n_samples, j, v)
-    if is_sparse:
+        return col_dot(data, indices, indptr, storage, n_samples, j, v)
+    if storage == SPARSE:
         for k in range(indptr[j], indptr[j + 1]):
             i = indices[k]
             acc += data[k] * weights[i] * v[i]
@@ -59,12 +70,12 @@ cdef inline double col_dot_weighted(
 
 cdef inline void col_axpy(
     const floating* data, const index_t* indices, const index_t* indptr,
-    bint is_sparse, int n_samples, Py_ssize_t j, floating a, floating* v,
+    int storage, int n_samples, Py_ssize_t j, floating a, floating* v,
 ) noexcept nogil:
     """v += a * x_j."""
     cdef Py_ssize_t k
     cdef int one = 1
-    if is_sparse:
+    if storage == SPARSE:
         for k in range(indptr[j], indptr[j + 1]):
             v[indices[k]] += a * data[k]
         return
@@ -75,17 +86,17 @@ cdef inline void col_axpy(
 
 
 cdef inline Py_ssize_t col_size(
-    const index_t* indptr, bint is_sparse, int n_samples, Py_ssize_t j,
+    const index_t* indptr, int storage, int n_samples, Py_ssize_t j,
 ) noexcept nogil:
     """Number of stored entries of column j (the work one column operation costs)."""
-    if is_sparse:
+    if storage == SPARSE:
         return indptr[j + 1] - indptr[j]
     return n_samples
 
 
 cdef inline void X_times(
     const floating* data, const index_t* indices, const index_t* indptr,
-    bint is_sparse, int n_samples, int n_features, const floating* w, floating* out,
+    int storage, int n_samples, int n_features, const floating* w, floating* out,
 ) noexcept nogil:
     """out = X w. Only columns with w_j != 0 are read (a sparse w is cheap); a dense X
     with a mostly nonzero w uses BLAS gemv."""
@@ -96,7 +107,7 @@ cdef inline void X_times(
     for j in range(n_features):
         if w[j] != 0.0:
             nonzero += 1
-    if not is_sparse and nonzero * 4 > n_features:
+    if storage != SPARSE and nonzero * 4 > n_features:
         if floating is float:
             sgemv(no_trans, &n_samples, &n_features, &unit, <float*> data, &n_samples,
                   <float*> w, &one, &zero, out, &one)
@@ -108,12 +119,12 @@ cdef inline void X_times(
         out[i] = 0.0
     for j in range(n_features):
         if w[j] != 0.0:
-            col_axpy(data, indices, indptr, is_sparse, n_samples, j, w[j], out)
+            col_axpy(data, indices, indptr, storage, n_samples, j, w[j], out)
 
 
 cdef inline void Xt_times(
     const floating* data, const index_t* indices, const index_t* indptr,
-    bint is_sparse, int n_samples, int n_features, const floating* v, double* out,
+    int storage, int n_samples, int n_features, const floating* v, double* out,
 ) noexcept nogil:
     """out = X^T v in double: BLAS dgemv for dense float64, column dots accumulated in
     double otherwise (float32 accumulation would lose the gradient to cancellation)."""
@@ -121,9 +132,9 @@ cdef inline void Xt_times(
     cdef char* trans = b"T"
     cdef int one = 1
     cdef double unit = 1.0, zero = 0.0
-    if not is_sparse and floating is double:
+    if storage != SPARSE and floating is double:
         dgemv(trans, &n_samples, &n_features, &unit, <double*> data, &n_samples,
               <double*> v, &one, &zero, out, &one)
         return
     for j in range(n_features):
-        out[j] = col_dot(data, indices, indptr, is_sparse, n_samples, j, v)
+        out[j] = col_dot(data, indices, indptr, storage, n_samples, j, v)

@@ -4,14 +4,14 @@ import numpy as np
 from cython cimport floating
 from libc.math cimport fabs, sqrt
 
-from _columns cimport index_t, X_times, Xt_times
+from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times
 
 
 def column_stats(
     const floating[::1] X_data,
     const index_t[::1] X_indices,
     const index_t[::1] X_indptr,
-    bint is_sparse,
+    int storage,
     Py_ssize_t n_samples,
     Py_ssize_t n_features,
     const floating[::1] sample_weight,
@@ -23,7 +23,8 @@ def column_stats(
     ----------
     X_data, X_indices, X_indptr : arrays
         Fortran buffer of a dense X (indices unused) or the CSC arrays of a sparse X.
-    is_sparse : bool
+    storage : int
+        0 dense, 1 sparse (CSC), 2 Gram (see `_columns.pxd`).
     n_samples, n_features : int
     sample_weight : array of shape (n_samples,) or (0,)
         Weights s summing to n_samples, or an empty array for unit weights.
@@ -54,7 +55,7 @@ def column_stats(
             mean = 0.0
             raw = 0.0
             centred = 0.0
-            if is_sparse:
+            if storage == SPARSE:
                 for k in range(indptr[j], indptr[j + 1]):
                     s = weights[indices[k]] if weights != NULL else 1.0
                     mean += s * data[k]
@@ -87,7 +88,7 @@ def lipschitz_constant(
     const floating[::1] X_data,
     const index_t[::1] X_indices,
     const index_t[::1] X_indptr,
-    bint is_sparse,
+    int storage,
     Py_ssize_t n_samples,
     Py_ssize_t n_features,
     const floating[::1] sample_weight,
@@ -126,7 +127,7 @@ def lipschitz_constant(
         return 0.0
     with nogil:
         for it in range(max_iter):
-            X_times(data, indices, indptr, is_sparse, <int> n_samples, <int> n_features,
+            X_times(data, indices, indptr, storage, <int> n_samples, <int> n_features,
                     &v[0], &u[0])
             mean = 0.0
             if center:
@@ -135,7 +136,7 @@ def lipschitz_constant(
                 mean /= n_samples
             for i in range(n_samples):  # u = S Xc v
                 u[i] = <floating> ((sw[i] if sw != NULL else 1.0) * (u[i] - mean))
-            Xt_times(data, indices, indptr, is_sparse, <int> n_samples, <int> n_features,
+            Xt_times(data, indices, indptr, storage, <int> n_samples, <int> n_features,
                      &u[0], &z[0])
             vv = 0.0
             vz = 0.0

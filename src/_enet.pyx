@@ -5,7 +5,7 @@ import numpy as np
 from cython cimport floating
 from libc.stdint cimport uint32_t
 
-from _columns cimport index_t
+from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM
 from _engine_common cimport gap_target
 from _cd cimport cd_solve
 from _fista cimport prox_grad_solve
@@ -17,7 +17,7 @@ def enet_solve(
     const floating[::1] X_data,
     const index_t[::1] X_indices,
     const index_t[::1] X_indptr,
-    bint is_sparse,
+    int storage,
     Py_ssize_t n_samples,
     const floating[::1] y,
     double y_mean,
@@ -40,6 +40,7 @@ def enet_solve(
     double lipschitz=0.0,
     bint restart=True,
     int gap_freq=10,
+    double y_norm2=0.0,
 ):
     """Minimise 1/2 ||yc - Xc w||_S^2 + sum_j h_j(w_j).
 
@@ -50,7 +51,8 @@ def enet_solve(
     ----------
     X_data, X_indices, X_indptr : arrays
         Fortran buffer of a dense X (pass empty index arrays), or CSC arrays.
-    is_sparse : bool
+    storage : int
+        0 dense, 1 sparse (CSC), 2 Gram (see `_columns.pxd`).
     n_samples : int
     y : array of shape (n_samples,)
     y_mean : float
@@ -87,6 +89,10 @@ def enet_solve(
         fista: adaptive gradient restart of the momentum (O'Donoghue & Candes 2015).
     gap_freq : int
         The gap is computed at least every `gap_freq` epochs / iterations.
+    y_norm2 : float
+        GRAM storage only: ||yc||_S^2. Then X_data is the Fortran buffer of
+        Q = Xc^T S Xc, n_samples is n_features, y is Xc^T S yc, norm2 is diag(Q), and
+        there is no centring or weighting left to do (center=False, no weights).
 
     Returns
     -------
@@ -123,12 +129,18 @@ def enet_solve(
     cdef floating[:, ::1] feature_space = np.empty((2, n_features), dtype=dtype)
     cdef double[::1] grad = np.zeros(n_features, dtype=np.float64)
     cdef Py_ssize_t[:, ::1] index_space = np.empty((2, n_features), dtype=np.intp)
-    tol_abs = gap_target(&y[0], n_samples, y_mean, sw, tol)
+    if storage == GRAM:
+        if solver != "cd":
+            raise ValueError("Gram storage is for coordinate descent only")
+        # ||R||^2 comes out of a difference of O(||yc||^2) terms: its rounding is the floor
+        tol_abs = max(tol, 64 * (1.2e-7 if floating is float else 2.3e-16)) * y_norm2
+    else:
+        tol_abs = gap_target(&y[0], n_samples, y_mean, sw, tol)
     with nogil:
         if use_cd:
             converged = cd_solve(
-                data, indices, indptr, is_sparse, n, n_features,
-                &y[0], y_mean, sw, &X_mean[0], center, &norm2[0],
+                data, indices, indptr, storage, n, n_features,
+                &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], y_norm2,
                 &w[0], &sample_space[0, 0], &sample_space[1, 0], &grad[0],
                 &index_space[0, 0], &index_space[1, 0],
                 &l1_weight[0], &l2_weight[0], lo, hi,
@@ -137,7 +149,7 @@ def enet_solve(
             )
         else:
             converged = prox_grad_solve(
-                data, indices, indptr, is_sparse, n, p,
+                data, indices, indptr, storage, n, p,
                 &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], &w[0],
                 &l1_weight[0], &l2_weight[0], lo, hi, max_iter, tol_abs, &L,
                 accelerated, restart, max(gap_freq, 1),

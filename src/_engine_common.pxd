@@ -8,7 +8,7 @@ from cython cimport floating
 from libc.math cimport fabs, sqrt
 from cpython.exc cimport PyErr_CheckSignals
 
-from _columns cimport index_t, col_dot, col_axpy
+from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, col_dot, col_axpy
 from _penalty cimport GapKind, GAP_L1, GAP_L2, GAP_NONE, duality_gap
 
 cdef enum:
@@ -22,6 +22,8 @@ cdef struct Residual:
     # R^T S R and R^T S yc for the true (centred) residual R = q - sq / n
     double norm2
     double dot_y
+    # GRAM storage only: ||yc||_S^2, which the gradient vector cannot give back
+    double y_norm2
 
 
 cdef inline void residual_summaries(
@@ -58,7 +60,7 @@ cdef inline void residual_summaries(
 
 cdef inline double compute_gap(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    bint is_sparse, int n, const floating* y, double y_mean, const floating* sw,
+    int storage, int n, const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2,
     const floating* w, floating* q, floating* weighted_q, double* grad,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
@@ -68,6 +70,20 @@ cdef inline double compute_gap(
     """Refresh the residual sums and the centred gradient on the active set; return the gap."""
     cdef Py_ssize_t i, f, j
     cdef const floating* qs = q
+    cdef double w_dot_xty = 0.0, w_dot_grad = 0.0
+    if storage == GRAM:
+        # q is the gradient Xc^T S R and y is Xc^T S yc, so with Q w = y - q:
+        # ||R||^2 = ||yc||^2 - 2 w.y + w.Q w and R.yc = ||yc||^2 - w.y
+        for j in range(n):
+            w_dot_xty += w[j] * y[j]
+            w_dot_grad += w[j] * q[j]
+        res.norm2 = res.y_norm2 - w_dot_xty - w_dot_grad
+        res.dot_y = res.y_norm2 - w_dot_xty
+        res.weighted_sum = 0.0
+        for f in range(n_active):
+            grad[active[f]] = q[active[f]]
+        return duality_gap(n_active, active, w, grad, l1w, l2w, lower, upper, norm2,
+                           res.norm2, res.dot_y, kind, dual_scale)
     residual_summaries(n, q, y, y_mean, sw, center, res)
     if sw != NULL:
         # one pass of S q so that the gradient below is plain BLAS dots
@@ -76,7 +92,7 @@ cdef inline double compute_gap(
         qs = weighted_q
     for f in range(n_active):
         j = active[f]
-        grad[j] = col_dot(X_data, X_indices, X_indptr, is_sparse, n, j, qs)
+        grad[j] = col_dot(X_data, X_indices, X_indptr, storage, n, j, qs)
         if center:
             grad[j] -= X_mean[j] * res.weighted_sum
     return duality_gap(n_active, active, w, grad, l1w, l2w, lower, upper, norm2,
@@ -85,7 +101,7 @@ cdef inline double compute_gap(
 
 cdef inline Py_ssize_t screen(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    bint is_sparse, int n, const double* X_mean, bint center, const double* norm2,
+    int storage, int n, const double* X_mean, bint center, const double* norm2,
     floating* w, floating* q, const double* grad, const double* l1w, const double* l2w,
     Py_ssize_t* active, Py_ssize_t n_active, double gap, double dual_scale, Residual* res,
 ) noexcept nogil:
@@ -103,7 +119,7 @@ cdef inline Py_ssize_t screen(
         v = dual_scale * (grad[j] - l2w[j] * w[j])
         if l1w[j] > 0.0 and l1w[j] - fabs(v) > radius * sqrt(norm2[j] + l2w[j]):
             if w[j] != 0.0:
-                col_axpy(X_data, X_indices, X_indptr, is_sparse, n, j, w[j], q)
+                col_axpy(X_data, X_indices, X_indptr, storage, n, j, w[j], q)
                 if center:
                     res.weighted_sum += w[j] * n * X_mean[j]
                 w[j] = 0.0
@@ -115,7 +131,7 @@ cdef inline Py_ssize_t screen(
 
 cdef inline void reset_residual(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    bint is_sparse, int n, Py_ssize_t p, const floating* y, const floating* w, floating* q,
+    int storage, int n, Py_ssize_t p, const floating* y, const floating* w, floating* q,
 ) noexcept nogil:
     """q = y - X w, computed afresh."""
     cdef Py_ssize_t i, j
@@ -123,7 +139,7 @@ cdef inline void reset_residual(
         q[i] = y[i]
     for j in range(p):
         if w[j] != 0.0:
-            col_axpy(X_data, X_indices, X_indptr, is_sparse, n, j, -w[j], q)
+            col_axpy(X_data, X_indices, X_indptr, storage, n, j, -w[j], q)
 
 
 cdef struct Progress:

@@ -14,7 +14,7 @@ from cython cimport floating
 from libc.math cimport fabs, sqrt, INFINITY
 from libc.string cimport memcpy
 
-from _columns cimport index_t, X_times, Xt_times, col_size
+from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times, col_size
 from _penalty cimport GapKind, prox_coordinate
 from _engine_common cimport (
     Residual, Progress, compute_gap, check_interrupt, gap_kind, gap_target,
@@ -49,7 +49,7 @@ cdef inline double centred_residual(
 
 cdef inline int prox_grad_solve(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    bint is_sparse, int n, int p,
+    int storage, int n, int p,
     const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2,
     floating* x, const double* l1w, const double* l2w,
@@ -71,7 +71,7 @@ cdef inline int prox_grad_solve(
     cdef GapKind kind = gap_kind(p, l1w, l2w)
     cdef Residual res
     cdef Progress progress
-    cdef Py_ssize_t matrix_size = (X_indptr[p] if is_sparse else <Py_ssize_t> n * p)
+    cdef Py_ssize_t matrix_size = (X_indptr[p] if storage == SPARSE else <Py_ssize_t> n * p)
     progress.work = 0
 
     for j in range(p):
@@ -80,7 +80,7 @@ cdef inline int prox_grad_solve(
         else:
             active[n_active] = j
             n_active += 1
-    X_times(X_data, X_indices, X_indptr, is_sparse, n, p, x, Xx)
+    X_times(X_data, X_indices, X_indptr, storage, n, p, x, Xx)
     memcpy(x_point, x, p * sizeof(floating))
     memcpy(Xy, Xx, n * sizeof(floating))
 
@@ -89,7 +89,7 @@ cdef inline int prox_grad_solve(
             # duality gap at the current iterate x (not the extrapolated point)
             for i in range(n):
                 q[i] = y[i] - Xx[i]
-            gap = compute_gap(X_data, X_indices, X_indptr, is_sparse, n, y, y_mean, sw,
+            gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
                               X_mean, center, norm2, x, q, weighted_q, grad, l1w, l2w,
                               lower, upper, active, n_active, kind, &res, &dual_scale)
             if gap <= tol_abs:
@@ -101,7 +101,7 @@ cdef inline int prox_grad_solve(
 
         # gradient of the smooth part at the extrapolated point: -Xc^T S R
         f_y = centred_residual(n, y, Xy, sw, center, r, &sum_r)
-        Xt_times(X_data, X_indices, X_indptr, is_sparse, n, p, r, grad)
+        Xt_times(X_data, X_indices, X_indptr, storage, n, p, r, grad)
         if center:
             for j in range(p):
                 grad[j] -= X_mean[j] * sum_r
@@ -116,7 +116,7 @@ cdef inline int prox_grad_solve(
                     hi = upper[j]
                 x_new[j] = <floating> prox_coordinate(
                     L * x_point[j] + grad[j], L, l1w[j], l2w[j], lo, hi)
-            X_times(X_data, X_indices, X_indptr, is_sparse, n, p, x_new, Xx_new)
+            X_times(X_data, X_indices, X_indptr, storage, n, p, x_new, Xx_new)
             f_x = centred_residual(n, y, Xx_new, sw, center, NULL, &sum_r)
             # accept the step if the quadratic model at the point bounds f from above
             linear = 0.0
