@@ -6,6 +6,8 @@ float64, without copying X) behind drop-in replacements for scikit-learn's estim
 from ._cv import ElasticNetCV, LassoCV
 from ._elastic_net import ElasticNet, Lasso
 from ._path import alpha_grid, enet_path, lasso_path
+from ._plot import plot_cv, plot_path
 
 __version__ = "0.1.0"
-__all__ = ["ElasticNet", "ElasticNetCV", "Lasso", "LassoCV", "alpha_grid", "enet_path", "lasso_path", "__version__"]
+__all__ = ["ElasticNet", "ElasticNetCV", "Lasso", "LassoCV", "alpha_grid", "enet_path", "lasso_path", "plot_cv", "plot_path",
+           "__version__"]

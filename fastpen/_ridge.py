@@ -1060,7 +1060,7 @@ def _kfold_scores(design, Y, alphas, splits, score):
             fitted = _gather_rows(design, np.asarray(test), coefs.astype(design.dtype))
             intercepts = np.tile(y_mean, A) - x_mean @ coefs if design.center else 0.0
             predictions = (fitted + intercepts).reshape(len(test), A, T)
-            scores[k] = [score(Yf[test], predictions[:, a, :]) for a in range(A)]
+            scores[k] = [score(Yf[test], predictions[:, a, :], test) for a in range(A)]
 
         def refit(alpha):
             if partition:
@@ -1102,7 +1102,7 @@ def _kfold_scores(design, Y, alphas, splits, score):
         F = _filter(eigenvalues, alphas)
         dual = Q @ (F[:, :, None] * (Q.T @ t)[:, None, :]).reshape(len(train), A * T)
         predictions = (Kvt @ (root[:, None] * dual)).reshape(len(test), A, T) + y_mean
-        scores[k] = [score(Yf[test], predictions[:, a, :]) for a in range(A)]
+        scores[k] = [score(Yf[test], predictions[:, a, :], test) for a in range(A)]
 
     def refit(alpha):
         root = np.ones(n) if design.sqrt_sw is None else design.sqrt_sw
@@ -1134,7 +1134,7 @@ def _kfold_scores_iterative(X, Y, sample_weight, fit_intercept, alphas, splits, 
                 solver="cg", tol=tol, max_iter=None, positive=False)
             design = _Centred(X, None, False)
             fitted = _gather_rows(design, np.asarray(test), coef.T.astype(X.dtype))
-            scores[k, a] = score(Yf[test], fitted + intercept)
+            scores[k, a] = score(Yf[test], fitted + intercept, test)
 
     def refit(alpha):
         coef, _, _, _ = _fit_ridge(X, Y, np.full(T, alpha), sample_weight,
@@ -1392,7 +1392,8 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
     cv : int, cross-validation generator, iterable or None, default=None
         None for efficient leave-one-out; an int K for KFold(K) (no shuffling); a
         splitter or an iterable of (train, test) index arrays otherwise. Sample weights
-        weight the training fits, not the test scores (scikit-learn's behaviour).
+        weight the training fits, and the test scores when the scorer accepts
+        ``sample_weight`` (R^2 does), as scikit-learn 1.9's grid search does.
     gcv_mode : {'auto', 'svd', 'eigen'} or None, default=None
         Accepted for compatibility: every mode uses the eigendecomposition of the smaller
         of the two matrices above, which gives the SVD of the centred, weighted X without
@@ -1572,12 +1573,21 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         cv = check_cv(self.cv, y_score, classifier=False)
         splits = [(np.asarray(tr), np.asarray(te)) for tr, te in cv.split(X, y_score)]
         identity = _PredictionsAsInput()
+        # scikit-learn's search forwards sample_weight to the test-fold scorer when the
+        # scorer accepts it (R^2 does): learnt on the first call
+        weighted = [weights is not None]
 
-        def score(y_test, predictions):
+        def score(y_test, predictions, test):
             if y_ndim == 1:
                 y_test, predictions = y_test[:, 0], predictions[:, 0]
             if scorer is None:
-                return r2_score(y_test, predictions)
+                return r2_score(y_test, predictions,
+                                sample_weight=weights[test] if weighted[0] else None)
+            if weighted[0]:
+                try:
+                    return scorer(identity, predictions, y_test, sample_weight=weights[test])
+                except TypeError:
+                    weighted[0] = False
             return scorer(identity, predictions, y_test)
 
         Ys = y_score.reshape(len(y_score), -1)

@@ -1,0 +1,99 @@
+"""Pictures of a regularization path and of a cross-validation curve (matplotlib)."""
+import numpy as np
+
+
+def _axes(ax):
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # an optional extra: say how to get it
+        raise ImportError(
+            "fastpen's plots need matplotlib: pip install 'fastpen[plot]'") from exc
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    return ax
+
+
+def plot_path(alphas, coefs, *, selected_alpha=None, feature_names=None, n_labels=8,
+              ax=None):
+    """Coefficients against alpha (log scale), the selected alpha marked.
+
+    Parameters
+    ----------
+    alphas : array-like of shape (n_alphas,)
+    coefs : array-like of shape (n_features, n_alphas)
+        As returned by :func:`fastpen.lasso_path` / :func:`fastpen.enet_path`.
+    selected_alpha : float, default=None
+        Drawn as a vertical line (e.g. ``LassoCV().alpha_``).
+    feature_names : sequence of str, default=None
+        Labels for the largest coefficients at the end of the path.
+    n_labels : int, default=8
+        How many of the largest final coefficients get a label.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    ax = _axes(ax)
+    alphas = np.asarray(alphas, dtype=np.float64)
+    coefs = np.asarray(coefs, dtype=np.float64)
+    if coefs.ndim != 2 or coefs.shape[1] != alphas.shape[0]:
+        raise ValueError(
+            f"coefs must have shape (n_features, {alphas.shape[0]}), got {coefs.shape}")
+    active = np.flatnonzero(np.any(coefs != 0, axis=1))
+    for j in active:
+        ax.plot(alphas, coefs[j], linewidth=1)
+    ax.set_xscale("log")
+    ax.invert_xaxis()  # from the empty model on the left to the dense one on the right
+    ax.axhline(0.0, color="0.6", linewidth=0.6)
+    if selected_alpha is not None:
+        ax.axvline(selected_alpha, color="black", linestyle="--", linewidth=1,
+                   label=f"selected alpha = {selected_alpha:.3g}")
+        ax.legend(loc="best", fontsize="small")
+    if feature_names is not None and active.size:
+        final = coefs[:, -1]
+        for j in active[np.argsort(-np.abs(final[active]))][:n_labels]:
+            ax.annotate(str(feature_names[j]), (alphas[-1], final[j]), fontsize="x-small",
+                        xytext=(3, 0), textcoords="offset points", va="center")
+    ax.set_xlabel("alpha (log scale)")
+    ax.set_ylabel("coefficient")
+    ax.set_title(f"Regularization path: {active.size} features enter")
+    return ax
+
+
+def plot_cv(model, *, ax=None):
+    """Mean cross-validation error against alpha, with its standard-error band.
+
+    Parameters
+    ----------
+    model : fitted :class:`fastpen.LassoCV` or :class:`fastpen.ElasticNetCV`
+        For several l1_ratios, the curve of the chosen ``l1_ratio_`` is drawn.
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    if not hasattr(model, "mse_path_"):
+        raise ValueError("plot_cv needs a fitted LassoCV or ElasticNetCV")
+    ax = _axes(ax)
+    mse = np.asarray(model.mse_path_)
+    alphas = np.asarray(model.alphas_)
+    if mse.ndim == 3:  # several l1_ratios: the chosen one
+        index = int(np.argmin(np.abs(np.atleast_1d(model.l1_ratio) - model.l1_ratio_)))
+        mse, alphas = mse[index], alphas[index]
+    mean = mse.mean(axis=1)
+    error = mse.std(axis=1, ddof=1) / np.sqrt(mse.shape[1]) if mse.shape[1] > 1 else 0 * mean
+    ax.plot(alphas, mean, color="C0", label="mean CV error")
+    ax.fill_between(alphas, mean - error, mean + error, color="C0", alpha=0.2,
+                    label="one standard error")
+    ax.axvline(model.alpha_, color="black", linestyle="--", linewidth=1,
+               label=f"alpha_ = {model.alpha_:.3g} ({getattr(model, 'alpha_rule', 'min')})")
+    ax.set_xscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel("alpha (log scale)")
+    ax.set_ylabel("mean squared error")
+    ax.set_title("Cross-validation")
+    ax.legend(loc="best", fontsize="small")
+    return ax
