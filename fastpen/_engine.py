@@ -191,7 +191,7 @@ LIPSCHITZ_MARGIN = 1.0
 def solve_enet(
     design, y, *, sample_weight, X_mean, norm2, center, coef, alpha, l1_ratio,
     penalty_factor, lower, upper, max_iter, tol, solver="cd", random=False, seed=1,
-    screening=True, lipschitz=None, restart=True, gram=None,
+    screening=True, lipschitz=None, restart=True, gram=None, start_set=None,
 ):
     """Solve one elastic-net problem with the engine named by `solver`.
 
@@ -223,6 +223,8 @@ def solve_enet(
         Adaptive momentum restart (fista only).
     gram : GramDesign or None
         Run coordinate descent on Q = Xc^T S Xc instead of X (cd only).
+    start_set : bool ndarray of shape (n_features,) or None
+        Features to solve on first (cd only; see ``fastpen._enet.enet_solve``).
 
     Returns
     -------
@@ -253,6 +255,7 @@ def solve_enet(
         int(max_iter), float(tol), solver=solver, random=bool(random),
         seed=int(seed) & 0xFFFFFFFF, screening=bool(screening),
         lipschitz=LIPSCHITZ_MARGIN * lipschitz if lipschitz else 0.0, restart=bool(restart),
+        start_set=start_set if solver == "cd" else None,
     )
     intercept = y_mean - float(np.dot(X_mean, coef)) if center else 0.0
     return Solution(intercept, gap / n, tol_abs, n_iter, converged, gap)

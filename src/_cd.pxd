@@ -70,6 +70,20 @@ cdef inline void sweep(
         progress.work += col_size(X_indptr, storage, n, j)
 
 
+cdef inline Py_ssize_t all_features(
+    Py_ssize_t p, const double* norm2, const floating* w, const unsigned char* start_set,
+    Py_ssize_t* active,
+) noexcept nogil:
+    """Fill `active` with the non-constant features (those in start_set or nonzero when
+    a start set is given); return how many."""
+    cdef Py_ssize_t j, count = 0
+    for j in range(p):
+        if norm2[j] > 0.0 and (start_set == NULL or start_set[j] or w[j] != 0.0):
+            active[count] = j
+            count += 1
+    return count
+
+
 cdef inline int cd_solve(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, Py_ssize_t p,
@@ -78,17 +92,23 @@ cdef inline int cd_solve(
     floating* w, floating* q, floating* weighted_q, double* grad, Py_ssize_t* active,
     Py_ssize_t* support, const double* l1w, const double* l2w, const double* lower, const double* upper,
     int max_iter, double tol, double tol_abs, bint random, uint32_t seed,
-    bint screening, int gap_freq, double inner_ratio,
+    bint screening, int gap_freq, double inner_ratio, const unsigned char* start_set,
     double* gap_out, int* n_iter_out,
 ) except -1 nogil:
     """Run coordinate descent until the duality gap is <= tol_abs or max_iter epochs.
 
-    Returns 1 when converged, 0 otherwise; raises KeyboardInterrupt on Ctrl-C.
+    `start_set` (a mask, or NULL) restricts the first phase to those features and the
+    nonzero ones (e.g. a sequential strong rule along a path); once that restricted
+    problem converges, every feature comes back and only the full gap certifies, so a
+    wrong start set costs time, never correctness. Returns 1 when converged, 0
+    otherwise; raises KeyboardInterrupt on Ctrl-C.
     """
     cdef Py_ssize_t f, j, n_active = 0, n_support
     cdef int inner, n_iter = 0, n_full_sweeps = 0
     cdef double epochs = 0.0, inner_tol
     cdef bint gap_is_current = True
+    cdef bint restricted = start_set != NULL
+    cdef bint screening_allowed
     cdef double gap, dual_scale = 1.0
     cdef Progress progress
     cdef uint32_t rng_state = seed if seed != 0 else 1
@@ -113,21 +133,24 @@ cdef inline int cd_solve(
         if norm2[j] == 0.0:
             w[j] = 0.0
     reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
-    for j in range(p):
-        if norm2[j] > 0.0:
-            active[n_active] = j
-            n_active += 1
-
+    n_active = all_features(p, norm2, w, start_set, active)
+    screening_allowed = screening
+    # also initialises the residual summaries (the centring offset) the sweeps read
     gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
                       center, norm2, w, q, weighted_q, grad, l1w, l2w, lower, upper,
                       active, n_active, kind, &res, &dual_scale)
-    if gap <= tol_abs:
-        gap_out[0] = gap
-        n_iter_out[0] = 0
-        return 1
-    if screening:
-        n_active = screen(X_data, X_indices, X_indptr, storage, n, X_mean, center, norm2,
-                          w, q, grad, l1w, l2w, active, n_active, gap, dual_scale, &res)
+    if not restricted:
+        if gap <= tol_abs:
+            gap_out[0] = gap
+            n_iter_out[0] = 0
+            return 1
+        if screening:
+            n_active = screen(X_data, X_indices, X_indptr, storage, n, X_mean, center,
+                              norm2, w, q, grad, l1w, l2w, active, n_active, gap,
+                              dual_scale, &res)
+    else:
+        # a gap over a restricted set certifies nothing about the others: no screening
+        screening = False
 
     # `epochs` counts work in full sweeps of the active set: a sweep over s of its m
     # features adds s / m, so max_iter bounds the passes over X, whatever the mix.
@@ -153,6 +176,16 @@ cdef inline int cd_solve(
                 gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
                                   X_mean, center, norm2, w, q, weighted_q, grad, l1w, l2w,
                                   lower, upper, active, n_active, kind, &res, &dual_scale)
+                if gap <= tol_abs and restricted:
+                    # the restricted problem is solved: bring every feature back and
+                    # let the full gap decide
+                    restricted = False
+                    screening = screening_allowed
+                    n_active = all_features(p, norm2, w, NULL, active)
+                    gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean,
+                                      sw, X_mean, center, norm2, w, q, weighted_q, grad,
+                                      l1w, l2w, lower, upper, active, n_active, kind, &res,
+                                      &dual_scale)
                 if gap <= tol_abs:
                     converged = 1
                     break
@@ -187,6 +220,9 @@ cdef inline int cd_solve(
             if progress.d_w_max <= inner_tol:
                 break
 
+    if not converged and restricted:
+        n_active = all_features(p, norm2, w, NULL, active)
+        gap_is_current = False
     if not converged and not gap_is_current:
         gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
                           center, norm2, w, q, weighted_q, grad, l1w, l2w, lower, upper,

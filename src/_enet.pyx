@@ -41,6 +41,7 @@ def enet_solve(
     bint restart=True,
     int gap_freq=10,
     double y_norm2=0.0,
+    start_set=None,
 ):
     """Minimise 1/2 ||yc - Xc w||_S^2 + sum_j h_j(w_j).
 
@@ -89,6 +90,9 @@ def enet_solve(
         fista: adaptive gradient restart of the momentum (O'Donoghue & Candes 2015).
     gap_freq : int
         The gap is computed at least every `gap_freq` epochs / iterations.
+    start_set : bool array of shape (n_features,) or None
+        cd: solve first on these features (and the nonzero ones), then on all; e.g. the
+        sequential strong rule of a path. Never changes the solution.
     y_norm2 : float
         GRAM storage only: ||yc||_S^2. Then X_data is the Fortran buffer of
         Q = Xc^T S Xc, n_samples is n_features, y is Xc^T S yc, norm2 is diag(Q), and
@@ -129,6 +133,13 @@ def enet_solve(
     cdef floating[:, ::1] feature_space = np.empty((2, n_features), dtype=dtype)
     cdef double[::1] grad = np.zeros(n_features, dtype=np.float64)
     cdef Py_ssize_t[:, ::1] index_space = np.empty((2, n_features), dtype=np.intp)
+    cdef const unsigned char[::1] start_mask
+    cdef const unsigned char* start = NULL
+    if start_set is not None:
+        start_mask = np.ascontiguousarray(start_set, dtype=np.uint8)
+        if start_mask.shape[0] != n_features:
+            raise ValueError("start_set must have one entry per feature")
+        start = &start_mask[0]
     if storage == GRAM:
         if solver != "cd":
             raise ValueError("Gram storage is for coordinate descent only")
@@ -145,7 +156,7 @@ def enet_solve(
                 &index_space[0, 0], &index_space[1, 0],
                 &l1_weight[0], &l2_weight[0], lo, hi,
                 max_iter, tol, tol_abs, random, seed, screening, max(gap_freq, 1),
-                inner_ratio, &gap, &n_iter,
+                inner_ratio, start, &gap, &n_iter,
             )
         else:
             converged = prox_grad_solve(
