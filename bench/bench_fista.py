@@ -82,27 +82,26 @@ def iterations_to_target(fit_for, X, y, alpha, target, cap):
     return high
 
 
-def fastpen_fit(solver, max_iter):
+def gap_rule_fit(make_model):
+    """A fit function for a model that stops on the gap itself; records convergence."""
     def fit(X, y, alpha):
-        model = fastpen.Lasso(alpha, fit_intercept=False, tol=TOL, max_iter=max_iter,
-                              solver=solver)
+        model = make_model(alpha)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model.fit(X, y)
         model.converged = not any("did not converge" in str(w.message) for w in caught)
         return model
     return fit
+
+
+def fastpen_fit(solver, max_iter):
+    return gap_rule_fit(lambda alpha: fastpen.Lasso(
+        alpha, fit_intercept=False, tol=TOL, max_iter=max_iter, solver=solver))
 
 
 def sklearn_fit(max_iter):
-    def fit(X, y, alpha):
-        model = SkLasso(alpha, fit_intercept=False, tol=TOL, max_iter=max_iter)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model.fit(X, y)
-        model.converged = not any("did not converge" in str(w.message) for w in caught)
-        return model
-    return fit
+    return gap_rule_fit(lambda alpha: SkLasso(
+        alpha, fit_intercept=False, tol=TOL, max_iter=max_iter))
 
 
 def run(problems, divisors, repeats, cap):

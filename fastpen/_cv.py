@@ -7,9 +7,8 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import check_cv
 from sklearn.utils import column_or_1d
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._elastic_net import ElasticNet, validate_enet_X
+from ._elastic_net import ElasticNet, linear_predict, validate_enet_X
 from ._engine import SOLVERS
 from ._path import alpha_grid, enet_path
 from ._validation import (
@@ -141,6 +140,8 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         self.upper_bounds = upper_bounds
         self.solver = solver
 
+    _reports_l1_ratio = True
+
     def _l1_ratios(self):
         ratios = np.atleast_1d(np.asarray(self.l1_ratio, dtype=np.float64))
         for ratio in ratios:
@@ -251,6 +252,8 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         self.intercept_ = model.intercept_
         self.dual_gap_ = model.dual_gap_
         self.n_iter_ = model.n_iter_
+        if not self._reports_l1_ratio:
+            del self.l1_ratio_
         return self
 
     def predict(self, X):
@@ -264,10 +267,7 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False,
-                          accept_large_sparse=True)
-        return np.asarray(X @ self.coef_).ravel() + self.intercept_
+        return linear_predict(self, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -329,21 +329,5 @@ class LassoCV(ElasticNetCV):
             upper_bounds=upper_bounds, solver=solver,
         )
 
-    def fit(self, X, y, sample_weight=None, **params):
-        """Choose alpha by cross-validation, then refit on all the data.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : float or array-like of shape (n_samples,), default=None
-        **params : dict
-            Passed to the CV splitter's ``split``.
-
-        Returns
-        -------
-        self : object
-        """
-        super().fit(X, y, sample_weight=sample_weight, **params)
-        del self.l1_ratio_  # as scikit-learn: LassoCV has no l1_ratio_
-        return self
+    # as scikit-learn's: LassoCV reports no l1_ratio_
+    _reports_l1_ratio = False

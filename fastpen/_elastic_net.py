@@ -58,6 +58,14 @@ def validate_enet_X(estimator, X, y, *, reset=True):
     return X, y
 
 
+def linear_predict(estimator, X):
+    """X @ coef_.T + intercept_ for a fitted estimator, X validated against its fit."""
+    check_is_fitted(estimator)
+    X = validate_data(estimator, X, accept_sparse=["csr", "csc", "coo"], reset=False,
+                      accept_large_sparse=True)
+    return np.asarray(X @ np.asarray(estimator.coef_).T) + estimator.intercept_
+
+
 class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Linear regression with combined L1 and L2 priors, by coordinate descent.
 
@@ -337,10 +345,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False,
-                          accept_large_sparse=True)
-        return np.asarray(X @ np.asarray(self.coef_).T) + self.intercept_
+        return linear_predict(self, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
