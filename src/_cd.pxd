@@ -10,16 +10,23 @@
 from cython cimport floating
 from libc.math cimport ceil, fabs, sqrt, INFINITY
 from libc.stdint cimport uint32_t
+from libc.string cimport memcpy
 
 from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy, col_size
 from _penalty cimport GapKind, GAP_L1, prox_coordinate
 from _engine_common cimport (
-    Residual, Progress, compute_gap, screen, reset_residual, check_interrupt, gap_kind,
-    gap_target,
+    Residual, Progress, compute_gap, gap_at_vector, extrapolate_residual,
+    affine_combination, screen,
+    reset_residual, residual_summaries, check_interrupt, gap_kind, gap_target,
 )
-# Cap on the sweeps over the nonzero coefficients between two full sweeps.
+
 cdef enum:
+    # cap on the sweeps over the nonzero coefficients between two full sweeps
     MAX_SUPPORT_SWEEPS = 1000
+    # residuals combined by dual extrapolation (celer's K + 1 = 6)
+    EXTRAPOLATION_DEPTH = 5
+    # iterates combined by Anderson extrapolation of the coefficients (skglm's 5 + 1)
+    ANDERSON_DEPTH = 5
 
 
 cdef inline uint32_t xorshift(uint32_t* state) noexcept nogil:
@@ -84,15 +91,139 @@ cdef inline Py_ssize_t all_features(
     return count
 
 
+cdef inline double penalised_objective(
+    Py_ssize_t n, const floating* q, const floating* sw, bint center,
+    const floating* w, const Py_ssize_t* features, Py_ssize_t n_features,
+    const double* l1w, const double* l2w,
+) noexcept nogil:
+    """1/2 ||R||_S^2 + the penalty of the coefficients of `features` (the others are
+    untouched by the caller, so they cancel from a comparison), with R the centred q."""
+    cdef Py_ssize_t i, f, j
+    cdef double s, total = 0.0, sq = 0.0, value = 0.0
+    for i in range(n):
+        s = sw[i] if sw != NULL else 1.0
+        total += s * q[i] * q[i]
+        sq += s * q[i]
+    if center:
+        total -= sq * sq / n
+    value = 0.5 * total
+    for f in range(n_features):
+        j = features[f]
+        value += l1w[j] * fabs(w[j]) + 0.5 * l2w[j] * w[j] * w[j]
+    return value
+
+
+cdef inline bint anderson_step(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    int storage, int n, const floating* sw, bint center, const double* X_mean,
+    floating* w, floating* q, const Py_ssize_t* support, Py_ssize_t n_support,
+    const floating* w_ring, int newest, floating* q_trial, floating* w_trial,
+    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    Residual* res,
+) noexcept nogil:
+    """Anderson extrapolation of the coefficients on a fixed support (as skglm does).
+
+    CD on a nearly singular support converges slowly but almost linearly; the affine
+    combination of the last ANDERSON_DEPTH + 1 iterates that cancels their differences
+    best jumps ahead. The jump is kept only when it lowers the objective, so it never
+    hurts convergence. Returns True when it was kept (w and q are then updated).
+    """
+    cdef int a, b, k
+    cdef Py_ssize_t f, j, i
+    cdef double acc, t, before, after
+    cdef double gram[ANDERSON_DEPTH * ANDERSON_DEPTH]
+    cdef double z[ANDERSON_DEPTH]
+    cdef const floating* rows[ANDERSON_DEPTH + 1]
+    cdef int depth = ANDERSON_DEPTH
+    for k in range(depth + 1):
+        rows[k] = &w_ring[((newest - depth + k) % (depth + 1) + depth + 1) % (depth + 1) * n_support]
+    for a in range(depth):
+        for b in range(a, depth):
+            acc = 0.0
+            for f in range(n_support):
+                acc += (rows[a + 1][f] - rows[a][f]) * (rows[b + 1][f] - rows[b][f])
+            gram[a * depth + b] = acc
+            gram[b * depth + a] = acc
+    if not affine_combination(gram, depth, z):
+        return False
+    # the trial point (kept in its box) and its residual
+    for i in range(n):
+        q_trial[i] = q[i]
+    for f in range(n_support):
+        j = support[f]
+        acc = 0.0
+        for k in range(depth):
+            acc += z[k] * rows[k + 1][f]
+        if lower != NULL:
+            acc = min(max(acc, lower[j]), upper[j])
+        w_trial[f] = <floating> acc
+        if w_trial[f] != w[j]:
+            col_axpy(X_data, X_indices, X_indptr, storage, n, j, <floating> (w[j] - w_trial[f]), q_trial)
+    before = penalised_objective(n, q, sw, center, w, support, n_support, l1w, l2w)
+    for f in range(n_support):
+        t = w[support[f]]
+        w[support[f]] = w_trial[f]
+        w_trial[f] = <floating> t
+    after = penalised_objective(n, q_trial, sw, center, w, support, n_support, l1w, l2w)
+    if not after < before:
+        for f in range(n_support):
+            w[support[f]] = w_trial[f]
+        return False
+    for i in range(n):
+        q[i] = q_trial[i]
+    if center:
+        # the running centring offset restarts from the new residual
+        acc = 0.0
+        for i in range(n):
+            acc += (sw[i] if sw != NULL else 1.0) * q[i]
+        res.weighted_sum = acc
+    return True
+
+
+cdef inline double best_gap(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    int storage, int n, const floating* y, double y_mean, const floating* sw,
+    const double* X_mean, bint center, const double* norm2,
+    const floating* w, floating* q, floating* weighted_q, double* grad, double* grad_acc,
+    const floating* ring, int n_snapshots, floating* q_acc,
+    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind, bint use_extrapolation,
+    Residual* res, Residual* res_acc, double* dual_scale, double* scale_acc,
+    bint* acc_wins,
+) noexcept nogil:
+    """The gap at w from the better of two dual points: the rescaled residual, and the
+    one extrapolated from the last EXTRAPOLATION_DEPTH + 1 residuals in `ring`."""
+    cdef double gap_acc
+    cdef double gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
+                                  X_mean, center, norm2, w, q, weighted_q, grad, l1w,
+                                  l2w, lower, upper, active, n_active, kind, res,
+                                  dual_scale)
+    acc_wins[0] = False
+    if use_extrapolation and n_snapshots > EXTRAPOLATION_DEPTH and extrapolate_residual(
+        n, EXTRAPOLATION_DEPTH, ring, (n_snapshots - 1) % (EXTRAPOLATION_DEPTH + 1), sw,
+        center, q_acc,
+    ):
+        gap_acc = gap_at_vector(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
+                                   X_mean, center, norm2, w, q_acc, weighted_q, grad_acc,
+                                   l1w, l2w, lower, upper, active, n_active, kind,
+                                   res.norm2, res_acc, scale_acc)
+        if gap_acc < gap:
+            acc_wins[0] = True
+            return gap_acc
+    return gap
+
+
 cdef inline int cd_solve(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, Py_ssize_t p,
     const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2, double y_norm2,
-    floating* w, floating* q, floating* weighted_q, double* grad, Py_ssize_t* active,
+    floating* w, floating* q, floating* weighted_q, double* grad, double* grad_acc,
+    floating* ring, floating* q_acc, floating* w_ring, floating* w_trial, Py_ssize_t* active,
     Py_ssize_t* support, const double* l1w, const double* l2w, const double* lower, const double* upper,
     int max_iter, double tol, double tol_abs, bint random, uint32_t seed,
-    bint screening, int gap_freq, double inner_ratio, const unsigned char* start_set,
+    bint screening, int gap_freq, double inner_ratio, bint use_extrapolation,
+    bint use_anderson, const unsigned char* start_set,
     double* gap_out, int* n_iter_out,
 ) except -1 nogil:
     """Run coordinate descent until the duality gap is <= tol_abs or max_iter epochs.
@@ -105,14 +236,17 @@ cdef inline int cd_solve(
     """
     cdef Py_ssize_t f, j, n_active = 0, n_support
     cdef int inner, n_iter = 0, n_full_sweeps = 0
-    cdef double epochs = 0.0, inner_tol
+    cdef double epochs = 0.0, inner_tol, checked_at = 0.0
     cdef bint gap_is_current = True
     cdef bint restricted = start_set != NULL
     cdef bint screening_allowed
     cdef double gap, dual_scale = 1.0
     cdef Progress progress
     cdef uint32_t rng_state = seed if seed != 0 else 1
-    cdef Residual res
+    cdef Residual res, res_acc
+    cdef double scale_acc = 1.0, primal_norm2
+    cdef bint acc_wins = False
+    cdef int n_snapshots = 0, n_iterates = 0
     cdef GapKind kind = gap_kind(p, l1w, l2w)
     cdef int converged = 0
     progress.work = 0
@@ -127,6 +261,10 @@ cdef inline int cd_solve(
             screening = False
     if kind != GAP_L1:
         screening = False
+    # extrapolation needs a true dual (the cases where screening is allowed) and the
+    # residual of the sample space (not the Gram gradient)
+    use_extrapolation = use_extrapolation and screening and storage != GRAM and ring != NULL
+    use_anderson = use_anderson and storage != GRAM and w_ring != NULL
 
     # q = y - X w; zero (constant) columns cannot move the fit: their coefficient is 0
     for j in range(p):
@@ -162,37 +300,52 @@ cdef inline int cd_solve(
         check_interrupt(&progress)
         if (
             n_full_sweeps % gap_freq == 0
+            or epochs - checked_at >= gap_freq
             or progress.w_max == 0.0
             or progress.d_w_max <= tol * progress.w_max
         ):
-            gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
-                              X_mean, center, norm2, w, q, weighted_q, grad, l1w, l2w,
-                              lower, upper, active, n_active, kind, &res, &dual_scale)
+            gap = best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
+                           center, norm2, w, q, weighted_q, grad, grad_acc, ring,
+                           n_snapshots, q_acc, l1w, l2w, lower, upper, active, n_active,
+                           kind, use_extrapolation, &res, &res_acc, &dual_scale,
+                           &scale_acc, &acc_wins)
             gap_is_current = True
+            checked_at = epochs
+            if gap <= tol_abs and restricted:
+                # the restricted problem is solved: bring every feature back and let
+                # the full gap decide
+                restricted = False
+                screening = screening_allowed
+                n_active = all_features(p, norm2, w, NULL, active)
+                gap = best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
+                               X_mean, center, norm2, w, q, weighted_q, grad, grad_acc,
+                               ring, n_snapshots, q_acc, l1w, l2w, lower, upper, active,
+                               n_active, kind, use_extrapolation, &res, &res_acc,
+                               &dual_scale, &scale_acc, &acc_wins)
             if gap <= tol_abs:
                 # the residual was updated incrementally many times: in float32 its
                 # rounding drift can fake convergence, so confirm on a fresh residual
+                primal_norm2 = res.norm2
                 reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
-                gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
-                                  X_mean, center, norm2, w, q, weighted_q, grad, l1w, l2w,
-                                  lower, upper, active, n_active, kind, &res, &dual_scale)
-                if gap <= tol_abs and restricted:
-                    # the restricted problem is solved: bring every feature back and
-                    # let the full gap decide
-                    restricted = False
-                    screening = screening_allowed
-                    n_active = all_features(p, norm2, w, NULL, active)
+                if use_extrapolation:
+                    # any fixed vector gives a valid dual point (the drifted residual
+                    # included): only the primal term changes
+                    residual_summaries(n, q, y, y_mean, sw, center, &res)
+                    gap += 0.5 * (res.norm2 - primal_norm2)
+                else:
                     gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean,
                                       sw, X_mean, center, norm2, w, q, weighted_q, grad,
-                                      l1w, l2w, lower, upper, active, n_active, kind, &res,
-                                      &dual_scale)
+                                      l1w, l2w, lower, upper, active, n_active, kind,
+                                      &res, &dual_scale)
+                    acc_wins = False
                 if gap <= tol_abs:
                     converged = 1
                     break
             if screening:
                 n_active = screen(X_data, X_indices, X_indptr, storage, n, X_mean, center,
-                                  norm2, w, q, grad, l1w, l2w, active, n_active, gap,
-                                  dual_scale, &res)
+                                  norm2, w, q, grad_acc if acc_wins else grad, l1w, l2w,
+                                  active, n_active, gap,
+                                  scale_acc if acc_wins else dual_scale, &res)
         else:
             gap_is_current = False
 
@@ -208,6 +361,8 @@ cdef inline int cd_solve(
         # settle the support an order beyond the full sweep's progress, not to tol:
         # while features still enter, converging a support that will change is waste
         inner_tol = max(tol * progress.w_max, inner_ratio * progress.d_w_max)
+        n_snapshots = 0
+        n_iterates = 0
         for inner in range(MAX_SUPPORT_SWEEPS):
             if epochs >= max_iter:
                 break
@@ -217,6 +372,24 @@ cdef inline int cd_solve(
             epochs += n_support / <double> n_active
             gap_is_current = False
             check_interrupt(&progress)
+            if use_extrapolation:
+                # sweeps over one fixed support are iterates of one (nearly linear) map:
+                # the case dual extrapolation is made for
+                memcpy(&ring[(n_snapshots % (EXTRAPOLATION_DEPTH + 1)) * n], q,
+                       n * sizeof(floating))
+                n_snapshots += 1
+            if use_anderson:
+                for f in range(n_support):
+                    w_ring[(n_iterates % (ANDERSON_DEPTH + 1)) * n_support + f] = w[support[f]]
+                n_iterates += 1
+                if n_iterates > ANDERSON_DEPTH and n_iterates % ANDERSON_DEPTH == 1:
+                    if anderson_step(X_data, X_indices, X_indptr, storage, n, sw, center,
+                                     X_mean, w, q, support, n_support, w_ring,
+                                     (n_iterates - 1) % (ANDERSON_DEPTH + 1), q_acc,
+                                     w_trial, l1w, l2w, lower, upper, &res):
+                        # a jump breaks the sequences both extrapolations read
+                        n_iterates = 0
+                        n_snapshots = 0
             if progress.d_w_max <= inner_tol:
                 break
 

@@ -7,7 +7,7 @@ from libc.stdint cimport uint32_t
 
 from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM
 from _engine_common cimport gap_target
-from _cd cimport cd_solve
+from _cd cimport cd_solve, EXTRAPOLATION_DEPTH, ANDERSON_DEPTH
 from _fista cimport prox_grad_solve
 
 SOLVERS = ("cd", "fista", "ista")
@@ -37,6 +37,8 @@ def enet_solve(
     uint32_t seed=1,
     bint screening=True,
     double inner_ratio=0.1,
+    bint extrapolation=True,
+    bint anderson=True,
     double lipschitz=0.0,
     bint restart=True,
     int gap_freq=10,
@@ -83,6 +85,12 @@ def enet_solve(
     inner_ratio : float
         cd: between full sweeps the nonzero coefficients are swept until their largest
         change is below inner_ratio times that of the last full sweep (or tol).
+    extrapolation : bool
+        cd: also try the dual point extrapolated from the last residuals (celer's dual
+        extrapolation) at each gap check, and keep the better one.
+    anderson : bool
+        cd: Anderson extrapolation of the coefficients while sweeping the support, kept
+        when it lowers the objective.
     lipschitz : float
         fista/ista: initial step 1/lipschitz (from `fastpen._design.lipschitz_constant`);
         backtracking raises it when the quadratic upper bound fails.
@@ -133,6 +141,17 @@ def enet_solve(
     cdef floating[:, ::1] feature_space = np.empty((2, n_features), dtype=dtype)
     cdef double[::1] grad = np.zeros(n_features, dtype=np.float64)
     cdef Py_ssize_t[:, ::1] index_space = np.empty((2, n_features), dtype=np.intp)
+    # cd: the gradient at the extrapolated dual point; the ring of the last residuals
+    # and their extrapolation
+    cdef double[:, ::1] ranking_space = np.zeros((1, n_features if use_cd else 1))
+    cdef bint extrapolate = use_cd and extrapolation and storage != GRAM
+    cdef bint accelerate = use_cd and anderson and storage != GRAM
+    ring_rows = EXTRAPOLATION_DEPTH + 2 if (extrapolate or accelerate) else 1
+    cdef floating[:, ::1] ring_space = np.empty(
+        (ring_rows, n_samples if (extrapolate or accelerate) else 1), dtype=dtype)
+    # the last coefficient vectors of the support (Anderson) and a trial point
+    cdef floating[::1] w_ring = np.empty(
+        (ANDERSON_DEPTH + 2) * n_features if accelerate else 1, dtype=dtype)
     cdef const unsigned char[::1] start_mask
     cdef const unsigned char* start = NULL
     if start_set is not None:
@@ -153,10 +172,15 @@ def enet_solve(
                 data, indices, indptr, storage, n, n_features,
                 &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], y_norm2,
                 &w[0], &sample_space[0, 0], &sample_space[1, 0], &grad[0],
+                &ranking_space[0, 0],
+                &ring_space[0, 0] if extrapolate else NULL,
+                &ring_space[EXTRAPOLATION_DEPTH + 1, 0] if (extrapolate or accelerate) else NULL,
+                &w_ring[0] if accelerate else NULL,
+                &w_ring[(ANDERSON_DEPTH + 1) * n_features] if accelerate else NULL,
                 &index_space[0, 0], &index_space[1, 0],
                 &l1_weight[0], &l2_weight[0], lo, hi,
                 max_iter, tol, tol_abs, random, seed, screening, max(gap_freq, 1),
-                inner_ratio, start, &gap, &n_iter,
+                inner_ratio, extrapolate, accelerate, start, &gap, &n_iter,
             )
         else:
             converged = prox_grad_solve(

@@ -12,6 +12,8 @@ from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, col_dot, col_axpy
 from _penalty cimport GapKind, GAP_L1, GAP_L2, GAP_NONE, duality_gap
 
 cdef enum:
+    # most residuals one dual extrapolation combines
+    MAX_DEPTH = 8
     # check for Ctrl-C after this many matrix entries have been touched (~10 ms of work)
     INTERRUPT_CHECK_WORK = 1 << 24
 
@@ -58,6 +60,49 @@ cdef inline void residual_summaries(
     res.dot_y = dot_y
 
 
+cdef inline void centred_gradient(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    int storage, int n, const floating* v, const floating* sw, floating* weighted_v,
+    const double* X_mean, bint center, double weighted_sum,
+    const Py_ssize_t* active, Py_ssize_t n_active, double* grad,
+) noexcept nogil:
+    """grad[j] = (Xc^T S v)_j for j in active, where weighted_sum = 1^T S v."""
+    cdef Py_ssize_t i, f, j
+    cdef const floating* vs = v
+    if sw != NULL:
+        # one pass of S v so that the gradient below is plain BLAS dots
+        for i in range(n):
+            weighted_v[i] = sw[i] * v[i]
+        vs = weighted_v
+    for f in range(n_active):
+        j = active[f]
+        grad[j] = col_dot(X_data, X_indices, X_indptr, storage, n, j, vs)
+        if center:
+            grad[j] -= X_mean[j] * weighted_sum
+
+
+cdef inline double gap_at_vector(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    int storage, int n, const floating* y, double y_mean, const floating* sw,
+    const double* X_mean, bint center, const double* norm2,
+    const floating* w, floating* v, floating* weighted_v, double* grad,
+    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind,
+    double residual_norm2, Residual* dual_res, double* dual_scale,
+) noexcept nogil:
+    """The gap of w against the dual point built from the vector v (re-centred in place):
+    w's own residual (then pass residual_norm2 < 0), or e.g. an extrapolated one, with
+    `residual_norm2` = ||R||_S^2 of w's residual. Fills grad on the active set and the
+    sums of v in `dual_res`."""
+    residual_summaries(n, v, y, y_mean, sw, center, dual_res)
+    centred_gradient(X_data, X_indices, X_indptr, storage, n, v, sw, weighted_v, X_mean,
+                     center, dual_res.weighted_sum, active, n_active, grad)
+    if residual_norm2 < 0.0:
+        residual_norm2 = dual_res.norm2
+    return duality_gap(n_active, active, w, grad, l1w, l2w, lower, upper, norm2,
+                       residual_norm2, dual_res.norm2, dual_res.dot_y, kind, dual_scale)
+
+
 cdef inline double compute_gap(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* y, double y_mean, const floating* sw,
@@ -67,9 +112,9 @@ cdef inline double compute_gap(
     const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind,
     Residual* res, double* dual_scale,
 ) noexcept nogil:
-    """Refresh the residual sums and the centred gradient on the active set; return the gap."""
-    cdef Py_ssize_t i, f, j
-    cdef const floating* qs = q
+    """Refresh the residual sums and the centred gradient on the active set; return the
+    gap with the dual point built from the residual itself."""
+    cdef Py_ssize_t j, f
     cdef double w_dot_xty = 0.0, w_dot_grad = 0.0
     if storage == GRAM:
         # q is the gradient Xc^T S R and y is Xc^T S yc, so with Q w = y - q:
@@ -83,20 +128,111 @@ cdef inline double compute_gap(
         for f in range(n_active):
             grad[active[f]] = q[active[f]]
         return duality_gap(n_active, active, w, grad, l1w, l2w, lower, upper, norm2,
-                           res.norm2, res.dot_y, kind, dual_scale)
-    residual_summaries(n, q, y, y_mean, sw, center, res)
-    if sw != NULL:
-        # one pass of S q so that the gradient below is plain BLAS dots
-        for i in range(n):
-            weighted_q[i] = sw[i] * q[i]
-        qs = weighted_q
-    for f in range(n_active):
-        j = active[f]
-        grad[j] = col_dot(X_data, X_indices, X_indptr, storage, n, j, qs)
+                           res.norm2, res.norm2, res.dot_y, kind, dual_scale)
+    return gap_at_vector(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
+                         center, norm2, w, q, weighted_q, grad, l1w, l2w, lower, upper,
+                         active, n_active, kind, -1.0, res, dual_scale)
+
+
+cdef inline bint affine_combination(double* gram, int depth, double* c) noexcept nogil:
+    """The weights c, sum c = 1, minimising c^T G c for the Gram matrix G of `depth`
+    differences of iterates (Anderson / dual extrapolation): c = G^-1 1 / (1^T G^-1 1).
+
+    G is overwritten. A tiny ridge keeps nearly collinear differences (close to
+    convergence) solvable. Returns False when G is zero or the system is singular.
+    """
+    cdef int a, b, k, row, pivot_row
+    cdef double t, trace = 0.0, total = 0.0
+    for a in range(depth):
+        trace += gram[a * depth + a]
+    if not trace > 0.0:
+        return False
+    for a in range(depth):
+        gram[a * depth + a] += 1e-10 * trace
+        c[a] = 1.0
+    # Gaussian elimination with partial pivoting on G c = 1
+    for k in range(depth):
+        pivot_row = k
+        for row in range(k + 1, depth):
+            if fabs(gram[row * depth + k]) > fabs(gram[pivot_row * depth + k]):
+                pivot_row = row
+        if gram[pivot_row * depth + k] == 0.0:
+            return False
+        if pivot_row != k:
+            for b in range(depth):
+                t = gram[k * depth + b]
+                gram[k * depth + b] = gram[pivot_row * depth + b]
+                gram[pivot_row * depth + b] = t
+            t = c[k]
+            c[k] = c[pivot_row]
+            c[pivot_row] = t
+        for row in range(k + 1, depth):
+            t = gram[row * depth + k] / gram[k * depth + k]
+            for b in range(k, depth):
+                gram[row * depth + b] -= t * gram[k * depth + b]
+            c[row] -= t * c[k]
+    for k in range(depth - 1, -1, -1):
+        t = c[k]
+        for b in range(k + 1, depth):
+            t -= gram[k * depth + b] * c[b]
+        c[k] = t / gram[k * depth + k]
+    for k in range(depth):
+        total += c[k]
+    if total == 0.0 or total != total:
+        return False
+    for k in range(depth):
+        c[k] /= total
+    return True
+
+
+cdef inline bint extrapolate_residual(
+    Py_ssize_t n, int depth, const floating* ring, int newest, const floating* sw,
+    bint center, floating* out,
+) noexcept nogil:
+    """Dual extrapolation (Massias, Gramfort & Salmon 2018, celer): from the last depth + 1
+    residuals r_0 .. r_depth of a fixed-point iteration (CD sweeps over one set of
+    features), the affine combination sum_k c_k r_(k+1), sum c = 1, that cancels the
+    differences r_(k+1) - r_k best in the least-squares sense. Near convergence the
+    iteration is linear and this lands much closer to the optimal residual than the last
+    iterate, hence a much better dual point. `ring` holds depth + 1 rows of n, the newest
+    at row `newest`. Differences are taken after centring when fitting an intercept.
+    Writes `out` and returns True, or False when the system is too ill-conditioned.
+    """
+    cdef int a, b, k
+    cdef Py_ssize_t i
+    cdef double s, acc
+    cdef double gram[MAX_DEPTH * MAX_DEPTH]
+    cdef double sums[MAX_DEPTH]
+    cdef double z[MAX_DEPTH]
+    cdef const floating* rows[MAX_DEPTH + 1]
+    if depth < 1 or depth > MAX_DEPTH:
+        return False
+    for k in range(depth + 1):
+        rows[k] = &ring[((newest - depth + k) % (depth + 1) + depth + 1) % (depth + 1) * n]
+    for a in range(depth):
+        acc = 0.0
         if center:
-            grad[j] -= X_mean[j] * res.weighted_sum
-    return duality_gap(n_active, active, w, grad, l1w, l2w, lower, upper, norm2,
-                       res.norm2, res.dot_y, kind, dual_scale)
+            for i in range(n):
+                acc += (sw[i] if sw != NULL else 1.0) * (rows[a + 1][i] - rows[a][i])
+        sums[a] = acc
+    for a in range(depth):
+        for b in range(a, depth):
+            acc = 0.0
+            for i in range(n):
+                s = sw[i] if sw != NULL else 1.0
+                acc += s * (rows[a + 1][i] - rows[a][i]) * (rows[b + 1][i] - rows[b][i])
+            # <P d_a, P d_b>_S with P the weighted centring (the weights sum to n)
+            acc -= sums[a] * sums[b] / n
+            gram[a * depth + b] = acc
+            gram[b * depth + a] = acc
+    if not affine_combination(gram, depth, z):
+        return False
+    for i in range(n):
+        acc = 0.0
+        for k in range(depth):
+            acc += z[k] * rows[k + 1][i]
+        out[i] = <floating> acc
+    return True
 
 
 cdef inline Py_ssize_t screen(

@@ -104,14 +104,18 @@ cdef inline double duality_gap(
     Py_ssize_t n_active, const Py_ssize_t* active,
     const floating* w, const double* grad,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
-    const double* norm2, double residual_norm2, double residual_dot_y, GapKind kind,
-    double* dual_scale,
+    const double* norm2, double residual_norm2, double dual_norm2, double dual_dot_y,
+    GapKind kind, double* dual_scale,
 ) noexcept nogil:
     """Duality gap of the n-scaled problem 1/2 ||R||_S^2 + sum_j h_j(w_j).
 
-    `grad[j]` is (Xc^T S R)_j for the features j = active[0 .. n_active-1]; features outside
+    The primal value uses the residual R of w (`residual_norm2` = ||R||_S^2). The dual
+    point is built from a vector V of the sample space, rescaled to be feasible: V = R
+    itself, or an extrapolation of past residuals (any V gives a valid dual point).
+    `grad[j]` is (Xc^T S V)_j for the features j = active[0 .. n_active-1]; features outside
     the active set are zero and provably stay zero (screened), so they do not enter.
-    `residual_dot_y` is R^T S yc. `lower` / `upper` are NULL when there are no bounds.
+    `dual_norm2` is ||V||_S^2 and `dual_dot_y` is V^T S yc. `lower` / `upper` are NULL when
+    there are no bounds.
     Unpenalized features that could move towards an infinite bound have no feasible dual
     rescaling; for them the 1-D decrease v^2 / (2 (||x_j||^2 + l2_j)) still available is
     added instead, so the gap stays an upper bound on what a coordinate step can gain.
@@ -157,7 +161,7 @@ cdef inline double duality_gap(
                 if l1w[j] == 0.0 and l2w[j] == 0.0 and is_unbounded_direction(v, lower[j], upper[j]):
                     continue
                 conjugates += l1_box_conjugate(scale * v, l1w[j], lower[j], upper[j])
-        dual = -0.5 * scale * scale * (residual_norm2 + l2_norm2) + scale * residual_dot_y - conjugates
+        dual = -0.5 * scale * scale * (dual_norm2 + l2_norm2) + scale * dual_dot_y - conjugates
     else:
         for f in range(n_active):
             j = active[f]
@@ -169,6 +173,6 @@ cdef inline double duality_gap(
                 conjugates += l2_box_conjugate(v, l2w[j], lo, hi)
             elif not is_unbounded_direction(v, lo, hi):
                 conjugates += l1_box_conjugate(v, 0.0, lo, hi)
-        dual = -0.5 * residual_norm2 + residual_dot_y - conjugates
+        dual = -0.5 * dual_norm2 + dual_dot_y - conjugates
     dual_scale[0] = scale
     return primal - dual + unscaled

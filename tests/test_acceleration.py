@@ -1,0 +1,78 @@
+"""The CD engine's accelerations (Anderson extrapolation of the coefficients, dual
+extrapolation of the residual) change how fast it gets there, never where it gets."""
+import functools
+import types
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import fastpen
+import fastpen._engine as engine
+from conftest import kkt_violation, make_weights, objective
+
+
+def hard_problem(sparse, dtype, seed=11):
+    """p > n with strongly correlated columns: CD on the support converges slowly, the
+    case both extrapolations are for."""
+    rng = np.random.default_rng(seed)
+    n, p = 50, 120
+    Z = rng.standard_normal((n, p))
+    X = Z.copy()
+    for j in range(1, p):
+        X[:, j] = 0.9 * X[:, j - 1] + np.sqrt(1 - 0.81) * Z[:, j]
+    X += 1.0
+    if sparse:
+        X[np.abs(Z) < 0.3] = 0.0  # about a quarter of the entries stored as zeros
+        X = sp.csc_matrix(X)
+    w = np.zeros(p)
+    w[rng.choice(p, 10, replace=False)] = rng.standard_normal(10)
+    y = np.asarray(X @ w).ravel() + 0.1 * rng.standard_normal(n)
+    X = X.astype(dtype) if sparse else np.asfortranarray(X, dtype=dtype)
+    return X, y.astype(dtype)
+
+
+def with_engine_options(monkeypatch, **options):
+    """Make every fit call the CD engine with these options."""
+    solve = functools.partial(engine._enet.enet_solve, **options)
+    monkeypatch.setattr(engine, "_enet", types.SimpleNamespace(enet_solve=solve))
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_accelerations_reach_the_same_optimum(monkeypatch, sparse, dtype, fit_intercept,
+                                              weighted):
+    X, y = hard_problem(sparse, dtype)
+    sw = make_weights(X.shape[0]) if weighted else None
+    alpha = 0.002
+    tol = 1e-10 if dtype == np.float64 else 1e-6
+    results = {}
+    for anderson in (True, False):
+        for extrapolation in (True, False):
+            with monkeypatch.context() as patch:
+                with_engine_options(patch, anderson=anderson, extrapolation=extrapolation)
+                model = fastpen.Lasso(alpha=alpha, tol=tol, max_iter=1_000_000,
+                                      fit_intercept=fit_intercept).fit(X, y, sample_weight=sw)
+            results[anderson, extrapolation] = model
+    plain = results[False, False]
+    obj_plain = objective(X, y, plain.coef_, plain.intercept_, alpha, 1.0, sw)
+    rtol = 1e-8 if dtype == np.float64 else 1e-4
+    for (anderson, extrapolation), model in results.items():
+        obj = objective(X, y, model.coef_, model.intercept_, alpha, 1.0, sw)
+        assert obj == pytest.approx(obj_plain, rel=rtol)
+        assert kkt_violation(X, y, model.coef_, model.intercept_, alpha, 1.0, sw) <= (
+            1e-4 if dtype == np.float64 else 1e-2)
+    if dtype == np.float64:
+        # on this problem Anderson steps cut the work several times over
+        assert results[True, True].n_iter_ * 2 <= plain.n_iter_
+
+
+def test_anderson_respects_bounds(monkeypatch):
+    X, y = hard_problem(False, np.float64)
+    with_engine_options(monkeypatch, anderson=True)
+    model = fastpen.Lasso(alpha=0.002, positive=True, tol=1e-10, max_iter=1_000_000).fit(X, y)
+    assert np.all(model.coef_ >= 0)
+    assert kkt_violation(X, y, model.coef_, model.intercept_, 0.002, 1.0, None,
+                         lower=0.0) <= 1e-4
