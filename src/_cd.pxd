@@ -228,6 +228,13 @@ cdef inline int cd_solve(
 ) except -1 nogil:
     """Run coordinate descent until the duality gap is <= tol_abs or max_iter epochs.
 
+    Full sweeps over the non-screened features alternate with sweeps over the nonzero
+    coefficients only (active-set cycling). While cycling, every ANDERSON_DEPTH sweeps
+    an Anderson step extrapolates the support's coefficients (kept only when it lowers
+    the objective), and the residuals are kept for dual extrapolation: each gap check
+    takes the better of the rescaled residual and the extrapolated one as dual point,
+    and gap-safe screening uses that point.
+
     `start_set` (a mask, or NULL) restricts the first phase to those features and the
     nonzero ones (e.g. a sequential strong rule along a path); once that restricted
     problem converges, every feature comes back and only the full gap certifies, so a
