@@ -1,0 +1,1824 @@
+"""Ridge, RidgeCV and ridge_path: drop-ins for scikit-learn's, without copying X.
+
+Every solver works on the centred, weighted design ``Z = S^{1/2} (X - 1 xbar^T)`` and the
+centred, weighted targets ``t = S^{1/2} (y - ybar)``, where ``S = diag(s)`` holds the raw
+sample weights and ``xbar``, ``ybar`` are the s-weighted means (zero without an
+intercept). Ridge is then ``min_w ||t - Z w||^2 + alpha ||w||^2`` with the intercept
+``ybar - xbar^T w``. Z is never formed: it is applied through products with X, and the
+Gram matrix ``Z^T Z`` (p x p) or the kernel ``Z Z^T`` (n x n) is built from X by BLAS on
+bounded chunks of rows or columns, with the centring applied either inside the chunk or as
+a rank-one correction.
+"""
+import numbers
+import warnings
+
+import numpy as np
+import scipy.linalg as la
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import check_cv
+from sklearn.utils import check_array
+from sklearn.utils.validation import validate_data
+
+from ._elastic_net import linear_predict
+from ._engine import Design, solve_enet
+from ._validation import (
+    canonical_csc,
+    check_bool,
+    check_int,
+    check_options,
+    check_real,
+    check_sample_weight,
+)
+
+SOLVERS = ("auto", "cholesky", "svd", "cg", "cd", "fista")
+_EXACT = ("cholesky", "svd")
+
+# The iterative solvers certify ||coef - exact|| <= _CERTIFY * tol * ||coef||. scikit-learn's
+# iterative ridge solvers read tol as a relative residual, whose coefficient error is
+# typically 1e-4 to 1e-5 at the default tol=1e-4. Certifying the error itself an order
+# below tol makes the default certify 1e-5; the bounds are conservative (by 2x to 100x
+# on the bench problems), so the coefficients typically match the exact ones to ~1e-6.
+_CERTIFY = 1e-1
+
+# Temporaries built from X (a centred or weighted chunk of rows or columns) hold at most
+# this many elements: bounded memory, and still long enough for BLAS to run at full speed.
+_CHUNK = 2**21
+
+# Dense p x p or n x n matrices above this size are not formed by solver="auto"
+# (sparse X then uses conjugate gradients) or by RidgeCV(cv=K).
+_MAX_DENSE_BYTES = 2**30
+
+# With the rank-one centring X^T X - n xbar xbar^T, an entry loses about
+# log10(raw / centred) digits to cancellation; above this ratio the Gram matrix (or
+# kernel) is rebuilt from explicitly centred chunks instead.
+_CANCELLATION_LIMIT = 1e4
+
+
+# ---------------------------------------------------------------------------------------
+# validation
+
+
+def _validate_X_y(estimator, X, y, *, reset=True):
+    """Validate X and y without copying X where it is usable as it is.
+
+    Dense X is used in C or Fortran order (a copy only for non-contiguous, integer or
+    object input); CSR and CSC matrices are used as they are, other sparse formats are
+    converted once to CSR. y is cast to the dtype of X (it is small).
+    """
+    X, y = validate_data(
+        estimator, X, y, reset=reset, accept_sparse=["csr", "csc", "coo"],
+        accept_large_sparse=True, dtype=[np.float64, np.float32], copy=False,
+        multi_output=True, y_numeric=True,
+    )
+    if sp.issparse(X):
+        if X.format not in ("csr", "csc"):
+            X = X.tocsr()
+    elif not (X.flags.c_contiguous or X.flags.f_contiguous):
+        X = np.asfortranarray(X)
+    y = check_array(y, dtype=X.dtype.type, ensure_2d=False, copy=False)
+    return X, y
+
+
+def _raw_sample_weight(sample_weight, n_samples):
+    """Validated sample weights as a new float64 array, not rescaled (None = unit weights).
+
+    Ridge's objective uses the weights as given (scaling them all by k is the same as
+    dividing alpha by k), so a scalar weight is a weight for every sample, as in
+    scikit-learn's Ridge.
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
+        value = float(sample_weight)
+        if not np.isfinite(value):
+            raise ValueError("Input sample_weight contains NaN or infinity.")
+        if value < 0:
+            raise ValueError("Negative values in data passed to `sample_weight`")
+        if value == 0:
+            raise ValueError("Sample weights must contain at least one non-zero number.")
+        return np.full(n_samples, value)
+    check_sample_weight(sample_weight, n_samples, np.float64)  # raises on bad weights
+    return np.array(sample_weight, dtype=np.float64).reshape(n_samples)
+
+
+def _target_alphas(alpha, n_targets, owner):
+    """alpha as a float64 array of shape (n_targets,): a scalar or one value per target."""
+    if isinstance(alpha, numbers.Real) and not isinstance(alpha, (bool, np.bool_)):
+        check_real(alpha, "alpha", owner, low=0)
+        values = np.full(n_targets, float(alpha))
+    else:
+        try:
+            values = np.asarray(alpha, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"The 'alpha' parameter of {owner} must be a float in the range [0.0, inf) "
+                f"or an array-like of such floats. Got {alpha!r} instead."
+            ) from None
+        if values.ndim > 1 or values.size == 0:
+            raise ValueError(
+                f"The 'alpha' parameter of {owner} must be a scalar or a 1-D array of "
+                f"one value per target. Got shape {values.shape}."
+            )
+        values = values.reshape(-1)
+        if values.size not in (1, n_targets):
+            raise ValueError(
+                "Number of targets and number of penalties do not correspond: "
+                f"{values.size} != {n_targets} (the 'alpha' parameter of {owner})."
+            )
+        if np.any(np.isnan(values)) or np.any(values < 0):
+            raise ValueError(
+                f"The 'alpha' parameter of {owner} must contain floats in the range "
+                f"[0.0, inf). Got {values!r} instead."
+            )
+        values = np.broadcast_to(values, (n_targets,)).copy()
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"The 'alpha' parameter of {owner} must be finite.")
+    return values
+
+
+def _check_alpha_grid(alphas, owner, *, strictly_positive):
+    """The RidgeCV grid as a float64 array; scikit-learn's rules (alpha > 0 for LOO)."""
+    if isinstance(alphas, numbers.Real) and not isinstance(alphas, (bool, np.bool_)):
+        grid = np.array([float(alphas)])
+    else:
+        try:
+            grid = np.asarray(alphas, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"The 'alphas' parameter of {owner} must be an array-like of floats or a "
+                f"float. Got {alphas!r} instead."
+            ) from None
+    if grid.size == 0:
+        raise ValueError(f"The 'alphas' parameter of {owner} must not be empty.")
+    low = "(0.0, inf)" if strictly_positive else "[0.0, inf)"
+    bad = ~np.isfinite(grid) | ((grid <= 0) if strictly_positive else (grid < 0))
+    if np.any(bad):
+        index = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"The 'alphas' parameter of {owner} must contain finite floats in the range "
+            f"{low}{' (leave-one-out needs alpha > 0)' if strictly_positive else ''}. "
+            f"Got alphas[{index}] = {grid[index]!r}."
+        )
+    return grid
+
+
+# ---------------------------------------------------------------------------------------
+# the centred, weighted design
+
+
+def _row_steps(n_rows, n_cols):
+    step = max(1, _CHUNK // max(n_cols, 1))
+    for start in range(0, n_rows, step):
+        yield start, min(start + step, n_rows)
+
+
+def _squared_blocks(X):
+    """Blocks of X (see _compressed_blocks) with their values squared, in float64."""
+    for start, stop, block in _compressed_blocks(X):
+        data = block.data.astype(np.float64)
+        data *= data
+        kind = sp.csc_matrix if X.format == "csc" else sp.csr_matrix
+        yield start, stop, kind((data, block.indices, block.indptr), shape=block.shape)
+
+
+def _sparse_row_sq_sums(X):
+    """sum_j X_ij^2 for CSR or CSC X, in float64, with bounded temporaries (as sparse
+    products with a vector of ones: faster than bincount)."""
+    n, p = X.shape
+    out = np.zeros(n)
+    for start, stop, squared in _squared_blocks(X):
+        if X.format == "csc":
+            out += squared @ np.ones(stop - start)
+        else:
+            out[start:stop] = squared @ np.ones(p)
+    return out
+
+
+def _sparse_col_sq_sums(X, weights):
+    """sum_i s_i X_ij^2 for CSR or CSC X, in float64, with bounded temporaries."""
+    n, p = X.shape
+    s = np.ones(n) if weights is None else weights
+    out = np.zeros(p)
+    for start, stop, squared in _squared_blocks(X):
+        if X.format == "csc":
+            out[start:stop] = squared.T @ s
+        else:
+            out += squared.T @ s[start:stop]
+    return out
+
+
+def _compressed_blocks(X, budget=None):
+    """Consecutive ranges of the compressed axis (columns of CSC, rows of CSR) holding at
+    most `budget` nonzeros each (or one long row/column), as (start, stop, block): the
+    block is a CSC/CSR matrix over views of X's arrays, not a copy."""
+    budget = _CHUNK if budget is None else budget
+    indptr = X.indptr
+    count = indptr.shape[0] - 1
+    start = 0
+    while start < count:
+        limit = indptr[start] + budget
+        stop = max(start + 1, int(np.searchsorted(indptr, limit, side="right")) - 1)
+        stop = min(stop, count)
+        lo, hi = indptr[start], indptr[stop]
+        local = indptr[start:stop + 1] - lo
+        if X.format == "csc":
+            block = sp.csc_matrix((X.data[lo:hi], X.indices[lo:hi], local),
+                                  shape=(X.shape[0], stop - start), copy=False)
+        else:
+            block = sp.csr_matrix((X.data[lo:hi], X.indices[lo:hi], local),
+                                  shape=(stop - start, X.shape[1]), copy=False)
+        yield start, stop, block
+        start = stop
+
+
+def _mixed_budget(X):
+    """Blocks for a product that reads all of X once per block (scipy's sparse-sparse
+    product walks its whole left operand): at most 16 of them, each at least _CHUNK
+    nonzeros, so the time stays within 16 passes and the copies within 1/16 of X."""
+    return max(_CHUNK, -(-X.nnz // 16))
+
+
+def _sparse_gram_raw(X, weights):
+    """X^T S X as a dense float64 array, with bounded temporaries.
+
+    scipy multiplies two sparse matrices in one format, converting the other operand: a
+    product of X.T with X converts a whole copy of X. Blocks of X's compressed axis keep
+    every conversion (and the weighted copy) to one block.
+    """
+    p = X.shape[1]
+    G = np.zeros((p, p))
+    budget = _mixed_budget(X) if X.format == "csc" else None
+    for start, stop, block in _compressed_blocks(X, budget):
+        if X.format == "csc":  # G[:, J] = X^T S X_J
+            if weights is not None:
+                block = block.copy()
+                block.data *= weights[block.indices].astype(X.dtype)
+            G[:, start:stop] = (X.T @ block).toarray()
+        else:  # G += X_I^T S_I X_I
+            scaled = block
+            if weights is not None:
+                scaled = block.copy()
+                scaled.data *= np.repeat(weights[start:stop], np.diff(block.indptr)).astype(
+                    X.dtype)
+            G += (block.T.tocsr() @ scaled).toarray()
+    return G
+
+
+def _sparse_kernel_raw(X):
+    """X X^T as a dense float64 array, with temporaries bounded by _CHUNK nonzeros."""
+    n = X.shape[0]
+    K = np.zeros((n, n))
+    budget = _mixed_budget(X) if X.format == "csr" else None
+    for start, stop, block in _compressed_blocks(X, budget):
+        if X.format == "csc":  # K += X_J X_J^T
+            K += (block @ block.T.tocsc()).toarray()
+        else:  # K[:, I] = X X_I^T
+            K[:, start:stop] = (X @ block.T.tocsr()).toarray()
+    return K
+
+
+class _Centred:
+    """X seen as Z = S^{1/2} (X - 1 xbar^T) through products, never formed.
+
+    Parameters
+    ----------
+    X : C- or F-contiguous ndarray, or CSR / CSC matrix, float32 or float64
+    sample_weight : ndarray of shape (n_samples,) or None
+        Raw weights (not rescaled).
+    center : bool
+        Centre with the weighted column means (fit_intercept).
+    """
+
+    def __init__(self, X, sample_weight, center):
+        self.X = X
+        self.sparse = sp.issparse(X)
+        self.n, self.p = X.shape
+        self.dtype = X.dtype
+        self.center = bool(center)
+        # set by gram(): centring as a rank-one correction loses no accuracy on this X
+        self.rank_one_ok = False
+        if sample_weight is None:
+            self.sw = None
+            self.sqrt_sw = None
+            self.W = float(self.n)
+        else:
+            self.sw = sample_weight
+            self.sqrt_sw = np.sqrt(sample_weight)
+            self.W = float(sample_weight.sum())
+        if self.center:
+            weights = np.ones(self.n) if self.sw is None else self.sw
+            self.xbar = self.xt_dot(weights) / self.W
+        else:
+            self.xbar = np.zeros(self.p)
+
+    # ---- raw products, computed in the dtype of X (a float64 vector would upcast X)
+    def x_dot(self, v):
+        """X v in float64, for v of shape (p,) or (p, k)."""
+        return np.asarray(self.X @ np.ascontiguousarray(v, dtype=self.dtype),
+                          dtype=np.float64)
+
+    def xt_dot(self, u):
+        """X^T u in float64, for u of shape (n,) or (n, k)."""
+        return np.asarray(self.X.T @ np.ascontiguousarray(u, dtype=self.dtype),
+                          dtype=np.float64)
+
+    # ---- products with Z
+    def z_dot(self, v):
+        """Z v for v of shape (p,) or (p, k)."""
+        out = self.x_dot(v)
+        if self.center:
+            out -= self.xbar @ v
+        if self.sqrt_sw is not None:
+            out *= self.sqrt_sw if out.ndim == 1 else self.sqrt_sw[:, None]
+        return out
+
+    def zt_dot(self, u):
+        """Z^T u for u of shape (n,) or (n, k)."""
+        if self.sqrt_sw is not None:
+            u = u * (self.sqrt_sw if u.ndim == 1 else self.sqrt_sw[:, None])
+        out = self.xt_dot(u)
+        if self.center:
+            out -= np.multiply.outer(self.xbar, u.sum(axis=0))
+        return out
+
+    def targets(self, Y):
+        """(ybar, t): weighted target means and t = S^{1/2} (Y - ybar), float64 (n, T)."""
+        Y = np.asarray(Y, dtype=np.float64)
+        if self.center:
+            ybar = (Y.sum(axis=0) if self.sw is None else self.sw @ Y) / self.W
+        else:
+            ybar = np.zeros(Y.shape[1])
+        t = Y - ybar
+        if self.sqrt_sw is not None:
+            t *= self.sqrt_sw[:, None]
+        return ybar, t
+
+    def intercepts(self, ybar, coef):
+        """ybar - xbar^T w for coef of shape (T, p)."""
+        if not self.center:
+            return np.zeros(coef.shape[0])
+        return ybar - coef @ self.xbar
+
+    # ---- Gram matrix Z^T Z and kernel Z Z^T (float64)
+    def gram(self, alpha_min=0.0):
+        """Z^T Z, p x p, float64."""
+        if self.sparse:
+            return self._sparse_gram()
+        X = self.X
+        if self.sqrt_sw is None and (self.dtype == np.float64 or not self.center):
+            G = np.asarray(X.T @ X, dtype=np.float64)  # syrk, no copy of X
+            if not self.center:
+                return G
+            raw = np.diag(G).copy()
+            G -= self.n * np.outer(self.xbar, self.xbar)
+            if not self._cancels(raw, np.diag(G), alpha_min):
+                self.rank_one_ok = True
+                return G
+        return self._chunked_gram()
+
+    def _cancels(self, raw, centred, alpha_min):
+        scale = np.maximum(centred, 0.0) + alpha_min
+        scale = np.maximum(scale, np.finfo(np.float64).tiny)
+        return bool(np.any(raw > _CANCELLATION_LIMIT * scale))
+
+    def _chunked_gram(self):
+        """sum over row chunks of B^T B with B = S^{1/2} (X_rows - xbar): exact centring."""
+        X, p = self.X, self.p
+        G = np.zeros((p, p))
+        xbar = self.xbar.astype(self.dtype)
+        root = None if self.sqrt_sw is None else self.sqrt_sw.astype(self.dtype)
+        for i0, i1 in _row_steps(self.n, p):
+            B = X[i0:i1] - xbar if self.center else np.array(X[i0:i1])
+            if root is not None:
+                B *= root[i0:i1, None]
+            G += B.T @ B
+        return G
+
+    def _sparse_gram(self):
+        G = _sparse_gram_raw(self.X, self.sw)
+        if self.center:
+            G -= self.W * np.outer(self.xbar, self.xbar)
+        return G
+
+    def centred_kernel(self, alpha_min=0.0):
+        """(X - 1 xbar^T)(X - 1 xbar^T)^T, n x n, float64, without the weights."""
+        X = self.X
+        if self.sparse:
+            K = _sparse_kernel_raw(X)
+            if self.center:
+                a = self.x_dot(self.xbar)
+                K -= a[:, None]
+                K -= a[None, :]
+                K += self.xbar @ self.xbar
+            return K
+        if self.dtype == np.float64 or not self.center:
+            K = np.asarray(X @ X.T, dtype=np.float64)
+            if not self.center:
+                return K
+            raw = np.diag(K).copy()
+            a = self.x_dot(self.xbar)
+            K -= a[:, None]
+            K -= a[None, :]
+            K += self.xbar @ self.xbar
+            # the weights scale the diagonal later; compare before scaling
+            if self.dtype == np.float64 and not self._cancels(raw, np.diag(K), alpha_min):
+                return K
+        # explicitly centred column chunks: B = X_cols - xbar_cols, K += B B^T
+        K = np.zeros((self.n, self.n))
+        xbar = self.xbar.astype(self.dtype)
+        for j0, j1 in _row_steps(self.p, self.n):
+            B = X[:, j0:j1] - xbar[j0:j1]
+            K += B @ B.T
+        return K
+
+    def kernel(self, alpha_min=0.0):
+        """Z Z^T, n x n, float64."""
+        K = self.centred_kernel(alpha_min)
+        if self.sqrt_sw is not None:
+            K *= self.sqrt_sw[:, None]
+            K *= self.sqrt_sw[None, :]
+        return K
+
+    # ---- diagonals (Jacobi preconditioners)
+    def z_col_sq_norms(self):
+        """diag(Z^T Z) = sum_i s_i (x_ij - xbar_j)^2."""
+        if self.sparse:
+            raw = _sparse_col_sq_sums(self.X, self.sw)
+        else:
+            raw = np.zeros(self.p)
+            for i0, i1 in _row_steps(self.n, self.p):
+                B = np.asarray(self.X[i0:i1], dtype=np.float64)
+                raw += (B * B).T @ (np.ones(i1 - i0) if self.sw is None else self.sw[i0:i1])
+        return np.maximum(raw - self.W * self.xbar**2, 0.0)
+
+    def z_row_sq_norms(self):
+        """diag(Z Z^T) = s_i ||x_i - xbar||^2."""
+        if self.sparse:
+            raw = _sparse_row_sq_sums(self.X)
+        else:
+            raw = np.zeros(self.n)
+            for i0, i1 in _row_steps(self.n, self.p):
+                B = np.asarray(self.X[i0:i1], dtype=np.float64)
+                raw[i0:i1] = np.einsum("ij,ij->i", B, B)
+        if self.center:
+            raw = raw - 2.0 * self.x_dot(self.xbar) + self.xbar @ self.xbar
+        raw = np.maximum(raw, 0.0)
+        return raw if self.sw is None else raw * self.sw
+
+    def row_block(self, rows):
+        """X[rows] as a (small) dense or sparse block, for chunked gathers."""
+        return self.X[rows]
+
+
+# ---------------------------------------------------------------------------------------
+# exact solvers
+
+
+def _filter(eigenvalues, alpha):
+    """1 / (lambda + alpha), with directions at rounding level dropped (pseudo-inverse)."""
+    lam = np.maximum(eigenvalues, 0.0)
+    top = lam.max() if lam.size else 0.0
+    cutoff = top * max(lam.size, 1) * np.finfo(np.float64).eps
+    denominator = lam[:, None] + np.atleast_1d(alpha)[None, :]
+    out = np.zeros_like(denominator)
+    keep = denominator > cutoff
+    out[keep] = 1.0 / denominator[keep]
+    return out
+
+
+def _eigh(A):
+    """Eigendecomposition of a symmetric matrix (overwritten), ascending eigenvalues."""
+    return la.eigh(A, overwrite_a=True, check_finite=False, driver="evd")
+
+
+def _cholesky_solve(A, alpha, B):
+    """Solve (A + alpha I) X = B by Cholesky, or None when it is (numerically) singular.
+
+    A is left unchanged. A pivot below rounding level of the largest diagonal entry means
+    the matrix is singular for practical purposes (alpha=0 on rank-deficient data): the
+    caller then falls back to the pseudo-inverse, as scikit-learn does.
+    """
+    M = A.copy()
+    M.flat[:: M.shape[0] + 1] += alpha
+    try:
+        factor, lower = la.cho_factor(M, lower=True, overwrite_a=True, check_finite=False)
+    except la.LinAlgError:
+        return None
+    pivots = np.diag(factor) ** 2
+    if pivots.size and pivots.min() <= M.shape[0] * np.finfo(np.float64).eps * pivots.max():
+        return None
+    return la.cho_solve((factor, lower), B, check_finite=False)
+
+
+def _groups(alphas):
+    """Targets grouped by alpha: [(alpha, indices)], one factorisation per distinct alpha."""
+    values, inverse = np.unique(alphas, return_inverse=True)
+    return [(float(a), np.flatnonzero(inverse == k)) for k, a in enumerate(values)]
+
+
+def _primal_mode(design):
+    """Work on the p x p Gram matrix (n >= p) or on the n x n kernel (p > n)."""
+    return design.n >= design.p
+
+
+def _solve_cholesky(design, t, alphas):
+    """Coefficients (T, p) by Cholesky on Z^T Z + alpha I or Z Z^T + alpha I, or None."""
+    groups = _groups(alphas)
+    if _primal_mode(design):
+        G = design.gram(alpha_min=alphas.min())
+        b = design.zt_dot(t)
+        coef = np.empty((t.shape[1], design.p))
+        for alpha, idx in groups:
+            solution = _cholesky_solve(G, alpha, b[:, idx])
+            if solution is None:
+                return None
+            coef[idx] = solution.T
+        return coef
+    K = design.kernel(alpha_min=alphas.min())
+    dual = np.empty_like(t)
+    for alpha, idx in groups:
+        solution = _cholesky_solve(K, alpha, t[:, idx])
+        if solution is None:
+            return None
+        dual[:, idx] = solution
+    return design.zt_dot(dual).T
+
+
+class _Spectrum:
+    """Eigendecomposition of Z^T Z (n >= p) or Z Z^T (p > n): ridge for any alpha.
+
+    Z's singular values are the square roots of the eigenvalues and its singular vectors
+    are the eigenvectors (right ones for Z^T Z, left ones for Z Z^T): this is the SVD of Z
+    obtained without a working copy of X (LAPACK's SVD would overwrite one).
+    """
+
+    def __init__(self, design, t, alpha_min=0.0):
+        self.design = design
+        self.primal = _primal_mode(design)
+        if self.primal:
+            self.eigenvalues, self.vectors = _eigh(design.gram(alpha_min))
+            self.projected = self.vectors.T @ design.zt_dot(t)  # V^T Z^T t
+        else:
+            self.eigenvalues, self.vectors = _eigh(design.kernel(alpha_min))
+            self.projected = self.vectors.T @ t  # U^T t
+
+    def coef(self, alphas, targets=None):
+        """Coefficients for one alpha per column: returns (p, k) for projected[:, targets]."""
+        projected = self.projected if targets is None else self.projected[:, targets]
+        F = _filter(self.eigenvalues, alphas)
+        inner = self.vectors @ (F * projected)
+        return inner if self.primal else self.design.zt_dot(inner)
+
+    def path(self, alphas):
+        """Coefficients for every alpha and target: (n_alphas, T, p)."""
+        T = self.projected.shape[1]
+        F = _filter(self.eigenvalues, alphas)  # (m, A)
+        inner = self.vectors @ (F[:, :, None] * self.projected[:, None, :]).reshape(
+            F.shape[0], -1)
+        coefs = inner if self.primal else self.design.zt_dot(inner)
+        return coefs.reshape(-1, len(alphas), T).transpose(1, 2, 0)
+
+
+def _solve_svd(design, t, alphas):
+    spectrum = _Spectrum(design, t, alpha_min=alphas.min())
+    coef = np.empty((t.shape[1], design.p))
+    for alpha, idx in _groups(alphas):
+        coef[idx] = spectrum.coef(np.full(len(idx), alpha), idx).T
+    return coef
+
+
+# ---------------------------------------------------------------------------------------
+# conjugate gradients
+
+
+def _pcg(apply, b, inverse_diagonal, *, alpha, dual, eps, max_iter, exact_residual):
+    """Jacobi-preconditioned conjugate gradients on A x = b, A = Z^T Z + alpha I (primal)
+    or Z Z^T + alpha I (dual), stopped on a certified relative error of the coefficients.
+
+    The certificate: the primal error is A^{-1} r, so ||w - w*|| <= ||r|| / alpha. In the
+    dual, w = Z^T x and ||Z^T (Z Z^T + alpha I)^{-1}|| = max sigma / (sigma^2 + alpha)
+    <= 1 / (2 sqrt(alpha)), so ||w - w*|| <= ||r|| / (2 sqrt(alpha)); ||w||^2 = x^T Z Z^T x
+    = x^T (b - r) - alpha ||x||^2 costs no product. With alpha = 0 there is no certificate
+    and the relative residual ||r|| / ||b|| <= eps is used.
+
+    Returns (x, n_iter, converged).
+    """
+    x = np.zeros_like(b)
+    b_norm = np.linalg.norm(b)
+    if b_norm == 0.0:
+        return x, 0, True
+    r = b.copy()
+    z = inverse_diagonal * r
+    d = z.copy()
+    rz = r @ z
+    rechecks = 0
+
+    def certified(x, r):
+        r_norm = np.linalg.norm(r)
+        if alpha <= 0.0:
+            return r_norm <= eps * b_norm
+        if dual:
+            w_norm = np.sqrt(max(x @ (b - r) - alpha * (x @ x), 0.0))
+            return r_norm <= eps * 2.0 * np.sqrt(alpha) * w_norm
+        return r_norm <= eps * alpha * np.linalg.norm(x)
+
+    for k in range(1, max_iter + 1):
+        Ad = apply(d)
+        curvature = d @ Ad
+        if not curvature > 0.0:  # breakdown: r is zero to rounding
+            return x, k, True
+        step = rz / curvature
+        x += step * d
+        r -= step * Ad
+        if certified(x, r):
+            if not exact_residual or rechecks >= 3:
+                return x, k, True
+            # the recursive residual drifts from b - A x: confirm on the true one
+            r = b - apply(x)
+            rechecks += 1
+            if certified(x, r):
+                return x, k, True
+            z = inverse_diagonal * r
+            d = z.copy()
+            rz = r @ z
+            continue
+        z = inverse_diagonal * r
+        rz_next = r @ z
+        d *= rz_next / rz
+        d += z
+        rz = rz_next
+    return x, max_iter, False
+
+
+def _solve_cg(design, t, alphas, *, eps, max_iter):
+    """Coefficients (T, p) by preconditioned CG, matrix-free; (coef, n_iter, converged)."""
+    T = t.shape[1]
+    primal = _primal_mode(design)
+    size = design.p if primal else design.n
+    iterations = 10 * size if max_iter is None else max_iter
+    diagonal = design.z_col_sq_norms() if primal else design.z_row_sq_norms()
+    exact_residual = design.dtype == np.float64  # float32 products cannot confirm it
+    coef = np.empty((T, design.p))
+    n_iter = np.zeros(T, dtype=np.int32)
+    converged = np.ones(T, dtype=bool)
+    for k in range(T):
+        alpha = float(alphas[k])
+        shifted = diagonal + alpha
+        inverse = np.where(shifted > 0, 1.0 / np.where(shifted > 0, shifted, 1.0), 1.0)
+        if primal:
+            def apply(v, alpha=alpha):
+                return design.zt_dot(design.z_dot(v)) + alpha * v
+            rhs = design.zt_dot(t[:, k])
+        else:
+            def apply(u, alpha=alpha):
+                return design.z_dot(design.zt_dot(u)) + alpha * u
+            rhs = t[:, k]
+        x, n_iter[k], converged[k] = _pcg(
+            apply, rhs, inverse, alpha=alpha, dual=not primal, eps=eps,
+            max_iter=iterations, exact_residual=exact_residual,
+        )
+        coef[k] = x if primal else design.zt_dot(x)
+    return coef, n_iter, converged
+
+
+# ---------------------------------------------------------------------------------------
+# coordinate descent and FISTA (fastpen's elastic-net engines with l1_ratio = 0)
+
+
+def _solve_engine(X, Y, alphas, sample_weight, center, *, solver, eps, max_iter, positive):
+    """Coefficients (T, p) from fastpen's engines; (coef, n_iter, converged, gaps).
+
+    Ridge's ``sum_i s_i r_i^2 + alpha ||w||^2`` with raw weights s (W = sum(s)) is
+    2 W times ElasticNet's ``1/(2n) sum_i s'_i r_i^2 + a/2 ||w||^2`` with s' = s n / W
+    (weights summing to n) and a = alpha / W, l1_ratio = 0: the same minimiser.
+
+    Two certificates of the relative error, both from the strong convexity of
+    f(w) = 1/2 ||t - Z w||^2 + alpha/2 ||w||^2 (modulus alpha):
+    - the engines' duality gap: the n-scaled objective is (n a)-strongly convex, so
+      ||w - w*||^2 <= 2 gap / (n a). The gap target is set from the coefficients' norm
+      (a first guess ||w*|| >= ||Z^T t|| / (2 L + alpha), then the solution's norm).
+    - the gradient: ||w - w*|| <= ||grad f(w)|| / alpha. A gap below the rounding level of
+      the dtype cannot be measured, and sqrt(gap) caps the first certificate near
+      sqrt(eps_machine); the second is linear, so more epochs are run until it holds.
+    With positive=True the gradient is replaced by the projected-gradient mapping.
+    """
+    if sp.issparse(X):
+        X = canonical_csc(X)
+    elif not X.flags.f_contiguous:
+        X = np.asfortranarray(X)  # the engines read columns: one conversion, as ElasticNet
+    engine = Design(X)
+    n, p = X.shape
+    dtype = X.dtype
+    if sample_weight is None:
+        W, scaled = float(n), None
+    else:
+        W = float(sample_weight.sum())
+        scaled = np.ascontiguousarray(sample_weight * (n / W), dtype=dtype)
+    X_mean, norm2 = engine.column_stats(scaled, center)
+    lipschitz = engine.lipschitz(scaled, center)
+    lower = np.zeros(p) if positive else None
+    upper = np.full(p, np.inf) if positive else None
+    penalty_factor = np.ones(p)
+    rounding = np.finfo(dtype).eps
+    floor = 10.0 * rounding  # a relative gap below this is rounding noise
+    trace = float(norm2.sum())  # trace of the engines' Gram matrix, for rounding bounds
+    budget = 10_000 if max_iter is None else max_iter
+    # the engines' scaling: weights s' summing to n, alpha_en = alpha / W
+    centred = _Centred(X, None if scaled is None else scaled.astype(np.float64), center)
+
+    def gradient_error(w, alpha, t):
+        """||w - w*|| bound from the (projected) gradient of the n-scaled objective."""
+        strong = n * alpha / W
+        g = centred.zt_dot(centred.z_dot(w) - t) + strong * w
+        if positive:  # projected-gradient step: zero where the bound is active
+            g = np.where((w <= 0) & (g > 0), 0.0, g)
+        return np.linalg.norm(g) / strong
+
+    T = Y.shape[1]
+    coef = np.zeros((T, p))
+    n_iter = np.zeros(T, dtype=np.int32)
+    converged = np.ones(T, dtype=bool)
+    gaps = np.zeros(T)
+    for k in range(T):
+        y = np.ascontiguousarray(Y[:, k], dtype=dtype)
+        _, yc = centred.targets(y[:, None])
+        t = yc[:, 0]
+        yc2 = float(t @ t)  # ||y - ybar||^2 under s'
+        if yc2 == 0.0:
+            continue
+        alpha = float(alphas[k])
+        strong = n * alpha / W  # modulus of the engine's n-scaled objective
+        w = np.zeros(p, dtype=dtype)
+        if strong > 0:
+            guess = np.linalg.norm(centred.zt_dot(t)) / (2.0 * lipschitz + strong)
+            tol = eps**2 * strong * guess**2 / (2.0 * yc2)
+        else:
+            tol = eps
+        used, certified, first, stalls, best = 0, False, True, 0, np.inf
+        while used < budget:
+            # after the first call the gap is at its target (or at rounding level): run
+            # epochs in rounds of a quarter of the work so far and check the gradient; a
+            # negative gap target makes the engine run exactly max_iter epochs
+            rounds_iter = budget - used if first else min(budget - used, max(10, used // 4))
+            solution = solve_enet(
+                engine, y, sample_weight=scaled, X_mean=X_mean, norm2=norm2,
+                center=center, coef=w, alpha=alpha / W, l1_ratio=0.0,
+                penalty_factor=penalty_factor, lower=lower, upper=upper,
+                max_iter=max(rounds_iter, 1), tol=float(max(tol, floor)) if first else -1.0,
+                solver=solver, lipschitz=lipschitz if solver != "cd" else None,
+            )
+            used += solution.n_iter
+            gaps[k] = solution.gap
+            if strong <= 0:
+                certified = solution.converged
+                break
+            w64 = w.astype(np.float64)
+            w_norm = float(np.linalg.norm(w64))
+            # what products in X's dtype can resolve: the certificate is not asked below it
+            attainable = 8.0 * rounding * (trace * w_norm + np.sqrt(trace * yc2)) / strong
+            target = max(eps * w_norm, attainable)
+            # a gap at rounding level (it can even come out negative) certifies nothing
+            needed_gap = 0.5 * strong * target**2
+            if needed_gap >= floor * yc2 and solution.gap <= needed_gap:
+                certified = True
+                break
+            error = gradient_error(w64, alpha, t)
+            if error <= target:
+                certified = True
+                break
+            if first and not solution.converged:
+                break  # the budget ran out on the first call
+            if not first and solution.n_iter == 0:
+                break  # the engine's gap is at rounding level: it stops before an epoch
+            first = False
+            stalls = stalls + 1 if error > 0.5 * best else 0
+            best = min(best, error)
+            if stalls >= 3:  # no progress left to make in this dtype
+                break
+        coef[k] = w
+        n_iter[k] = used
+        converged[k] = certified
+    return coef, n_iter, converged, gaps
+
+
+# ---------------------------------------------------------------------------------------
+# solver choice
+
+
+def _sparse_costs(X):
+    """Estimated seconds of the exact route on sparse X, and of one CG iteration.
+
+    Calibrated on one core of a recent x86 (scipy's sparse kernels, OpenBLAS): the
+    sparse product X^T X (or X X^T) costs ~6 ns per multiply plus ~25 ns per entry it
+    produces, densifying and centring the m x m result ~10 passes over it, Cholesky
+    m^3 / 3 flops at ~50 GFlop/s; a CG iteration is two products with X (~1.1 ns per
+    nonzero each) plus vector work and ~40 us of interpreter overhead.
+    """
+    n, p = X.shape
+    m = min(n, p)
+    # X^T X: each row contributes nnz_row^2 multiplies; X X^T: each column nnz_col^2
+    rows = n >= p
+    if (X.format == "csr") == rows:
+        counts = np.diff(X.indptr)
+    else:  # bincount casts indices to intp: count chunk by chunk, not on a copy of them
+        counts = np.zeros(n if rows else p, dtype=np.int64)
+        for lo in range(0, X.nnz, _CHUNK):
+            counts += np.bincount(X.indices[lo:lo + _CHUNK], minlength=counts.shape[0])
+    products = float(np.sum(counts.astype(np.float64) ** 2))
+    exact = (6e-9 * products + 25e-9 * min(float(m) * m, products) + 1e-8 * m * m
+             + m**3 / 3.0 / 50e9)
+    if 8.0 * m * m > _MAX_DENSE_BYTES:
+        exact = np.inf
+    iteration = 2.2e-9 * X.nnz + 8e-9 * (n + p) + 4e-5
+    return exact, iteration
+
+
+def _auto_solver(X, alphas, positive):
+    """The solver for 'auto' before any work: 'cd' for positive, 'cholesky' (or 'svd' for
+    many distinct alphas) for dense X; for sparse X, 'cg' first (see _fit_ridge)."""
+    if positive:
+        return "cd"
+    if sp.issparse(X):
+        return "cg"
+    # one eigendecomposition beats many factorisations
+    return "svd" if len(np.unique(alphas)) > 8 else "cholesky"
+
+
+def _warn_cg(eps, n_iter, converged):
+    warnings.warn(
+        f"cg did not certify the requested accuracy (relative coefficient error "
+        f"{eps:.1e}) within {int(n_iter.max())} iterations for "
+        f"{int((~converged).sum())} target(s); increase max_iter.",
+        ConvergenceWarning, stacklevel=4,
+    )
+
+
+def _fit_ridge(X, Y, alphas, sample_weight, *, fit_intercept, solver, tol, max_iter,
+               positive):
+    """Solve ridge for every target. Returns (coef (T, p), intercept (T,), n_iter, solver)."""
+    automatic = solver == "auto"
+    if automatic:
+        solver = _auto_solver(X, alphas, positive)
+    design = _Centred(X, sample_weight, fit_intercept)
+    eps = _CERTIFY * tol
+    n_iter = None
+    if automatic and solver == "cg":
+        # sparse X: CG's iteration count is not known in advance, so give it the time the
+        # exact route would take; if it has not certified its answer by then, take the
+        # exact route (at worst twice the better of the two)
+        exact, iteration = _sparse_costs(X)
+        budget = exact / (iteration * Y.shape[1])
+        if budget < 5:
+            solver = "svd" if len(np.unique(alphas)) > 8 else "cholesky"
+        else:
+            ybar, t = design.targets(Y)
+            limit = max_iter if np.isinf(budget) else min(int(budget), max_iter or np.inf)
+            coef, n_iter, converged = _solve_cg(design, t, alphas, eps=eps,
+                                                max_iter=None if limit is None else int(limit))
+            if np.isinf(budget) or converged.all():
+                if not converged.all():
+                    _warn_cg(eps, n_iter, converged)
+                return coef, design.intercepts(ybar, coef), n_iter, "cg"
+            solver, n_iter = "cholesky", None
+    if solver in _EXACT:
+        ybar, t = design.targets(Y)
+        coef = _solve_cholesky(design, t, alphas) if solver == "cholesky" else None
+        if coef is None:
+            solver = "svd"  # singular (alpha = 0 on rank-deficient X): pseudo-inverse
+            coef = _solve_svd(design, t, alphas)
+    elif solver == "cg":
+        ybar, t = design.targets(Y)
+        coef, n_iter, converged = _solve_cg(design, t, alphas, eps=eps, max_iter=max_iter)
+        if not converged.all():
+            _warn_cg(eps, n_iter, converged)
+    else:
+        ybar, _ = design.targets(Y)
+        coef, n_iter, converged, gaps = _solve_engine(
+            X, Y, alphas, sample_weight, fit_intercept, solver=solver, eps=eps,
+            max_iter=max_iter, positive=positive,
+        )
+        if not converged.all():
+            budget = 10_000 if max_iter is None else max_iter
+            advice = ("You might want to increase the number of iterations."
+                      if n_iter.max() >= budget else
+                      f"The engines stop on a duality gap, which cannot resolve the "
+                      f"coefficients beyond about the square root of {X.dtype}'s rounding; "
+                      "solver='cholesky' or 'cg' reach higher accuracy.")
+            warnings.warn(
+                "Objective did not converge to the requested accuracy (relative "
+                f"coefficient error {eps:.1e}). Duality gap: {gaps.max():.6e}. " + advice,
+                ConvergenceWarning, stacklevel=3,
+            )
+    intercept = design.intercepts(ybar, coef)
+    return coef, intercept, n_iter, solver
+
+
+# ---------------------------------------------------------------------------------------
+# leave-one-out for many alphas from one eigendecomposition
+
+
+def _loo_errors(design, t, alphas):
+    """Leave-one-out residuals of every alpha, from one eigendecomposition.
+
+    Returns looe of shape (n, A, T) in the weighted scale (scikit-learn's: sqrt(s_i) times
+    the residual of sample i) and a function giving the coefficients (T, p) for one alpha
+    per target. The formulas are those of Rifkin and Lippert (2007), with scikit-learn's
+    intercept correction: with G = Z Z^T + alpha I, c = G^{-1} t and
+    d = diag(G^{-1}) - (G^{-1} sqrt(s)) sqrt(s) / sum(s) (the second term only with an
+    intercept), looe = c / d.
+
+    Kernel mode (n <= p): K = Z Z^T = Q L Q^T and every alpha costs O(n^2).
+    Gram mode (n > p): Z^T Z = V L V^T; then alpha c = t - P D P^T t and
+    alpha d = 1 - diag(P D P^T) - (sqrt(s) - P D P^T sqrt(s)) sqrt(s) / sum(s), with
+    P = Z V and D = (L + alpha)^-1. P is computed by chunks of rows and never held whole.
+    With an intercept Z^T sqrt(s) = Xc^T s = 0, so the Gram-mode correction is s / sum(s)
+    (scikit-learn computes it numerically: the same up to rounding).
+    """
+    n, p = design.n, design.p
+    T = t.shape[1]
+    A = len(alphas)
+    root = np.ones(n) if design.sqrt_sw is None else design.sqrt_sw
+    looe = np.empty((n, A, T))
+    if n <= p:
+        eigenvalues, Q = _eigh(design.kernel(alpha_min=alphas.min()))
+        D = 1.0 / (eigenvalues[:, None] + alphas[None, :])  # (n, A)
+        QTt = Q.T @ t
+        c = (Q @ (D[:, :, None] * QTt[:, None, :]).reshape(n, A * T)).reshape(n, A, T)
+        d = (Q * Q) @ D
+        if design.center:
+            # sqrt(s) is the kernel's null direction (Z^T sqrt(s) = Xc^T s = 0). Computed
+            # through the decomposition, the correction cancels that direction's term of
+            # diag(G^-1) exactly, rounding of its eigenvalue included (s / (alpha sum(s))
+            # would leave it: 1e-6 relative at alpha = 1e-3)
+            d -= (Q @ (D * (Q.T @ root)[:, None])) * root[:, None] / design.W
+        np.divide(c, d[:, :, None], out=looe)
+
+        def coef(alpha_per_target):
+            F = 1.0 / (eigenvalues[:, None] + alpha_per_target[None, :])
+            return design.zt_dot(Q @ (F * QTt)).T
+
+        return looe, coef
+
+    eigenvalues, V = _eigh(design.gram(alpha_min=alphas.min()))
+    Vb = V.T @ design.zt_dot(t)  # V^T Z^T t, (p, T)
+    D = 1.0 / (eigenvalues[:, None] + alphas[None, :])  # (p, A)
+    DVb = (D[:, :, None] * Vb[:, None, :]).reshape(p, A * T)
+    V_dt = V.astype(design.dtype)
+    xbar_V = design.xbar @ V
+
+    def finish(rows, fitted, leverage):
+        """looe from Z w for every alpha (rows, A*T) and diag(P D P^T) (rows, A)."""
+        r = root[rows]
+        out = looe[rows]  # a view: alpha c and alpha d are formed in place
+        np.subtract(t[rows, None, :], fitted.reshape(-1, A, T), out=out)
+        alpha_d = np.subtract(1.0, leverage, out=leverage)
+        if design.center:
+            # Z^T sqrt(s) = Xc^T s = 0: the correction is sqrt(s) sqrt(s) / sum(s)
+            alpha_d -= (r * r)[:, None] / design.W
+        out /= alpha_d[:, :, None]
+
+    if design.sparse and design.X.format == "csc":
+        # rows of a CSC matrix cost a scan of all of X each: take P = Z V by blocks of
+        # eigenvectors instead (X @ V_K is cheap on CSC) and accumulate over the blocks
+        fitted = np.zeros((n, A * T))
+        leverage = np.zeros((n, A))
+        width = max(1, _CHUNK // max(n, 1))
+        for k0 in range(0, p, width):
+            k1 = min(k0 + width, p)
+            P = np.asarray(design.X @ V_dt[:, k0:k1], dtype=np.float64)
+            if design.center:
+                P -= xbar_V[k0:k1]
+            if design.sqrt_sw is not None:
+                P *= root[:, None]
+            fitted += P @ DVb[k0:k1]
+            np.multiply(P, P, out=P)
+            leverage += P @ D[k0:k1]
+        finish(slice(0, n), fitted, leverage)
+    else:
+        for i0, i1 in _row_steps(n, max(p, A * T)):
+            block = design.row_block(slice(i0, i1))
+            # P = S^{1/2} (X_rows - xbar) V: centred as a rank-one term where that is
+            # exact enough (sparse X, or the Gram matrix's test), else inside the chunk
+            if design.sparse or design.rank_one_ok or not design.center:
+                P = np.asarray(block @ V_dt, dtype=np.float64)
+                if design.center:
+                    P -= xbar_V
+            else:
+                P = np.asarray((block - design.xbar.astype(design.dtype)) @ V_dt,
+                               dtype=np.float64)
+            if design.sqrt_sw is not None:
+                P *= root[i0:i1, None]
+            fitted = P @ DVb
+            np.multiply(P, P, out=P)
+            finish(slice(i0, i1), fitted, P @ D)
+
+    def coef(alpha_per_target):
+        F = 1.0 / (eigenvalues[:, None] + alpha_per_target[None, :])
+        return (V @ (F * Vb)).T
+
+    return looe, coef
+
+
+def _loo_full_predictions(design, Y, ybar, alphas, looe):
+    """Leave-one-out predictions in the original scale, (n, A, T).
+
+    y_i - looe_i / sqrt(s_i); a sample of zero weight does not change the fit, so its
+    prediction is the full model's (scikit-learn divides by zero there and gets NaN).
+    """
+    root = np.ones(design.n) if design.sqrt_sw is None else design.sqrt_sw
+    Yf = np.asarray(Y, dtype=np.float64)
+    positive = root > 0
+    predictions = np.empty_like(looe)
+    predictions[positive] = Yf[positive][:, None, :] - looe[positive] / root[positive, None, None]
+    zero = np.flatnonzero(~positive)
+    if zero.size:
+        _, t = design.targets(Y)
+        spectrum = _Spectrum(design, t, alpha_min=alphas.min())
+        coefs = spectrum.path(alphas)  # (A, T, p)
+        A, T, p = coefs.shape
+        W = coefs.reshape(A * T, p).T
+        block = design.row_block(zero)
+        fitted = np.asarray(block @ W.astype(design.dtype), dtype=np.float64).reshape(-1, A, T)
+        intercepts = (ybar[None, :] - coefs @ design.xbar) if design.center else 0.0
+        predictions[zero] = fitted + intercepts
+    return predictions
+
+
+def _r2_scores(y_true, predictions, sample_weight):
+    """R^2 of predictions (n, A, T) against y_true (n, T) for every alpha at once: what
+    sklearn.metrics.r2_score returns (force_finite, uniform average over targets)."""
+    n = y_true.shape[0]
+    if n < 2:
+        return np.full(predictions.shape[1], np.nan)  # r2_score: undefined, NaN
+    w = np.ones(n) if sample_weight is None else sample_weight
+    residual = y_true[:, None, :] - predictions
+    numerator = np.einsum("i,iat->at", w, residual * residual)
+    centred = y_true - (w @ y_true) / w.sum()
+    denominator = w @ (centred * centred)  # (T,)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(denominator != 0, 1.0 - numerator / denominator,
+                      np.where(numerator == 0, 1.0, 0.0))
+    return r2.mean(axis=1)
+
+
+class _PredictionsAsInput(RegressorMixin, BaseEstimator):
+    """Stand-in estimator whose predictions are its input, to score precomputed predictions
+    with a scikit-learn scorer (what scikit-learn's own leave-one-out mode does)."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def predict(self, X):
+        return X
+
+
+# ---------------------------------------------------------------------------------------
+# K-fold cross-validation for many alphas
+
+
+def _split_blocks(splits, n):
+    """Blocks of samples whose sums build every training set.
+
+    When the test sets are disjoint and each training set is the complement of its test
+    set (KFold, GroupKFold, ...), the blocks are the test sets (plus the samples in no test
+    set) and training set k is the sum of all blocks but k: the data are read once.
+    Otherwise every training set is its own block.
+    """
+    owner = np.full(n, -1)
+    partition = True
+    for k, (train, test) in enumerate(splits):
+        if np.any(owner[test] >= 0) or len(train) + len(test) != n:
+            partition = False
+            break
+        owner[test] = k
+    if partition:
+        for train, test in splits:
+            mask = np.ones(n, dtype=bool)
+            mask[test] = False
+            if not np.array_equal(np.sort(train), np.flatnonzero(mask)):
+                partition = False
+                break
+    if partition:
+        blocks = [np.asarray(test) for _, test in splits]
+        rest = np.flatnonzero(owner < 0)
+        if rest.size:
+            blocks.append(rest)
+        members = [[b for b in range(len(blocks)) if b != k] for k in range(len(splits))]
+        return blocks, members, True
+    return [np.asarray(train) for train, _ in splits], [[k] for k in range(len(splits))], False
+
+
+def _row_pieces(rows, design):
+    """Chunks of an index array: slices (views of X) when it is a contiguous range, else
+    index arrays (bounded gathered copies). Dense chunks hold _CHUNK elements; sparse ones
+    a number of nonzeros (taking rows of CSC scans all of X: at most ~16 pieces per pass)."""
+    if design.sparse:
+        budget = _mixed_budget(design.X) if design.X.format == "csc" else _CHUNK
+        step = max(1, int(budget * design.n // max(design.X.nnz, 1)))
+    else:
+        step = max(1, _CHUNK // max(design.p, 1))
+    rows = np.asarray(rows)
+    contiguous = rows.size > 0 and rows[-1] - rows[0] + 1 == rows.size and bool(
+        np.all(np.diff(rows) == 1))
+    for i0 in range(0, rows.size, step):
+        i1 = min(i0 + step, rows.size)
+        yield i0, i1, (slice(rows[0] + i0, rows[0] + i1) if contiguous else rows[i0:i1])
+
+
+def _gather_rows(design, rows, W_dt):
+    """X[rows] @ W by chunks of rows, float64."""
+    out = np.empty((len(rows), W_dt.shape[1]))
+    for i0, i1, piece in _row_pieces(rows, design):
+        out[i0:i1] = np.asarray(design.row_block(piece) @ W_dt, dtype=np.float64)
+    return out
+
+
+def _block_moments(design, Y, rows, shift, y_shift):
+    """sum over rows of s_i (x_i - m)(x_i - m)^T, s_i (x_i - m), s_i (x_i - m)(y_i - mu)^T,
+    s_i (y_i - mu), s_i; dense blocks are centred by m inside the chunk."""
+    p = design.p
+    T = Y.shape[1]
+    G = np.zeros((p, p))
+    u = np.zeros(p)
+    r = np.zeros((p, T))
+    v = np.zeros(T)
+    weight = 0.0
+    shift_dt = shift.astype(design.dtype)
+    for _, _, piece in _row_pieces(rows, design):
+        s = np.ones(Y[piece].shape[0]) if design.sw is None else design.sw[piece]
+        Yc = np.asarray(Y[piece], dtype=np.float64) - y_shift
+        sYc = (s[:, None] * Yc).astype(design.dtype)
+        block = design.row_block(piece)
+        if design.sparse:
+            block = sp.csr_matrix(block)  # a bounded block of rows
+            G += _sparse_gram_raw(block, None if design.sw is None else s)
+            u += np.asarray(block.T @ s.astype(design.dtype), dtype=np.float64)
+            r += np.asarray(block.T @ sYc, dtype=np.float64)
+        else:
+            shifted = bool(np.any(shift))
+            B = block - shift_dt if shifted else block  # unshifted: a view, no copy
+            u += np.asarray(B.T @ s.astype(design.dtype), dtype=np.float64)
+            r += np.asarray(B.T @ sYc, dtype=np.float64)
+            if design.sw is not None:
+                B = B * np.sqrt(s).astype(design.dtype)[:, None]
+            G += B.T @ B  # syrk
+        v += s @ Yc
+        weight += float(s.sum())
+    return G, u, r, v, weight
+
+
+def _kfold_scores(design, Y, alphas, splits, score):
+    """Test scores (n_splits, A) of every alpha on every split, and the full-data solver.
+
+    Gram mode (n > p): the weighted second moments of blocks of rows (one pass over X)
+    give every training Gram matrix; one eigendecomposition per split gives all alphas.
+    Kernel mode (n <= p): one n x n kernel of X centred with the full weighted mean gives
+    every training kernel (re-centred with the training mean in O(n^2)) and the
+    test-against-training kernel used to predict.
+    """
+    n, p = design.n, design.p
+    T = Y.shape[1]
+    A = len(alphas)
+    Yf = np.asarray(Y, dtype=np.float64)
+    s_all = np.ones(n) if design.sw is None else design.sw
+    scores = np.empty((len(splits), A))
+    if n > p:
+        y_shift = (s_all @ Yf / design.W) if design.center else np.zeros(T)
+        blocks, members, partition = _split_blocks(splits, n)
+        # raw second moments, centred per split as a rank-one term (the fastest: views of
+        # X, no temporaries), unless that cancels digits; then centre the chunks on xbar
+        chunked = design.center and not design.sparse and (
+            design.dtype != np.float64 or design.sw is not None)
+        shift = design.xbar if chunked else np.zeros(p)
+        moments = [_block_moments(design, Yf, b, shift, y_shift) for b in blocks]
+        if design.center and not design.sparse and not chunked:
+            raw = sum(np.diag(m[0]) for m in moments)
+            if design._cancels(raw, raw - design.W * design.xbar**2, alphas.min()):
+                shift = design.xbar
+                moments = [_block_moments(design, Yf, b, shift, y_shift) for b in blocks]
+        for k, (train, test) in enumerate(splits):
+            G, u, r, v, Wt = (sum(moments[b][i] for b in members[k]) for i in range(5))
+            delta = u / Wt if design.center else np.zeros(p)
+            epsilon = v / Wt if design.center else np.zeros(T)
+            if design.center:
+                G = G - Wt * np.outer(delta, delta)
+                r = r - Wt * np.outer(delta, epsilon)
+            eigenvalues, V = _eigh(G)
+            F = _filter(eigenvalues, alphas)
+            coefs = V @ (F[:, :, None] * (V.T @ r)[:, None, :]).reshape(p, A * T)
+            x_mean = shift + delta
+            y_mean = y_shift + epsilon
+            fitted = _gather_rows(design, np.asarray(test), coefs.astype(design.dtype))
+            intercepts = np.tile(y_mean, A) - x_mean @ coefs if design.center else 0.0
+            predictions = (fitted + intercepts).reshape(len(test), A, T)
+            scores[k] = score(Yf[test], predictions, test)
+
+        def refit(alpha):
+            if partition:
+                G, u, r, v, Wt = (sum(m[i] for m in moments) for i in range(5))
+                if design.center:
+                    delta, epsilon = u / Wt, v / Wt
+                    G = G - Wt * np.outer(delta, delta)
+                    r = r - Wt * np.outer(delta, epsilon)
+                solution = _cholesky_solve(G, alpha, r)
+                if solution is not None:
+                    return solution.T
+            ybar, t = design.targets(Yf)
+            coef = _solve_cholesky(design, t, np.full(T, alpha))
+            return coef if coef is not None else _solve_svd(design, t, np.full(T, alpha))
+
+        return scores, refit
+
+    Kraw = design.centred_kernel()  # centred with the full weighted mean (or not at all)
+    for k, (train, test) in enumerate(splits):
+        train, test = np.asarray(train), np.asarray(test)
+        s = s_all[train]
+        Wt = float(s.sum())
+        Ktt = Kraw[np.ix_(train, train)]
+        Kvt = Kraw[np.ix_(test, train)]
+        if design.center:
+            # re-centre on the training mean: <x_i - xt, x_j - xt> from <x_i - m, x_j - m>
+            a = Kraw[:, train] @ s / Wt
+            aa = s @ a[train] / Wt
+            Ktt -= a[train][:, None] + a[train][None, :] - aa
+            Kvt -= a[test][:, None] + a[train][None, :] - aa
+            y_mean = s @ Yf[train] / Wt
+        else:
+            y_mean = np.zeros(T)
+        root = np.sqrt(s)
+        t = root[:, None] * (Yf[train] - y_mean)
+        Ktt *= root[:, None]
+        Ktt *= root[None, :]
+        eigenvalues, Q = _eigh(Ktt)
+        F = _filter(eigenvalues, alphas)
+        dual = Q @ (F[:, :, None] * (Q.T @ t)[:, None, :]).reshape(len(train), A * T)
+        predictions = (Kvt @ (root[:, None] * dual)).reshape(len(test), A, T) + y_mean
+        scores[k] = score(Yf[test], predictions, test)
+
+    def refit(alpha):
+        root = np.ones(n) if design.sqrt_sw is None else design.sqrt_sw
+        K = Kraw * root[:, None] * root[None, :]
+        _, t = design.targets(Yf)
+        dual = _cholesky_solve(K, alpha, t)
+        if dual is None:
+            return _solve_svd(design, t, np.full(T, alpha))
+        return design.zt_dot(dual).T
+
+    return scores, refit
+
+
+def _kfold_scores_iterative(X, Y, sample_weight, fit_intercept, alphas, splits, score,
+                            tol):
+    """K-fold scores by one CG fit per split and alpha, for data too large for a dense
+    n x n or p x p matrix. Training on a split is fitting with the other weights set to 0."""
+    n = X.shape[0]
+    Yf = np.asarray(Y, dtype=np.float64)
+    base = np.ones(n) if sample_weight is None else sample_weight
+    scores = np.empty((len(splits), len(alphas)))
+    T = Y.shape[1]
+    for k, (train, test) in enumerate(splits):
+        weights = np.zeros(n)
+        weights[train] = base[train]
+        for a, alpha in enumerate(alphas):
+            coef, intercept, _, _ = _fit_ridge(
+                X, Y, np.full(T, alpha), weights, fit_intercept=fit_intercept,
+                solver="cg", tol=tol, max_iter=None, positive=False)
+            design = _Centred(X, None, False)
+            fitted = _gather_rows(design, np.asarray(test), coef.T.astype(X.dtype))
+            scores[k, a] = score(Yf[test], (fitted + intercept)[:, None, :], test)[0]
+
+    def refit(alpha):
+        coef, _, _, _ = _fit_ridge(X, Y, np.full(T, alpha), sample_weight,
+                                   fit_intercept=fit_intercept, solver="auto", tol=tol,
+                                   max_iter=None, positive=False)
+        return coef
+
+    return scores, refit
+
+
+# ---------------------------------------------------------------------------------------
+# estimators
+
+
+def _shape_attributes(model, coef, intercept, y_ndim, fit_intercept, dtype):
+    """scikit-learn's Ridge shapes: 1-D coef_ for one target, even when y is 2-D."""
+    coef = coef.astype(dtype)
+    intercept = intercept.astype(dtype)
+    if coef.shape[0] == 1:
+        model.coef_ = coef[0]
+        if not fit_intercept:
+            model.intercept_ = 0.0
+        else:
+            model.intercept_ = intercept[0] if y_ndim == 1 else intercept
+    else:
+        model.coef_ = coef
+        model.intercept_ = intercept if fit_intercept else 0.0
+
+
+class _LinearPredictor:
+    """predict and the sparse-input tag shared by Ridge and RidgeCV."""
+
+    def predict(self, X):
+        """Predict with the linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predicted values.
+        """
+        return linear_predict(self, X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class Ridge(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator):
+    """Linear least squares with l2 regularization, without copying X.
+
+    Minimises scikit-learn's Ridge objective::
+
+        sum_i s_i (y_i - x_i w - b)^2 + alpha * ||w||^2
+
+    with the sample weights s used as given (not rescaled: multiplying them all by k is
+    the same as dividing alpha by k). Note the scaling: unlike Lasso/ElasticNet there is
+    no 1/(2 n_samples) in front of the data term.
+
+    Parameters
+    ----------
+    alpha : float or array-like of shape (n_targets,), default=1.0
+        Strength of the penalty, >= 0; one value per target when an array is given.
+        ``alpha=0`` is least squares (the pseudo-inverse solution on rank-deficient X).
+    fit_intercept : bool, default=True
+        Whether to fit an intercept. X is centred implicitly: it is never copied, and
+        sparse X is never densified.
+    copy_X : bool, default=True
+        Accepted for compatibility. fastpen never modifies X, so no copy is ever needed.
+    max_iter : int, default=None
+        Maximum number of iterations of the iterative solvers: CG iterations for 'cg'
+        (None: 10 times the size of the system), epochs for 'cd' and iterations for
+        'fista' (None: 10000). The exact solvers ignore it.
+    tol : float, default=1e-4
+        Accuracy of the iterative solvers ('cg', 'cd', 'fista'): they stop once
+        ``||coef_ - exact|| <= 0.1 * tol * ||coef_||`` is certified (a bound that uses
+        alpha as the smallest curvature, so the actual error is usually 2 to 100 times
+        smaller: the default gives the exact solvers' coefficients to about six digits).
+        With alpha=0 there is no certificate and they stop on a relative residual of
+        0.1 * tol. float32 X limits the accuracy to that of float32 products, and 'cd' /
+        'fista' to what their duality gap resolves (about 1e-8 relative in float64,
+        1e-3 in float32). The exact solvers ignore tol.
+    solver : {'auto', 'cholesky', 'svd', 'cg', 'cd', 'fista'}, default='auto'
+        - 'auto': 'cholesky' for dense X (on the Gram matrix when n_samples >=
+          n_features, on the kernel matrix otherwise); for sparse X, 'cholesky' or 'cg'
+          from an estimate of their costs ('cg' when the dense n x n or p x p matrix would
+          be large); 'svd' when there are more than 8 distinct per-target alphas; 'cd'
+          with ``positive=True``. The choice is recorded in ``solver_``.
+        - 'cholesky': Cholesky factorisation (LAPACK through scipy) of
+          ``Xc^T S Xc + alpha I`` when n_samples >= n_features, of the kernel
+          ``S^1/2 Xc Xc^T S^1/2 + alpha I`` otherwise (then ``w = Xc^T S^1/2 c``). Falls
+          back to 'svd' when the matrix is singular (``solver_`` then says 'svd').
+        - 'svd': the singular value decomposition of ``S^1/2 Xc``, obtained from the
+          eigendecomposition of the same Gram or kernel matrix (LAPACK through scipy),
+          so X is never copied; the most robust choice for singular problems.
+        - 'cg': conjugate gradients, matrix-free (products with X and X^T only), on the
+          normal equations (n_samples >= n_features) or on the kernel system, with a
+          Jacobi preconditioner (centred column or row norms).
+        - 'cd', 'fista': fastpen's coordinate-descent and accelerated proximal-gradient
+          engines (those of ElasticNet with l1_ratio=0 and alpha / sum(s)). They read X by
+          columns: C-ordered dense X and CSR X are converted once to Fortran / CSC.
+
+        Every solver accepts dense and sparse X, with or without intercept.
+    positive : bool, default=False
+        Constrain the coefficients to be non-negative; only with 'auto' (which then uses
+        'cd'), 'cd' or 'fista'.
+    random_state : int, RandomState instance or None, default=None
+        Accepted for compatibility (scikit-learn's 'sag' and 'saga' use it); no fastpen
+        solver is random.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Coefficients, in the dtype of X (float32 stays float32).
+    intercept_ : float or ndarray of shape (n_targets,)
+        Independent term; 0.0 when ``fit_intercept=False``.
+    n_iter_ : None or ndarray of shape (n_targets,)
+        Iterations of 'cg' (or epochs of 'cd', iterations of 'fista') for each target;
+        None for the exact solvers.
+    solver_ : str
+        The solver used.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when X has string column names.
+
+    See Also
+    --------
+    RidgeCV : Ridge with efficient leave-one-out or K-fold choice of alpha.
+    ridge_path : Coefficients for many alphas from one decomposition.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastpen import Ridge
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.5]])
+    >>> y = np.array([0.1, 1.0, 2.1, 2.9])
+    >>> model = Ridge(alpha=0.1).fit(X, y)
+    >>> model.solver_
+    'cholesky'
+    """
+
+    def __init__(
+        self,
+        alpha=1.0,
+        *,
+        fit_intercept=True,
+        copy_X=True,
+        max_iter=None,
+        tol=1e-4,
+        solver="auto",
+        positive=False,
+        random_state=None,
+    ):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.copy_X = copy_X
+        self.max_iter = max_iter
+        self.tol = tol
+        self.solver = solver
+        self.positive = positive
+        self.random_state = random_state
+
+    def _check_params(self):
+        name = type(self).__name__
+        check_bool(self.fit_intercept, "fit_intercept", name)
+        check_bool(self.copy_X, "copy_X", name)
+        check_int(self.max_iter, "max_iter", name, low=1, allow_none=True)
+        check_real(self.tol, "tol", name, low=0)
+        check_options(self.solver, "solver", name, set(SOLVERS))
+        check_bool(self.positive, "positive", name)
+        if self.positive and self.solver not in ("auto", "cd", "fista"):
+            raise ValueError(
+                f"solver={self.solver!r} does not support positive fitting (the 'positive' "
+                f"parameter of {name}). Use solver='auto', 'cd' or 'fista', or "
+                "positive=False."
+            )
+        rs = self.random_state
+        if not (rs is None or isinstance(rs, (numbers.Integral, np.random.RandomState))
+                ) or isinstance(rs, bool):
+            raise ValueError(
+                f"The 'random_state' parameter of {name} must be an int, a RandomState "
+                f"instance or None. Got {rs!r} instead."
+            )
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the ridge regression model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. C- or Fortran-ordered float32/float64 arrays and CSR/CSC
+            matrices are read in place; other layouts are converted once.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values, cast to the dtype of X.
+        sample_weight : float or array-like of shape (n_samples,), default=None
+            Individual weights for each sample, used as given (a float weights every
+            sample).
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        self._check_params()
+        X, y = _validate_X_y(self, X, y)
+        n_samples = X.shape[0]
+        Y = y.reshape(n_samples, -1)
+        alphas = _target_alphas(self.alpha, Y.shape[1], type(self).__name__)
+        weights = _raw_sample_weight(sample_weight, n_samples)
+        coef, intercept, n_iter, solver = _fit_ridge(
+            X, Y, alphas, weights, fit_intercept=self.fit_intercept, solver=self.solver,
+            tol=float(self.tol), max_iter=self.max_iter, positive=bool(self.positive),
+        )
+        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+            raise ValueError(
+                "Ridge produced non-finite coefficients. The input data may contain "
+                "values too large for the dtype of X."
+            )
+        _shape_attributes(self, coef, intercept, y.ndim, self.fit_intercept, X.dtype)
+        self.n_iter_ = n_iter
+        self.solver_ = solver
+        return self
+
+
+
+class RidgeCV(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator):
+    """Ridge regression with alpha chosen by efficient cross-validation.
+
+    By default (``cv=None``) alpha is chosen by exact leave-one-out cross-validation,
+    computed for every alpha from one eigendecomposition of ``Xc^T S Xc`` (when
+    n_samples > n_features) or of ``S^1/2 Xc Xc^T S^1/2``, as scikit-learn's RidgeCV
+    does: the same scores, the same ``alpha_``. With ``cv=K`` (or a splitter) the folds'
+    matrices are built from one pass over X and one eigendecomposition per fold serves
+    every alpha.
+
+    Parameters
+    ----------
+    alphas : array-like of shape (n_alphas,) or float, default=(0.1, 1.0, 10.0)
+        Values of alpha to try (Ridge's scaling). Leave-one-out needs alpha > 0; with
+        ``cv`` alpha=0 is allowed.
+    fit_intercept : bool, default=True
+        Whether to fit an intercept (implicit centring; X is never copied).
+    scoring : str, callable or None, default=None
+        Scorer for the choice of alpha. None: negative mean squared error of the
+        leave-one-out residuals (in the sample-weighted scale, as scikit-learn) when
+        ``cv=None``, R^2 otherwise. A scorer is given precomputed predictions through a
+        stand-in estimator whose ``predict`` returns its input (as scikit-learn does for
+        leave-one-out), so it must score predictions only.
+    cv : int, cross-validation generator, iterable or None, default=None
+        None for efficient leave-one-out; an int K for KFold(K) (no shuffling); a
+        splitter or an iterable of (train, test) index arrays otherwise. Sample weights
+        weight the training fits, and the test scores when the scorer accepts
+        ``sample_weight`` (R^2 does), as scikit-learn 1.9's grid search does.
+    gcv_mode : {'auto', 'svd', 'eigen'} or None, default=None
+        Accepted for compatibility: every mode uses the eigendecomposition of the smaller
+        of the two matrices above, which gives the SVD of the centred, weighted X without
+        copying it.
+    store_cv_results : bool, default=False
+        Store the leave-one-out values in ``cv_results_`` (``cv=None`` only).
+    alpha_per_target : bool, default=False
+        Choose alpha separately for each target (``cv=None`` only).
+
+    Attributes
+    ----------
+    alpha_ : float or ndarray of shape (n_targets,)
+        The chosen alpha (one per target with ``alpha_per_target=True``).
+    best_score_ : float or ndarray of shape (n_targets,)
+        Cross-validation score of the chosen alpha.
+    cv_results_ : ndarray of shape (n_samples, n_alphas) or (n_samples, n_targets, n_alphas)
+        With ``store_cv_results=True``: squared leave-one-out errors (weighted scale) when
+        ``scoring=None``, leave-one-out predictions otherwise.
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Coefficients at the chosen alpha, in the dtype of X.
+    intercept_ : float or ndarray of shape (n_targets,)
+        Independent term; 0.0 when ``fit_intercept=False``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when X has string column names.
+
+    Notes
+    -----
+    Leave-one-out costs one Gram (or kernel) matrix and its eigendecomposition; when
+    n_samples > n_features it also projects every sample on the eigenvectors (a product
+    of X with a p x p matrix), which the leave-one-out residuals need. The kernel mode
+    and K-fold are a little more than one Ridge fit. The p x p or n x n matrix must fit
+    in memory (K-fold falls back to one 'cg' fit per fold and alpha when it would exceed
+    1 GiB).
+
+    A sample of zero weight does not change any fit; with a scorer its leave-one-out
+    prediction is the full model's (scikit-learn returns NaN there).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastpen import RidgeCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((50, 5))
+    >>> y = X @ [1.0, 2.0, 0.0, 0.0, -1.0] + 0.1 * rng.standard_normal(50)
+    >>> RidgeCV(alphas=[0.01, 0.1, 1.0, 10.0]).fit(X, y).alpha_
+    0.1
+    """
+
+    def __init__(
+        self,
+        alphas=(0.1, 1.0, 10.0),
+        *,
+        fit_intercept=True,
+        scoring=None,
+        cv=None,
+        gcv_mode=None,
+        store_cv_results=False,
+        alpha_per_target=False,
+    ):
+        self.alphas = alphas
+        self.fit_intercept = fit_intercept
+        self.scoring = scoring
+        self.cv = cv
+        self.gcv_mode = gcv_mode
+        self.store_cv_results = store_cv_results
+        self.alpha_per_target = alpha_per_target
+
+    def _check_params(self):
+        name = type(self).__name__
+        check_bool(self.fit_intercept, "fit_intercept", name)
+        check_bool(self.store_cv_results, "store_cv_results", name)
+        check_bool(self.alpha_per_target, "alpha_per_target", name)
+        if self.gcv_mode is not None:
+            check_options(self.gcv_mode, "gcv_mode", name, {"auto", "svd", "eigen"})
+        if not (self.scoring is None or isinstance(self.scoring, str) or callable(self.scoring)):
+            raise ValueError(
+                f"The 'scoring' parameter of {name} must be a str, a callable or None. "
+                f"Got {self.scoring!r} instead."
+            )
+        if self.cv is not None:
+            if self.store_cv_results:
+                raise ValueError("cv!=None and store_cv_results=True are incompatible")
+            if self.alpha_per_target:
+                raise ValueError("cv!=None and alpha_per_target=True are incompatible")
+        return _check_alpha_grid(self.alphas, name, strictly_positive=self.cv is None)
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit Ridge regression with the alpha chosen by cross-validation.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, read in place (see :class:`Ridge`).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values.
+        sample_weight : float or array-like of shape (n_samples,), default=None
+            Individual weights for each sample, used as given.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        grid = self._check_params()
+        X, y = _validate_X_y(self, X, y)
+        n_samples = X.shape[0]
+        Y = y.reshape(n_samples, -1)
+        weights = _raw_sample_weight(sample_weight, n_samples)
+        y_score = np.asarray(y, dtype=np.float64)
+        scorer = None if self.scoring is None else check_scoring(self, scoring=self.scoring)
+        design = _Centred(X, weights, self.fit_intercept)
+        if self.cv is None:
+            coef = self._fit_loo(design, Y, y_score, grid, weights, scorer, y.ndim)
+        else:
+            coef = self._fit_kfold(X, design, Y, y_score, grid, weights, scorer, y.ndim)
+        ybar, _ = design.targets(Y)
+        intercept = design.intercepts(ybar, coef)
+        _shape_attributes(self, coef, intercept, y.ndim, self.fit_intercept, X.dtype)
+        if self.store_cv_results:
+            self.cv_results_ = self.cv_results_.astype(X.dtype, copy=False)
+        return self
+
+    def _fit_loo(self, design, Y, y_score, grid, weights, scorer, y_ndim):
+        T = Y.shape[1]
+        A = len(grid)
+        _, t = design.targets(Y)
+        looe, coef_for = _loo_errors(design, t, grid)
+        per_target = self.alpha_per_target and T > 1
+        if scorer is None:
+            values = looe**2
+            if self.alpha_per_target:
+                scores = -values.mean(axis=0)  # (A, T)
+            else:
+                scores = -values.mean(axis=(0, 2))
+        else:
+            ybar, _ = design.targets(Y)
+            values = _loo_full_predictions(design, Y, ybar, grid, looe)
+            params = {} if weights is None else {"sample_weight": weights}
+            identity = _PredictionsAsInput()
+            Ys = y_score.reshape(len(y_score), -1)
+            if self.alpha_per_target:
+                scores = np.array([[scorer(identity, values[:, a, j], Ys[:, j], **params)
+                                    for j in range(T)] for a in range(A)])
+            else:
+                shaped = values[:, :, 0] if y_ndim == 1 else values
+                scores = np.array([scorer(identity, shaped[:, a], y_score, **params)
+                                   for a in range(A)])
+        if per_target:
+            best = np.zeros(T, dtype=int)
+            for a in range(1, A):  # first of the best, as scikit-learn (strict >)
+                better = scores[a] > scores[best, np.arange(T)]
+                best[better] = a
+            self.alpha_ = grid[best]
+            self.best_score_ = scores[best, np.arange(T)]
+            coef = coef_for(self.alpha_)
+        else:
+            flat = scores.reshape(A, -1)[:, 0] if scores.ndim == 2 else scores
+            best = 0
+            for a in range(1, A):
+                if flat[a] > flat[best]:
+                    best = a
+            self.alpha_ = float(grid[best])
+            if self.alpha_per_target and y_ndim == 2:
+                self.best_score_ = scores[best].reshape(-1)  # scikit-learn: shape (1,)
+            else:
+                self.best_score_ = np.float64(flat[best])
+            coef = coef_for(np.full(T, self.alpha_))
+        if self.store_cv_results:
+            self.cv_results_ = (values[:, :, 0] if y_ndim == 1
+                                else values.transpose(0, 2, 1)).copy()
+        return coef
+
+    def _fit_kfold(self, X, design, Y, y_score, grid, weights, scorer, y_ndim):
+        cv = check_cv(self.cv, y_score, classifier=False)
+        # splitters index X through sklearn.utils.indexable, which converts a CSC matrix
+        # to CSR (a copy of X); they only need its length
+        split_X = np.empty((X.shape[0], 0)) if sp.issparse(X) and X.format != "csr" else X
+        splits = [(np.asarray(tr), np.asarray(te)) for tr, te in cv.split(split_X, y_score)]
+        identity = _PredictionsAsInput()
+        # scikit-learn's search forwards sample_weight to the test-fold scorer when the
+        # scorer accepts it (R^2 does): learnt on the first call
+        weighted = [weights is not None]
+
+        def score_one(y_test, predictions, test):
+            if y_ndim == 1:
+                y_test, predictions = y_test[:, 0], predictions[:, 0]
+            if weighted[0]:
+                try:
+                    return scorer(identity, predictions, y_test, sample_weight=weights[test])
+                except TypeError:
+                    weighted[0] = False
+            return scorer(identity, predictions, y_test)
+
+        def score(y_test, predictions, test):
+            """Scores of predictions (n_test, A, T): shape (A,)."""
+            if scorer is None:
+                return _r2_scores(y_test, predictions,
+                                  None if weights is None else weights[test])
+            return np.array([score_one(y_test, predictions[:, a, :], test)
+                             for a in range(predictions.shape[1])])
+
+        Ys = y_score.reshape(len(y_score), -1)
+        m = min(design.n, design.p)
+        if 8.0 * m * m <= _MAX_DENSE_BYTES:
+            scores, refit = _kfold_scores(design, Ys, grid, splits, score)
+        else:
+            scores, refit = _kfold_scores_iterative(
+                X, Y, weights, self.fit_intercept, grid, splits, score, tol=1e-4)
+        mean = scores.mean(axis=0)
+        best = int(np.argmax(np.where(np.isnan(mean), -np.inf, mean)))
+        self.alpha_ = float(grid[best])
+        self.best_score_ = np.float64(mean[best])
+        return refit(self.alpha_)
+
+
+
+def ridge_path(X, y, alphas, *, sample_weight=None, fit_intercept=True):
+    """Ridge coefficients for many alphas from one decomposition.
+
+    One eigendecomposition of ``Xc^T S Xc`` (n_samples >= n_features) or of
+    ``S^1/2 Xc Xc^T S^1/2`` gives the SVD of the centred, weighted X (without copying X);
+    each alpha then costs a product with the singular vectors. The objective is Ridge's,
+    ``sum_i s_i (y_i - x_i w - b)^2 + alpha ||w||^2``.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Training data, read in place.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Target values.
+    alphas : array-like of shape (n_alphas,)
+        Penalties, >= 0 (alpha=0 gives the pseudo-inverse solution).
+    sample_weight : float or array-like of shape (n_samples,), default=None
+        Sample weights, used as given.
+    fit_intercept : bool, default=True
+        Whether to fit an intercept (implicit centring).
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,)
+        The penalties, in the order given.
+    coefs : ndarray of shape (n_features, n_alphas) or (n_targets, n_features, n_alphas)
+        Coefficients along the path (lasso_path's layout), in the dtype of X.
+    intercepts : ndarray of shape (n_alphas,) or (n_targets, n_alphas)
+        Intercepts along the path (zeros without an intercept).
+    """
+    check_bool(fit_intercept, "fit_intercept", "ridge_path")
+    grid = _check_alpha_grid(alphas, "ridge_path", strictly_positive=False)
+    X = check_array(X, accept_sparse=["csr", "csc", "coo"], accept_large_sparse=True,
+                    dtype=[np.float64, np.float32], copy=False, input_name="X")
+    if sp.issparse(X):
+        if X.format not in ("csr", "csc"):
+            X = X.tocsr()
+    elif not (X.flags.c_contiguous or X.flags.f_contiguous):
+        X = np.asfortranarray(X)
+    y = check_array(y, dtype=X.dtype.type, ensure_2d=False, copy=False, input_name="y")
+    if y.ndim > 2 or y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"y must have shape (n_samples,) or (n_samples, n_targets) with n_samples = "
+            f"{X.shape[0]} (the rows of X); got {y.shape}."
+        )
+    Y = y.reshape(X.shape[0], -1)
+    design = _Centred(X, _raw_sample_weight(sample_weight, X.shape[0]), fit_intercept)
+    ybar, t = design.targets(Y)
+    coefs = _Spectrum(design, t, alpha_min=grid.min()).path(grid)  # (A, T, p)
+    intercepts = (ybar[None, :] - coefs @ design.xbar) if fit_intercept else np.zeros(
+        coefs.shape[:2])
+    coefs = coefs.transpose(1, 2, 0).astype(X.dtype)  # (T, p, A)
+    intercepts = intercepts.T  # (T, A)
+    if y.ndim == 1:
+        return grid, coefs[0], intercepts[0]
+    return grid, coefs, intercepts

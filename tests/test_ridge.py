@@ -1,0 +1,557 @@
+"""Ridge, RidgeCV and ridge_path: against scikit-learn, brute force, and their contracts."""
+import functools
+import pickle
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn import linear_model as sk
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, KFold, ShuffleSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from threadpoolctl import threadpool_limits
+
+import fastpen._ridge as ridge_module
+
+from fastpen._elastic_net import ElasticNet
+from fastpen._ridge import Ridge, RidgeCV, ridge_path
+from conftest import make_problem, make_weights
+
+EXACT = ("cholesky", "svd")
+ITERATIVE = ("cg", "cd", "fista")
+SOLVERS = ("auto",) + EXACT + ITERATIVE
+SHAPES = {"tall": (60, 40), "wide": (40, 80)}
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    """Multithreaded OpenBLAS on a small shared machine can spin for a second on a
+    40-column product: one thread keeps this file's runtime predictable."""
+    with threadpool_limits(limits=1):
+        yield
+
+
+def dense64(X):
+    """A dense float64 copy for the references (the tests may copy; fastpen may not)."""
+    return (X.toarray() if sp.issparse(X) else np.asarray(X)).astype(np.float64)
+
+
+def sk_ridge(X, y, alpha, sample_weight=None, fit_intercept=True):
+    """scikit-learn's exact Ridge on dense float64 data (its sparse+intercept solvers are
+    iterative with tol 1e-4)."""
+    return sk.Ridge(alpha=alpha, solver="cholesky", fit_intercept=fit_intercept).fit(
+        dense64(X), np.asarray(y, np.float64), sample_weight=sample_weight)
+
+
+def centred_weighted(X, y, sample_weight, fit_intercept):
+    """Z = S^1/2 (X - xbar) and t = S^1/2 (y - ybar) in float64 (test-side reference)."""
+    Xd, yd = dense64(X), np.asarray(y, np.float64)
+    s = np.ones(len(yd)) if sample_weight is None else np.asarray(sample_weight, float)
+    if fit_intercept:
+        Xd = Xd - s @ Xd / s.sum()
+        yd = yd - s @ yd / s.sum()
+    r = np.sqrt(s)
+    return Xd * r[:, None], yd * r if yd.ndim == 1 else yd * r[:, None]
+
+
+def float32_bound(X, y, sample_weight, fit_intercept, alpha, coef):
+    """What float32 arithmetic can resolve, ||w - w*|| <~ 8 eps32 (tr(Z^T Z) ||w|| +
+    sqrt(tr(Z^T Z)) ||t||) / alpha: the error of a product with Z (or of the Gram matrix)
+    in float32, amplified by at most 1/alpha, the inverse of the smallest curvature."""
+    Z, t = centred_weighted(X, y, sample_weight, fit_intercept)
+    trace = float(np.sum(Z * Z))
+    return 8 * EPS32 * (trace * np.linalg.norm(coef) + np.sqrt(trace) * np.linalg.norm(t)) / alpha
+
+
+# --------------------------------------------------------------------------- solvers
+
+
+@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_every_solver_matches_sklearn(shape, sparse, dtype, fit_intercept, weighted, solver):
+    X, y = make_problem(*SHAPES[shape], sparse=sparse, dtype=dtype, seed=3)
+    sw = make_weights(X.shape[0]) if weighted else None
+    alpha, tol = 1.3, 1e-6
+    ref = sk_ridge(X, y, alpha, sw, fit_intercept)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = Ridge(alpha=alpha, solver=solver, tol=tol, fit_intercept=fit_intercept).fit(
+            X, y, sample_weight=sw)
+    assert model.coef_.dtype == dtype and model.coef_.shape == ref.coef_.shape
+    w_ref = ref.coef_
+    error = np.linalg.norm(model.coef_.astype(np.float64) - w_ref)
+    exact = solver in EXACT or (solver == "auto" and model.solver_ in EXACT)
+    if dtype == np.float64 and exact:
+        np.testing.assert_allclose(model.coef_, w_ref, rtol=1e-8, atol=1e-12 * np.abs(w_ref).max())
+        bound = 1e-8 * np.linalg.norm(w_ref)
+    elif dtype == np.float64:
+        # the certificate: ||w - w*|| <= 0.1 tol ||w|| (plus the reference's rounding)
+        bound = 0.1 * tol * np.linalg.norm(w_ref) * 1.001 + 1e-12 * np.linalg.norm(w_ref)
+        assert error <= bound
+    else:
+        bound = (0.0 if exact else 0.1 * tol * np.linalg.norm(w_ref)) + 2 * float32_bound(
+            X, y, sw, fit_intercept, alpha, w_ref)
+        assert error <= bound
+    # the intercept follows the coefficients through the (weighted) means
+    xbar = dense64(X).T @ (np.ones(len(y)) if sw is None else sw) / (len(y) if sw is None else sw.sum())
+    slack = np.linalg.norm(xbar) * bound + 1e-9 * (1 + abs(ref.intercept_))
+    assert abs(float(model.intercept_) - float(ref.intercept_)) <= (slack if fit_intercept else 0)
+    assert model.n_iter_ is None if exact else model.n_iter_.shape == (1,)
+
+
+@pytest.mark.parametrize("layout", ["C", "csr", "coo"])
+def test_other_layouts_give_the_same_coefficients(layout):
+    """C-ordered dense and CSR X are read as they are; COO is converted once."""
+    X, y = make_problem(50, 30, seed=4)
+    sw = make_weights(50)
+    reference = Ridge(alpha=0.7).fit(X, y, sample_weight=sw)
+    other = {"C": np.ascontiguousarray(X), "csr": sp.csr_matrix(X), "coo": sp.coo_matrix(X)}[layout]
+    for solver in SOLVERS:
+        model = Ridge(alpha=0.7, solver=solver, tol=1e-7).fit(other, y, sample_weight=sw)
+        tol = 1e-10 if solver in EXACT + ("auto",) else 1e-7
+        np.testing.assert_allclose(model.coef_, reference.coef_, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_alpha_per_target(sparse, solver):
+    X, y = make_problem(50, 30, sparse=sparse, seed=6)
+    rng = np.random.default_rng(6)
+    Y = np.c_[y, -2 * y + rng.standard_normal(50), rng.standard_normal(50)]
+    alphas = np.array([0.1, 3.0, 30.0])
+    ref = sk_ridge(X, Y, alphas)
+    model = Ridge(alpha=alphas, solver=solver, tol=1e-6).fit(X, Y)
+    assert model.coef_.shape == (3, 30) and model.intercept_.shape == (3,)
+    for k in range(3):
+        w = ref.coef_[k]
+        if solver in EXACT:
+            np.testing.assert_allclose(model.coef_[k], w, rtol=1e-8, atol=1e-12)
+        else:
+            assert np.linalg.norm(model.coef_[k] - w) <= 1e-7 * np.linalg.norm(w) * 1.001 + 1e-12
+    # a single alpha in a list is broadcast, as in scikit-learn
+    single = Ridge(alpha=[3.0], solver="cholesky").fit(X, Y)
+    np.testing.assert_allclose(single.coef_, sk_ridge(X, Y, 3.0).coef_, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_attribute_shapes_follow_sklearn(fit_intercept):
+    X, y = make_problem(30, 8, seed=7)
+    for target in (y, y[:, None], np.c_[y, y]):
+        ours = Ridge(fit_intercept=fit_intercept).fit(X, target)
+        theirs = sk.Ridge(fit_intercept=fit_intercept).fit(X, target)
+        assert ours.coef_.shape == theirs.coef_.shape
+        assert np.shape(ours.intercept_) == np.shape(theirs.intercept_)
+        assert ours.solver_ == theirs.solver_ == "cholesky"
+        assert ours.predict(X).shape == theirs.predict(X).shape
+        np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-10)
+
+
+def test_sample_weight_semantics():
+    """Raw weights (not rescaled): scaling them by k is alpha / k; integer weights are
+    repeated samples; a zero weight drops the sample."""
+    X, y = make_problem(40, 12, seed=8)
+    base = Ridge(alpha=2.0).fit(X, y)
+    scaled = Ridge(alpha=2.0 * 3.0).fit(X, y, sample_weight=3.0)
+    np.testing.assert_allclose(scaled.coef_, base.coef_, rtol=1e-10, atol=1e-12)
+    assert Ridge(alpha=2.0).fit(X, y, sample_weight=3.0).coef_ != pytest.approx(base.coef_)
+    counts = np.random.default_rng(8).integers(0, 4, size=40)
+    weighted = Ridge(alpha=2.0).fit(X, y, sample_weight=counts)
+    repeated = Ridge(alpha=2.0).fit(np.repeat(X, counts, axis=0), np.repeat(y, counts))
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-9, atol=1e-12)
+    assert weighted.intercept_ == pytest.approx(repeated.intercept_, rel=1e-9)
+    for solver in ("cg", "cd", "fista"):
+        model = Ridge(alpha=2.0, solver=solver, tol=1e-6).fit(X, y, sample_weight=counts)
+        assert np.linalg.norm(model.coef_ - repeated.coef_) <= 1.1e-7 * np.linalg.norm(repeated.coef_)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_ridge_is_elastic_net_with_alpha_over_total_weight(sparse):
+    """sum s r^2 + alpha ||w||^2 (raw s) has the minimiser of ElasticNet's
+    1/(2n) sum s' r^2 + a/2 ||w||^2 with s' = s n / sum(s), a = alpha / sum(s), l1_ratio=0."""
+    X, y = make_problem(60, 25, sparse=sparse, seed=9)
+    sw = make_weights(60) * 7.0  # raw weights far from summing to n
+    alpha = 4.0
+    ridge = Ridge(alpha=alpha, solver="cholesky").fit(X, y, sample_weight=sw)
+    enet = ElasticNet(alpha=alpha / sw.sum(), l1_ratio=0.0, tol=1e-14, max_iter=100_000).fit(
+        X, y, sample_weight=sw)
+    n = X.shape[0]
+    Z, t = centred_weighted(X, y, sw * n / sw.sum(), True)
+    strong = n * alpha / sw.sum()
+    # the engine's n-scaled objective is (n a)-strongly convex: ||w - w*||^2 <= 2 gap / (n a)
+    radius = np.sqrt(2 * enet.dual_gap_ * n / strong)
+    assert np.linalg.norm(enet.coef_ - ridge.coef_) <= radius + 1e-12
+    assert enet.intercept_ == pytest.approx(ridge.intercept_, abs=1e-6)
+
+
+def test_auto_choices():
+    rng = np.random.default_rng(10)
+    tall, y_tall = make_problem(80, 20, seed=10)
+    wide, y_wide = make_problem(20, 80, seed=10)
+    assert Ridge().fit(tall, y_tall).solver_ == "cholesky"
+    assert Ridge().fit(wide, y_wide).solver_ == "cholesky"
+    assert Ridge(alpha=np.arange(1.0, 11.0)).fit(tall, np.tile(y_tall[:, None], 10)).solver_ == "svd"
+    assert Ridge(positive=True).fit(tall, y_tall).solver_ == "cd"
+    small = sp.random(50, 30, density=0.2, format="csc", rng=rng)
+    assert Ridge().fit(small, rng.standard_normal(50)).solver_ == "cholesky"
+    # a sparse X whose n x n kernel would cost far more than a few CG iterations
+    large = sp.random(1500, 20000, density=0.002, format="csc", rng=rng)
+    y_large = rng.standard_normal(1500)
+    auto = Ridge().fit(large, y_large)
+    assert auto.solver_ == "cg" and auto.n_iter_[0] >= 1
+    exact = Ridge(solver="cholesky").fit(large, y_large)
+    assert np.linalg.norm(auto.coef_ - exact.coef_) <= 1e-5 * np.linalg.norm(exact.coef_)
+
+
+def test_singular_problem_falls_back_to_svd():
+    """alpha=0 on rank-deficient X: Cholesky fails, the pseudo-inverse (minimum norm) is
+    returned and solver_ says so, as in scikit-learn."""
+    rng = np.random.default_rng(11)
+    B = rng.standard_normal((30, 4))
+    X = np.asfortranarray(B @ rng.standard_normal((4, 10)))  # rank 4 < 10 features
+    y = rng.standard_normal(30)
+    model = Ridge(alpha=0.0, solver="cholesky").fit(X, y)
+    assert model.solver_ == "svd"
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    minimum_norm = np.linalg.lstsq(Xc, yc, rcond=None)[0]
+    np.testing.assert_allclose(model.coef_, minimum_norm, rtol=1e-7, atol=1e-9)
+    wide = Ridge(alpha=0.0).fit(X[:, :8].T.copy(), rng.standard_normal(8))  # 8 x 30, p > n
+    assert wide.solver_ == "svd"
+
+
+@pytest.mark.parametrize("solver", ["cd", "fista"])
+def test_positive_satisfies_kkt(solver):
+    X, y = make_problem(60, 20, seed=12)
+    alpha = 5.0
+    model = Ridge(alpha=alpha, positive=True, solver=solver, tol=1e-6).fit(X, y)
+    w = model.coef_
+    assert np.all(w >= 0) and np.any(w == 0) and np.any(w > 0)
+    Z, t = centred_weighted(X, y, None, True)
+    gradient = Z.T @ (Z @ w - t) + alpha * w  # of 1/2 ||t - Z w||^2 + alpha/2 ||w||^2
+    scale = np.linalg.norm(Z.T @ t)
+    assert np.all(np.abs(gradient[w > 0]) <= 1e-5 * scale)
+    assert np.all(gradient[w == 0] >= -1e-5 * scale)
+    lbfgs = sk.Ridge(alpha=alpha, positive=True, solver="lbfgs", tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(w, lbfgs.coef_, atol=1e-4 * np.abs(w).max())
+
+
+@pytest.mark.parametrize("solver", ["cg", "cd", "fista"])
+def test_iteration_budget_warns(solver):
+    X, y = make_problem(60, 40, seed=13)
+    with pytest.warns(ConvergenceWarning, match="accuracy"):
+        model = Ridge(alpha=0.01, solver=solver, max_iter=2, tol=1e-8).fit(X, y)
+    assert model.n_iter_[0] <= 2
+
+
+# --------------------------------------------------------------------------- RidgeCV
+
+ALPHAS = np.logspace(-3, 3, 13)
+
+
+def two_targets(y):
+    return np.c_[y, 2 * y + np.random.default_rng(0).standard_normal(len(y))]
+
+
+@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("targets", [1, 2])
+def test_ridgecv_leave_one_out_matches_sklearn(shape, sparse, fit_intercept, weighted, targets):
+    X, y = make_problem(*SHAPES[shape], sparse=sparse, seed=5)
+    y = y if targets == 1 else two_targets(y)
+    sw = make_weights(X.shape[0]) if weighted else None
+    for options in ({}, {"alpha_per_target": True, "store_cv_results": True}):
+        ours = RidgeCV(alphas=ALPHAS, fit_intercept=fit_intercept, **options).fit(
+            X, y, sample_weight=sw)
+        theirs = sk.RidgeCV(alphas=ALPHAS, fit_intercept=fit_intercept, **options).fit(
+            X, y, sample_weight=sw)
+        np.testing.assert_array_equal(ours.alpha_, theirs.alpha_)
+        assert np.shape(ours.best_score_) == np.shape(theirs.best_score_)
+        np.testing.assert_allclose(ours.best_score_, theirs.best_score_, rtol=1e-8)
+        np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-8,
+                                   atol=1e-12 * np.abs(theirs.coef_).max())
+        np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-8, atol=1e-10)
+        if options:
+            np.testing.assert_allclose(ours.cv_results_, theirs.cv_results_, rtol=1e-7,
+                                       atol=1e-10 * np.abs(theirs.cv_results_).max())
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_ridgecv_leave_one_out_with_a_scorer(sparse):
+    X, y = make_problem(45, 30, sparse=sparse, seed=14)
+    sw = make_weights(45) + 0.5  # positive: scikit-learn returns NaN for zero weights here
+    kwargs = dict(alphas=ALPHAS, scoring="neg_mean_absolute_error", store_cv_results=True)
+    ours = RidgeCV(**kwargs).fit(X, y, sample_weight=sw)
+    theirs = sk.RidgeCV(**kwargs).fit(X, y, sample_weight=sw)
+    assert ours.alpha_ == theirs.alpha_
+    assert ours.best_score_ == pytest.approx(theirs.best_score_, rel=1e-9)
+    np.testing.assert_allclose(ours.cv_results_, theirs.cv_results_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_leave_one_out_predictions_equal_refits(shape, sparse):
+    """Brute force, without scikit-learn: the stored leave-one-out prediction of sample i is
+    the prediction of a fit without i; a sample of zero weight gets the full model's."""
+    n, p = {"tall": (24, 10), "wide": (14, 30)}[shape]
+    X, y = make_problem(n, p, sparse=sparse, seed=15)
+    sw = make_weights(n)
+    alphas = np.array([0.3, 3.0])
+    model = RidgeCV(alphas=alphas, scoring="neg_mean_squared_error",
+                    store_cv_results=True).fit(X, y, sample_weight=sw)
+    for a, alpha in enumerate(alphas):
+        full = Ridge(alpha=alpha).fit(X, y, sample_weight=sw)
+        for i in range(n):
+            keep = np.arange(n) != i
+            if sw[i] == 0:
+                expected = full.predict(X[i:i + 1])[0]
+            else:
+                expected = Ridge(alpha=alpha).fit(X[keep], y[keep], sample_weight=sw[keep]).predict(
+                    X[i:i + 1])[0]
+            assert model.cv_results_[i, a] == pytest.approx(expected, rel=1e-8, abs=1e-9)
+
+
+@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("cv", ["kfold", "shuffle"])
+def test_ridgecv_kfold_matches_sklearn(shape, sparse, fit_intercept, weighted, cv):
+    """Same folds, same alpha_ and best_score_. scikit-learn fits sparse folds with
+    'sparse_cg' at tol 1e-4, so the reference is computed on the dense copy."""
+    X, y = make_problem(*SHAPES[shape], sparse=sparse, seed=16)
+    sw = make_weights(X.shape[0]) if weighted else None
+    splitter = KFold(5) if cv == "kfold" else ShuffleSplit(4, test_size=0.3, random_state=0)
+    for targets, scoring in ((1, None), (2, "neg_mean_squared_error")):
+        target = y if targets == 1 else two_targets(y)
+        ours = RidgeCV(alphas=ALPHAS, cv=splitter, scoring=scoring,
+                       fit_intercept=fit_intercept).fit(X, target, sample_weight=sw)
+        theirs = sk.RidgeCV(alphas=ALPHAS, cv=splitter, scoring=scoring,
+                            fit_intercept=fit_intercept).fit(dense64(X), target, sample_weight=sw)
+        assert ours.alpha_ == theirs.alpha_
+        assert ours.best_score_ == pytest.approx(theirs.best_score_, rel=1e-9)
+        np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-8,
+                                   atol=1e-12 * np.abs(theirs.coef_).max())
+    # an int is KFold(K), as in scikit-learn
+    assert RidgeCV(alphas=ALPHAS, cv=5).fit(X, y, sample_weight=sw).alpha_ == sk.RidgeCV(
+        alphas=ALPHAS, cv=5).fit(dense64(X), y, sample_weight=sw).alpha_
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_ridgecv_kfold_without_room_for_a_dense_matrix(sparse, monkeypatch):
+    """When neither the p x p nor the n x n matrix fits, each fold and alpha is one 'cg'
+    fit (the other samples weighted 0): the same choice, scores to the CG accuracy."""
+    X, y = make_problem(60, 30, sparse=sparse, seed=26)
+    sw = make_weights(60)
+    exact = RidgeCV(alphas=ALPHAS, cv=4).fit(X, y, sample_weight=sw)
+    monkeypatch.setattr(ridge_module, "_MAX_DENSE_BYTES", 8 * 20 * 20)
+    iterative = RidgeCV(alphas=ALPHAS, cv=4).fit(X, y, sample_weight=sw)
+    assert iterative.alpha_ == exact.alpha_
+    assert iterative.best_score_ == pytest.approx(exact.best_score_, rel=1e-5)
+    np.testing.assert_allclose(iterative.coef_, exact.coef_, rtol=1e-4, atol=1e-6)
+
+
+def test_ridgecv_float32_keeps_dtype():
+    X, y = make_problem(60, 20, dtype=np.float32, seed=17)
+    ours = RidgeCV(alphas=ALPHAS, store_cv_results=True).fit(X, y)
+    reference = RidgeCV(alphas=ALPHAS).fit(X.astype(np.float64), y.astype(np.float64))
+    assert ours.coef_.dtype == np.float32 and ours.cv_results_.dtype == np.float32
+    assert ours.alpha_ == reference.alpha_
+    assert ours.best_score_ == pytest.approx(reference.best_score_, rel=1e-4)
+
+
+# --------------------------------------------------------------------------- ridge_path
+
+
+@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_ridge_path_equals_separate_fits(shape, sparse, weighted):
+    X, y = make_problem(*SHAPES[shape], sparse=sparse, seed=18)
+    sw = make_weights(X.shape[0]) if weighted else None
+    alphas = np.array([10.0, 0.01, 1.0, 100.0])
+    for target in (y, two_targets(y)):
+        returned, coefs, intercepts = ridge_path(X, target, alphas, sample_weight=sw)
+        np.testing.assert_array_equal(returned, alphas)
+        T = 1 if target.ndim == 1 else target.shape[1]
+        assert coefs.shape == ((X.shape[1], 4) if T == 1 else (T, X.shape[1], 4))
+        for a, alpha in enumerate(alphas):
+            fit = sk_ridge(X, target, alpha, sw)
+            path_coef = coefs[..., a]
+            np.testing.assert_allclose(path_coef, fit.coef_, rtol=1e-8,
+                                       atol=1e-12 * np.abs(fit.coef_).max())
+            np.testing.assert_allclose(intercepts[..., a], fit.intercept_, rtol=1e-8, atol=1e-10)
+
+
+def test_ridge_path_without_intercept_and_float32():
+    X, y = make_problem(50, 20, dtype=np.float32, seed=19)
+    _, coefs, intercepts = ridge_path(X, y, [0.5, 5.0], fit_intercept=False)
+    assert coefs.dtype == np.float32 and np.all(intercepts == 0)
+    ref = sk_ridge(X, y, 5.0, fit_intercept=False).coef_
+    assert np.linalg.norm(coefs[:, 1] - ref) <= 2 * float32_bound(X, y, None, False, 5.0, ref)
+
+
+# --------------------------------------------------------------------------- contracts
+
+EXPECTED_FAILURES = {
+    "check_non_transformer_estimators_n_iter": (
+        "n_iter_ is None for the exact solvers, as in scikit-learn (whose own Ridge marks "
+        "this check as an expected failure)"),
+}
+
+
+@parametrize_with_checks(
+    [Ridge(), RidgeCV(), Ridge(solver="cg"), Ridge(solver="cd"), RidgeCV(cv=3)],
+    expected_failed_checks=lambda est: EXPECTED_FAILURES if isinstance(est, Ridge) and
+    est.solver in ("auto", "cholesky", "svd") else {},
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_works_with_sklearn_tools():
+    X, y = make_problem(60, 10, seed=20)
+    search = GridSearchCV(Ridge(), {"alpha": [0.1, 1.0, 10.0]}, cv=3).fit(X, y)
+    assert search.best_estimator_.solver_ == "cholesky"
+    pipe = make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS)).fit(X, y)
+    restored = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(restored.predict(X), pipe.predict(X))
+    assert clone(Ridge(alpha=[1.0, 2.0])).alpha == [1.0, 2.0]
+
+
+def _inputs(layout, seed=21):
+    X, y = make_problem(40, 25, sparse=layout in ("csc", "csr"), seed=seed)
+    if layout == "csr":
+        X = X.tocsr()
+    elif layout == "C":
+        X = np.ascontiguousarray(X)
+    return X, y, make_weights(40)
+
+
+@pytest.mark.parametrize("layout", ["F", "C", "csc", "csr"])
+def test_inputs_are_not_modified(layout):
+    X, y, sw = _inputs(layout)
+    snapshot = (X.copy(), y.copy(), sw.copy())
+    Y = two_targets(y)
+    for solver in SOLVERS:
+        Ridge(alpha=0.5, solver=solver).fit(X, Y, sample_weight=sw)
+    RidgeCV(alphas=ALPHAS, store_cv_results=True).fit(X, y, sample_weight=sw)
+    RidgeCV(alphas=ALPHAS, cv=4).fit(X, y, sample_weight=sw)
+    ridge_path(X, y, ALPHAS, sample_weight=sw)
+    if sp.issparse(X):
+        assert (X != snapshot[0]).nnz == 0 and X.format == snapshot[0].format
+    else:
+        np.testing.assert_array_equal(X, snapshot[0])
+    np.testing.assert_array_equal(y, snapshot[1])
+    np.testing.assert_array_equal(sw, snapshot[2])
+
+
+def test_read_only_inputs_are_accepted():
+    X, y, sw = _inputs("F")
+    for array in (X, y, sw):
+        array.flags.writeable = False
+    for solver in SOLVERS:
+        Ridge(solver=solver).fit(X, y, sample_weight=sw)
+    RidgeCV().fit(X, y, sample_weight=sw)
+
+
+@functools.lru_cache(maxsize=None)
+def large_float32(layout, n=100_000, p=100):
+    rng = np.random.default_rng(22)
+    if layout in ("csc", "csr"):
+        X = sp.random(n, p, density=0.5, format=layout, dtype=np.float32, rng=rng)
+        size = X.data.nbytes + X.indices.nbytes
+    else:
+        X = rng.standard_normal((n, p), dtype=np.float32)
+        X = np.asfortranarray(X) if layout == "F" else X
+        size = X.nbytes
+    return X, rng.standard_normal(n).astype(np.float32), rng.uniform(0.5, 2.0, n), size
+
+
+@pytest.mark.parametrize("layout", ["F", "C", "csc", "csr"])
+@pytest.mark.parametrize("estimator", [Ridge(), Ridge(solver="cholesky"), Ridge(solver="cg"),
+                                       RidgeCV(), RidgeCV(cv=5)],
+                         ids=["auto", "cholesky", "cg", "RidgeCV", "RidgeCV-5fold"])
+def test_float32_is_read_in_place(layout, estimator, monkeypatch):
+    """The fit allocates far less than X: no copy, no upcast, no densifying. Temporaries
+    built from X (centred or weighted chunks) are bounded by _CHUNK elements, made small
+    here so that the bound shows on a test-sized X."""
+    monkeypatch.setattr(ridge_module, "_CHUNK", 2**14)
+    X, y, sw, size = large_float32(layout)
+    n, p = X.shape
+    tracemalloc.start()
+    model = clone(estimator).fit(X, y, sample_weight=sw)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert model.coef_.dtype == np.float32
+    # float64 n-vectors (weights, targets, residuals, and n x n_alphas leave-one-out
+    # errors) and p x p matrices (Gram, eigenvectors, one per fold) are allowed; a copy of
+    # X, or of its values alone, is not (X is 40 MB, the allowance about 27 MB)
+    n_vectors = 12 + (6 * 3 if isinstance(estimator, RidgeCV) else 0)
+    assert peak < 0.2 * size + n_vectors * 8 * n + 16 * 8 * p * p, (peak, size)
+
+
+BAD_PARAMS = [
+    (dict(alpha=-1.0), "alpha"),
+    (dict(alpha=np.nan), "alpha"),
+    (dict(alpha=[1.0, -2.0]), "alpha"),
+    (dict(alpha=[1.0, 2.0, 3.0]), "alpha"),
+    (dict(alpha=[[1.0]]), "alpha"),
+    (dict(alpha="big"), "alpha"),
+    (dict(tol=-1e-3), "tol"),
+    (dict(max_iter=0), "max_iter"),
+    (dict(solver="lsqr"), "solver"),
+    (dict(fit_intercept="yes"), "fit_intercept"),
+    (dict(positive=True, solver="cholesky"), "positive"),
+    (dict(random_state="seed"), "random_state"),
+]
+
+
+@pytest.mark.parametrize("params, name", BAD_PARAMS)
+def test_bad_parameters_raise_value_errors_naming_them(params, name):
+    X, y = make_problem(20, 5, seed=23)
+    with pytest.raises(ValueError, match=name):
+        Ridge(**params).fit(X, np.c_[y, y])
+
+
+def test_bad_data_raise_value_errors():
+    X, y = make_problem(20, 5, seed=24)
+    X_nan = X.copy()
+    X_nan[3, 2] = np.nan
+    y_inf = y.copy()
+    y_inf[0] = np.inf
+    cases = [
+        (lambda: Ridge().fit(X_nan, y), "NaN"),
+        (lambda: Ridge().fit(X, y_inf), "infinity"),
+        (lambda: Ridge().fit(X, y[:-1]), "inconsistent numbers of samples"),
+        (lambda: Ridge().fit(X, y, sample_weight=-np.ones(20)), "sample_weight"),
+        (lambda: Ridge().fit(X, y, sample_weight=np.ones(19)), "sample_weight"),
+        (lambda: Ridge().fit(X, y, sample_weight=-2.0), "sample_weight"),
+        (lambda: Ridge().fit(X, y).predict(X[:, :3]), "features"),
+        (lambda: RidgeCV(alphas=[0.0, 1.0]).fit(X, y), "alphas"),
+        (lambda: RidgeCV(alphas=[-1.0, 1.0], cv=3).fit(X, y), "alphas"),
+        (lambda: RidgeCV(alphas=[]).fit(X, y), "alphas"),
+        (lambda: RidgeCV(cv=3, store_cv_results=True).fit(X, y), "store_cv_results"),
+        (lambda: RidgeCV(cv=3, alpha_per_target=True).fit(X, y), "alpha_per_target"),
+        (lambda: RidgeCV(gcv_mode="qr").fit(X, y), "gcv_mode"),
+        (lambda: RidgeCV(scoring=3).fit(X, y), "scoring"),
+        (lambda: RidgeCV(scoring="no-such-metric").fit(X, y), "scoring"),
+        (lambda: ridge_path(X, y, [1.0, -1.0]), "alphas"),
+        (lambda: ridge_path(X, y[:-1], [1.0]), "y"),
+        (lambda: ridge_path(X_nan, y, [1.0]), "NaN"),
+    ]
+    for call, match in cases:
+        with pytest.raises(ValueError, match=match):
+            call()
+    # alpha=0 is allowed with K-fold (no leave-one-out division by zero)
+    assert RidgeCV(alphas=[0.0, 1.0], cv=3).fit(X, y).alpha_ in (0.0, 1.0)
