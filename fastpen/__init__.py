@@ -1,7 +1,9 @@
 """fastpen: fast penalized linear regression with a scikit-learn API.
 
-Coordinate-descent and proximal-gradient engines in Cython (dense Fortran and CSC sparse X, float32 and
-float64, without copying X) behind drop-in replacements for scikit-learn's estimators.
+Coordinate-descent and proximal-gradient engines in Cython (dense Fortran and CSC sparse
+X, float32 and float64, without copying X) behind drop-in replacements for
+scikit-learn's estimators, with paths, cross-validation, stability selection and a
+command line.
 """
 from ._cv import ElasticNetCV, LassoCV
 from ._elastic_net import ElasticNet, Lasso
