@@ -1,0 +1,703 @@
+"""Shared pieces of bench_path.py and bench_suite.py: problems, an independent duality
+gap, the solver wrappers (fastpen, scikit-learn, celer, skglm, glmnet), the search that
+brings peers with their own stopping rule to our gap target, timing, and memory probes.
+
+The gap target is scikit-learn's: gap <= TOL * ||y - ybar||^2 / n with an intercept,
+TOL * ||y||^2 / n without (gaps here are in objective units, i.e. divided by n).
+
+Memory probes run in a subprocess:
+    python bench/peers.py memory --solver fastpen --problem P3 --divisor 10 --intercept 1
+    python bench/peers.py memory-cv --problem P3 --n-jobs 2
+"""
+import argparse
+import gc
+import json
+import math
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import bench_lasso as base  # noqa: E402  (generated problems P1..P4)
+
+TOL = 1e-6
+MAX_ITER = 100_000
+DATA_DIR = Path(os.environ.get("FASTPEN_DATA", HERE.parent.parent / "shared" / "data"))
+GENERATED = ("P1", "P2", "P3", "P4")
+REAL = ("riboflavin", "leukemia", "diabetes64", "housing_scale", "we8there",
+        "trump_tweets_tfidf")
+
+
+# --------------------------------------------------------------------------- problems
+def real_available():
+    return [name for name in REAL
+            if (DATA_DIR / name).exists() or (DATA_DIR / f"{name}.npz").exists()]
+
+
+def all_problems():
+    return list(GENERATED) + real_available()
+
+
+def _csc32(X):
+    X = sp.csc_matrix(X, dtype=np.float64)
+    X.sum_duplicates()
+    X.sort_indices()
+    X.indices = X.indices.astype(np.int32)
+    X.indptr = X.indptr.astype(np.int32)
+    return X
+
+
+def load_problem(name):
+    """(X, y, description). Dense X is Fortran float64, sparse X is CSC float64 int32.
+
+    Every solver gets the same arrays (the layout each of them reads without copying).
+    """
+    if name in GENERATED:
+        return base.make_problem(name)
+    if name == "housing_scale":
+        from sklearn.datasets import load_svmlight_file
+        X, y = load_svmlight_file(str(DATA_DIR / name))
+        X = _csc32(X)  # CSR int64 as read; peers need CSC int32 (fastpen takes either)
+        return X, np.asarray(y, np.float64), f"libsvm {X.shape[0]}x{X.shape[1]} as CSC"
+    z = np.load(DATA_DIR / f"{name}.npz", allow_pickle=False)
+    y = np.asarray(z["y"], dtype=np.float64).ravel()
+    if "format" in z.files:
+        X = _csc32(sp.load_npz(DATA_DIR / f"{name}.npz"))
+        desc = f"sparse CSC {X.shape[0]}x{X.shape[1]} nnz={X.nnz}"
+    else:
+        X = np.asarray(z["X"], dtype=np.float64)
+        if name == "leukemia":  # raw intensities: standardize rows, then columns
+            X = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
+            X = (X - X.mean(axis=0)) / X.std(axis=0)
+        X = np.asfortranarray(X)
+        desc = f"dense {X.shape[0]}x{X.shape[1]}"
+        if name == "leukemia":
+            desc += " standardized rows then columns"
+    return X, y, desc
+
+
+def x_nbytes(X):
+    if sp.issparse(X):
+        return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    return X.nbytes
+
+
+def p_much_larger(X):
+    """'p >> n' for the acceptance targets: n_features >= 5 n_samples."""
+    return X.shape[1] >= 5 * X.shape[0]
+
+
+# --------------------------------------------------------------------------- math
+def column_means(X):
+    return np.asarray(X.mean(axis=0)).ravel()
+
+
+def alpha_max(X, y, fit_intercept):
+    return base.alpha_max(X, y, fit_intercept)
+
+
+def gap_target(y, fit_intercept, tol=TOL):
+    yc = y - y.mean() if fit_intercept else y
+    return tol * float(yc @ yc) / y.shape[0]
+
+
+def optimal_intercept(X, y, coef, fit_intercept, X_mean=None):
+    if not fit_intercept:
+        return 0.0
+    if X_mean is None:
+        X_mean = column_means(X)
+    return float(y.mean() - X_mean @ coef)
+
+
+def objective(X, y, coef, intercept, alpha):
+    return base.objective(X, y, coef, intercept, alpha)
+
+
+def duality_gap(X, y, coef, intercept, alpha, fit_intercept):
+    """Lasso duality gap of (coef, intercept), in objective units, computed here.
+
+    The dual point is the (centred, with an intercept) residual rescaled into the dual
+    feasible set, as scikit-learn does; the primal uses the solver's own intercept, so
+    a non-optimal intercept shows up in the gap.
+    """
+    n = X.shape[0]
+    coef = np.asarray(coef, dtype=np.float64).ravel()
+    R = y - np.asarray(X @ coef).ravel() - float(intercept)
+    Rc = R - R.mean() if fit_intercept else R
+    XtR = np.asarray(X.T @ Rc).ravel()
+    dual_norm = max(float(np.max(np.abs(XtR))), 1e-300)
+    scale = min(1.0, alpha * n / dual_norm)
+    primal = 0.5 * float(R @ R) + alpha * n * float(np.abs(coef).sum())
+    dual = -0.5 * scale ** 2 * float(Rc @ Rc) + scale * float(Rc @ y)
+    return (primal - dual) / n
+
+
+def path_quality(X, y, alphas, coefs, intercepts, fit_intercept):
+    """Per-alpha (gaps, objectives) of a path."""
+    gaps, objs = [], []
+    for k, alpha in enumerate(alphas):
+        gaps.append(duality_gap(X, y, coefs[:, k], intercepts[k], alpha, fit_intercept))
+        objs.append(objective(X, y, coefs[:, k], intercepts[k], alpha))
+    return np.array(gaps), np.array(objs)
+
+
+def grid(X, y, fit_intercept, n_alphas=100, eps=1e-3):
+    """scikit-learn's grid (same as fastpen.alpha_grid and LassoCV().alphas_)."""
+    amax = alpha_max(X, y, fit_intercept)
+    return np.geomspace(amax, amax * eps, num=n_alphas)
+
+
+# --------------------------------------------------------------------------- solvers
+class _quiet(warnings.catch_warnings):
+    """catch_warnings that ignores everything (ConvergenceWarning included)."""
+
+    def __enter__(self):
+        out = super().__enter__()
+        warnings.simplefilter("ignore")
+        return out
+
+
+class Solver:
+    """A solver under test.
+
+    search: None when the solver stops on our gap rule itself (setting = TOL); 'tol' when
+    its own stopping rule differs and its loosest tolerance reaching our target is
+    searched (untimed); 'fixed' for a fixed setting of its own (glmnet's default).
+    """
+    name = ""
+    search = None
+    nominal = TOL  # first setting tried by the search
+    module = None
+
+    def available(self):
+        if self.module is None:
+            return True, ""
+        try:
+            __import__(self.module)
+            return True, ""
+        except Exception as exc:  # noqa: BLE001
+            return False, f"{type(exc).__name__}: {exc}"
+
+    def warm_compile(self):
+        """One-off compilation (numba), untimed."""
+
+    def prepare_path(self, X, y, fit_intercept):
+        """Untimed data preparation for the path (default: none)."""
+        return X, y, {}
+
+    def tighter(self, s):
+        return s / 10.0
+
+    def looser(self, s):
+        return s * 10.0
+
+    def between(self, lo, hi):
+        return math.sqrt(lo * hi)
+
+
+class FastpenCD(Solver):
+    name = "fastpen cd"
+    solver = "cd"
+    module = "fastpen"
+
+    def fit(self, X, y, alpha, fit_intercept, setting=TOL):
+        import fastpen
+        with _quiet():
+            m = fastpen.Lasso(alpha, tol=setting, fit_intercept=fit_intercept,
+                              max_iter=MAX_ITER, solver=self.solver).fit(X, y)
+        return m.coef_, float(m.intercept_)
+
+    def path(self, X, y, alphas, fit_intercept, setting=TOL, extra=None):
+        import fastpen
+        with _quiet():
+            _, coefs, _ = fastpen.lasso_path(X, y, alphas=alphas, eps=1e-3, tol=setting,
+                                             fit_intercept=fit_intercept,
+                                             max_iter=MAX_ITER, solver=self.solver)
+        return coefs, None  # intercepts: ybar - xbar^T w (implicit centring)
+
+
+class FastpenFista(FastpenCD):
+    name = "fastpen fista"
+    solver = "fista"
+
+
+class Sklearn(Solver):
+    name = "scikit-learn"
+    module = "sklearn"
+
+    def fit(self, X, y, alpha, fit_intercept, setting=TOL):
+        from sklearn.linear_model import Lasso
+        with _quiet():
+            m = Lasso(alpha, tol=setting, fit_intercept=fit_intercept,
+                      max_iter=MAX_ITER).fit(X, y)
+        return m.coef_, float(m.intercept_)
+
+    def prepare_path(self, X, y, fit_intercept):
+        # enet_path has no intercept: centre as LassoCV does (_pre_fit), untimed
+        if not fit_intercept:
+            return X, y, {}
+        mean = column_means(X)
+        if sp.issparse(X):
+            return X, y - y.mean(), {"X_offset": mean, "X_scale": np.ones_like(mean)}
+        return np.asfortranarray(X - mean), y - y.mean(), {}
+
+    def path(self, X, y, alphas, fit_intercept, setting=TOL, extra=None):
+        from sklearn.linear_model import enet_path
+        with _quiet():
+            _, coefs, _ = enet_path(X, y, l1_ratio=1.0, alphas=alphas, tol=setting,
+                                    max_iter=MAX_ITER, precompute="auto",
+                                    **(extra or {}))
+        return coefs, None
+
+
+class Celer(Solver):
+    name = "celer"
+    module = "celer"
+    search = "tol"
+
+    def fit(self, X, y, alpha, fit_intercept, setting=TOL):
+        import celer
+        with _quiet():
+            m = celer.Lasso(alpha, tol=setting, fit_intercept=fit_intercept,
+                            max_iter=1000, max_epochs=500_000).fit(X, y)
+        return m.coef_, float(m.intercept_)
+
+    prepare_path = Sklearn.prepare_path
+
+    def path(self, X, y, alphas, fit_intercept, setting=TOL, extra=None):
+        from celer import celer_path
+        with _quiet():
+            _, coefs, _ = celer_path(X, y, "lasso", alphas=alphas, tol=setting,
+                                     max_iter=1000, max_epochs=500_000, prune=1,
+                                     **(extra or {}))
+        return coefs, None
+
+
+class Skglm(Solver):
+    name = "skglm"
+    module = "skglm"
+    search = "tol"
+    nominal = 1e-6
+
+    def warm_compile(self):
+        rng = np.random.default_rng(0)
+        for X in (np.asfortranarray(rng.standard_normal((20, 30))),
+                  _csc32(sp.random(20, 30, density=0.3, random_state=0))):
+            y = rng.standard_normal(20)
+            for fi in (False, True):
+                self.fit(X, y, 0.01, fi, 1e-4)
+                self.path(X, y, np.array([0.1, 0.01]), fi, 1e-4)
+
+    def fit(self, X, y, alpha, fit_intercept, setting=TOL):
+        import skglm
+        with _quiet():
+            m = skglm.Lasso(alpha, tol=setting, fit_intercept=fit_intercept,
+                            max_iter=1000, max_epochs=500_000).fit(X, y)
+        return m.coef_, float(m.intercept_)
+
+    def path(self, X, y, alphas, fit_intercept, setting=TOL, extra=None):
+        import skglm
+        with _quiet():
+            est = skglm.Lasso(1.0, tol=setting, fit_intercept=fit_intercept,
+                              max_iter=1000, max_epochs=500_000)
+            res = est.path(X, y, alphas)
+        coefs = res[1]
+        if fit_intercept:
+            return coefs[:-1], coefs[-1]
+        return coefs, np.zeros(len(alphas))
+
+
+class Glmnet(Solver):
+    """The glmnet package (python-glmnet 2.2.1, Fortran): lambda = alpha, standardize off.
+
+    Its `tol` is glmnet's thresh (on the weighted squared coefficient change; default
+    1e-7). 'glmnet' searches thresh for our target; 'glmnet default' keeps 1e-7.
+    """
+    name = "glmnet"
+    module = "glmnet"
+    search = "tol"
+    nominal = 1e-7
+
+    def _model(self, lambdas, fit_intercept, setting):
+        from glmnet import ElasticNet
+        # max_iter counts passes over the whole path in glmnet: leave it room
+        return ElasticNet(alpha=1.0, lambda_path=np.asarray(lambdas, np.float64),
+                          standardize=False, fit_intercept=fit_intercept, n_splits=0,
+                          tol=setting, max_iter=100 * MAX_ITER)
+
+    def fit(self, X, y, alpha, fit_intercept, setting=TOL):
+        with _quiet():
+            m = self._model([alpha], fit_intercept, setting).fit(X, y)
+        return m.coef_path_[:, 0], float(m.intercept_path_[0])
+
+    def path(self, X, y, alphas, fit_intercept, setting=TOL, extra=None):
+        with _quiet():
+            m = self._model(alphas, fit_intercept, setting).fit(X, y)
+        coefs = np.zeros((X.shape[1], len(alphas)))
+        k = m.coef_path_.shape[1]  # glmnet may stop the path early
+        coefs[:, :k] = m.coef_path_
+        intercepts = np.full(len(alphas), np.nan)
+        intercepts[:k] = m.intercept_path_
+        if k < len(alphas):
+            intercepts[k:] = y.mean() if fit_intercept else 0.0
+        return coefs, intercepts
+
+
+class GlmnetDefault(Glmnet):
+    name = "glmnet default"
+    search = "fixed"
+
+
+SOLVER_CLASSES = {c.name: c for c in (FastpenCD, FastpenFista, Sklearn, Celer, Skglm,
+                                      Glmnet, GlmnetDefault)}
+PEER_KEYS = {"fastpen": "fastpen cd", "cd": "fastpen cd", "fista": "fastpen fista",
+             "sklearn": "scikit-learn", "scikit-learn": "scikit-learn", "celer": "celer",
+             "skglm": "skglm", "glmnet": "glmnet", "glmnet-default": "glmnet default"}
+
+
+def make_solvers(keys):
+    """Solver objects for the given names, plus {name: reason} for absent peers."""
+    solvers, absent = [], {}
+    for key in keys:
+        cls = SOLVER_CLASSES[PEER_KEYS.get(key, key)]
+        s = cls()
+        ok, why = s.available()
+        if ok:
+            try:
+                s.warm_compile()
+            except Exception as exc:  # noqa: BLE001
+                ok, why = False, f"warm-up failed: {type(exc).__name__}: {exc}"
+        if ok:
+            solvers.append(s)
+        else:
+            absent[s.name] = why
+    return solvers, absent
+
+
+# --------------------------------------------------------------------------- search
+class Abort(Exception):
+    """A probe timed out or failed: stop searching in that direction."""
+
+
+def loosest_setting(run, ok, nominal, tighter, looser, between, steps=2, cap=None,
+                    floor=1e-20, ceiling=1.0):
+    """Loosest setting whose result reaches the target (untimed search).
+
+    run(setting) -> (seconds, result) or raises Abort; ok(result) -> bool. Starts at
+    `nominal`, moves by factors of 10 until the answer changes, then bisects `steps`
+    times (geometric midpoints). An evaluation slower than `cap` seconds, or an Abort,
+    stops the refinement early (coarse=True).
+    Returns (setting, (seconds, result), n_evaluations, coarse, note).
+    """
+    state = {"evals": 0, "slow": False}
+
+    def evaluate(s):
+        state["evals"] += 1
+        out = run(s)
+        if cap is not None and out[0] > cap:
+            state["slow"] = True
+        return out, ok(out[1])
+
+    best_s = best = bad_s = None
+    note = ""
+    try:
+        s = nominal
+        out, good = evaluate(s)
+        if good:
+            best_s, best = s, out
+            while not state["slow"] and looser(best_s) <= ceiling:
+                s = looser(best_s)
+                out, good = evaluate(s)
+                if not good:
+                    bad_s = s
+                    break
+                best_s, best = s, out
+        else:
+            bad_s = s
+            while True:
+                s = tighter(bad_s)
+                if s < floor:
+                    return None, None, state["evals"], True, f"not reached at {floor:g}"
+                out, good = evaluate(s)
+                if good:
+                    best_s, best = s, out
+                    break
+                bad_s = s
+        for _ in range(steps if bad_s is not None else 0):
+            if state["slow"]:
+                break
+            mid = between(best_s, bad_s)
+            out, good = evaluate(mid)
+            if good:
+                best_s, best = mid, out
+            else:
+                bad_s = mid
+    except Abort as exc:
+        note = str(exc)
+        if best_s is None:
+            return None, None, state["evals"], True, note
+        return best_s, best, state["evals"], True, note
+    return best_s, best, state["evals"], state["slow"], note
+
+
+def probe(fn, timeout):
+    """Run fn() in a forked child (sees X without copying it); (seconds, result).
+
+    Raises Abort on timeout (the child is killed) or on an error in fn.
+    """
+    import pickle
+    import select
+    import signal
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            os.close(r)
+            t0 = time.perf_counter()
+            res = fn()
+            data = pickle.dumps((time.perf_counter() - t0, res), protocol=5)
+        except BaseException as exc:  # noqa: BLE001
+            data = pickle.dumps((None, f"{type(exc).__name__}: {exc}"))
+        try:
+            with os.fdopen(w, "wb") as fh:
+                fh.write(data)
+        finally:
+            os._exit(0)
+    os.close(w)
+    deadline = time.monotonic() + timeout
+    chunks = []
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise Abort(f"> {timeout:.0f} s")
+            ready, _, _ = select.select([r], [], [], remaining)
+            if ready:
+                chunk = os.read(r, 1 << 22)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    finally:
+        os.close(r)
+    os.waitpid(pid, 0)
+    dt, res = pickle.loads(b"".join(chunks))
+    if dt is None:
+        raise Abort(f"error: {res}")
+    return dt, res
+
+
+def settle(solver, make_run, ratio_of, soft_cap, hard_cap, steps):
+    """Find the solver's setting (untimed, in forked children).
+
+    Gap-rule solvers run at TOL; 'fixed' ones at their nominal setting; 'tol' ones get
+    the loosest setting whose result has ratio_of(result) <= 1.
+    Returns a dict: setting, seconds (of that setting's probe), result, evals, coarse,
+    status ('ok', or why there is no timing), note.
+    """
+    def logged(setting):
+        t0 = time.perf_counter()
+        try:
+            dt, res = probe(make_run(setting), hard_cap)
+        except Abort as exc:
+            print(f"      {solver.name} setting={setting:.3g}: {exc}", file=sys.stderr,
+                  flush=True)
+            raise
+        print(f"      {solver.name} setting={setting:.3g}: {dt:.3f} s, "
+              f"ratio {ratio_of(res):.3g} ({time.perf_counter() - t0:.1f} s)",
+              file=sys.stderr, flush=True)
+        return dt, res
+
+    if solver.search in (None, "fixed"):
+        setting = TOL if solver.search is None else solver.nominal
+        try:
+            dt, res = logged(setting)
+        except Abort as exc:
+            return {"setting": setting, "status": str(exc), "evals": 1}
+        return {"setting": setting, "seconds": dt, "result": res, "evals": 1,
+                "coarse": False, "status": "ok", "note": ""}
+    s, best, evals, coarse, note = loosest_setting(
+        logged, lambda res: ratio_of(res) <= 1.0,
+        solver.nominal, solver.tighter, solver.looser, solver.between, steps=steps,
+        cap=soft_cap)
+    if s is None:
+        return {"setting": None, "status": "target not reached" + (
+            f" ({note})" if note else ""), "evals": evals}
+    return {"setting": s, "seconds": best[0], "result": best[1], "evals": evals,
+            "coarse": coarse, "status": "ok", "note": note}
+
+
+def compare(solvers, make_run_for, ratio_of, repeats, soft_cap, hard_cap, steps):
+    """Settle every solver, then time them interleaved in this process.
+
+    A solver whose settled run took more than soft_cap seconds is not re-run: its
+    probe time is its one run. Returns {name: info dict} with 'time', 'runs', 'result'.
+    """
+    infos = {}
+    for s in solvers:
+        infos[s.name] = settle(s, make_run_for(s), ratio_of, soft_cap, hard_cap, steps)
+    tasks = {}
+    for s in solvers:
+        info = infos[s.name]
+        if info["status"] != "ok":
+            continue
+        if info["seconds"] > soft_cap:
+            info.update(time=info["seconds"], runs=1, capped=True)
+        else:
+            tasks[s.name] = make_run_for(s)(info["setting"])
+    timed_ = run_interleaved(tasks, repeats, soft_cap)
+    for name, (t, runs, res) in timed_.items():
+        infos[name].update(time=t, runs=runs, result=res, capped=runs == 1)
+    return infos
+
+
+# --------------------------------------------------------------------------- timing
+def timed(fn):
+    gc.collect()
+    t0 = time.perf_counter()
+    res = fn()
+    return time.perf_counter() - t0, res
+
+
+def fmt_ms(seconds):
+    if seconds is None:
+        return "-"
+    ms = seconds * 1e3
+    if ms >= 10_000:
+        return f"{ms / 1e3:.1f} s"
+    if ms >= 100:
+        return f"{ms:.0f} ms"
+    return f"{ms:.1f} ms"
+
+
+def fmt_ratio(r):
+    if r is None or not np.isfinite(r):
+        return "-"
+    return f"{r:.2f}x" if r < 100 else f"{r:.0f}x"
+
+
+def run_interleaved(tasks, repeats, cap):
+    """tasks: {key: fn}. Warm-up each once; then `repeats` rounds, interleaved.
+
+    A task whose warm-up took longer than `cap` seconds keeps that one run (marked).
+    Returns {key: (median seconds, n runs, last result)}.
+    """
+    times, results, single = {}, {}, set()
+    for key, fn in tasks.items():
+        dt, res = timed(fn)
+        results[key] = res
+        times[key] = [dt]
+        if cap is not None and dt > cap:
+            single.add(key)
+    for key in tasks:
+        if key not in single:
+            times[key] = []
+    for _ in range(repeats):
+        for key, fn in tasks.items():
+            if key in single:
+                continue
+            dt, res = timed(fn)
+            times[key].append(dt)
+            results[key] = res
+    return {k: (statistics.median(times[k]), len(times[k]), results[k]) for k in tasks}
+
+
+# --------------------------------------------------------------------------- memory
+def _status_kb(field):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def _reset_peak():
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _measure(fn):
+    """Peak RSS above the baseline (bytes) and tracemalloc peak of fn()."""
+    import tracemalloc
+    gc.collect()
+    reset = _reset_peak()
+    base_kb = _status_kb("VmRSS")
+    tracemalloc.start()
+    fn()
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    peak_kb = _status_kb("VmHWM")
+    return {"rss_extra": (peak_kb - base_kb) * 1024 if reset else None,
+            "traced_peak": traced_peak}
+
+
+def _child_memory(args):
+    from threadpoolctl import threadpool_limits
+    X, y, _ = load_problem(args.problem)
+    fi = bool(args.intercept)
+    with threadpool_limits(limits=1):
+        if args.command == "memory":
+            solver = SOLVER_CLASSES[PEER_KEYS.get(args.solver, args.solver)]()
+            solver.warm_compile()
+            alpha = alpha_max(X, y, fi) / args.divisor
+            # warm-up on a small slice of the same kind, so one-off allocations
+            # (imports, compilation) are not counted
+            solver.fit(X[:50], y[:50], alpha_max(X[:50], y[:50], fi) / 2, fi, 1e-3)
+            out = _measure(lambda: solver.fit(X, y, alpha, fi, args.setting))
+        else:
+            import fastpen
+            Xs, ys = X[:200], y[:200]
+            fastpen.LassoCV(cv=3, n_jobs=args.n_jobs, tol=1e-3, alphas=5).fit(Xs, ys)
+            out = _measure(lambda: fastpen.LassoCV(
+                cv=5, n_jobs=args.n_jobs, tol=args.setting, max_iter=MAX_ITER,
+                fit_intercept=fi).fit(X, y))
+    out["x_bytes"] = x_nbytes(X)
+    print(json.dumps(out))
+
+
+def memory_probe(command, problem, solver="fastpen", divisor=10, intercept=True,
+                 n_jobs=1, setting=TOL, timeout=1800):
+    """Run a memory probe in a fresh interpreter; returns its dict, or {'error': ...}."""
+    import subprocess
+    cmd = [sys.executable, str(HERE / "peers.py"), command, "--problem", problem,
+           "--solver", solver, "--divisor", str(divisor), "--intercept",
+           str(int(intercept)), "--n-jobs", str(n_jobs), "--setting", repr(setting)]
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               MKL_NUM_THREADS="1")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              env=env)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {timeout} s"}
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else
+                f"exit {proc.returncode}"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="memory probes (run in a subprocess)")
+    parser.add_argument("command", choices=["memory", "memory-cv"])
+    parser.add_argument("--problem", default="P3")
+    parser.add_argument("--solver", default="fastpen")
+    parser.add_argument("--divisor", type=float, default=10)
+    parser.add_argument("--intercept", type=int, default=1)
+    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--setting", type=float, default=TOL)
+    _child_memory(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
