@@ -127,6 +127,45 @@ def path_row_md(r):
             f"| {r['n_over']}/100 | {r['obj_best']:.1e} |")
 
 
+def _parse_time(text):
+    value, unit = text.split()
+    return float(value) / (1e3 if unit == "ms" else 1.0)
+
+
+def read_path_rows(path):
+    """Path rows back from a bench_path.py --out file (to reuse a long run's path table).
+
+    Returns {problem: [row dict, ...]} with the fields path_row_md prints.
+    """
+    rows = {}
+    in_table = False
+    for line in Path(path).read_text().splitlines():
+        if line.startswith(PATH_HEADER[:40]):
+            in_table = True
+            continue
+        if in_table and not line.startswith("|"):
+            in_table = False
+        if not in_table or line.startswith("|---"):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        problem, solver, setting = cells[:3]
+        row = {"problem": problem, "solver": solver, "setting": None,
+               "coarse": "(coarse)" in setting, "from_file": str(path)}
+        if setting != "-":
+            row["setting"] = float(setting.split("=")[1].split()[0])
+        if cells[5] == "":
+            row["status"] = cells[3]
+        else:
+            row.update(status="ok", time=_parse_time(cells[3]),
+                       runs=int(cells[4].split()[0]),
+                       worst_ratio=float(cells[6]), n_over=int(cells[7].split("/")[0]),
+                       obj_best=float(cells[8]))
+            if cells[5] != "-":
+                row["vs_fastpen"] = float(cells[5].rstrip("x"))
+        rows.setdefault(problem, []).append(row)
+    return rows
+
+
 def path_acceptance(rows_by_problem, shapes):
     """Lines on issue 6's path targets (fastpen faster than scikit-learn everywhere,
     >= 5x on p >> n) and issue 7's (fastpen <= 1.0x the fastest peer reaching the

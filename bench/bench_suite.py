@@ -280,6 +280,9 @@ def parse_args(argv):
     ap.add_argument("--no-path", action="store_true")
     ap.add_argument("--no-curves", action="store_true")
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--path-from", default=None,
+                    help="reuse the path rows of these problems from a bench_path.py "
+                    "--out file instead of measuring them again")
     ap.add_argument("--curve-alphas", default="100", help="divisors for the curves")
     ap.add_argument("--curve-cap", type=float, default=20.0,
                     help="a curve point slower than this (s) ends that solver's sweep")
@@ -332,6 +335,7 @@ def main(argv=None):
     shapes, descs = {}, {}
     single_rows, path_rows, figures = [], {}, []
     settled = {}  # P3 settings at amax/10 for the memory probe
+    reused = BP.read_path_rows(args.path_from) if args.path_from else {}
     for name in args.problems:
         X, y, desc = P.load_problem(name)
         shapes[name], descs[name] = X.shape, desc
@@ -346,7 +350,10 @@ def main(argv=None):
                 if name == "P3" and div == 10:
                     settled = {r["solver"]: r["setting"] for r in rows
                                if r["status"] == "ok"}
-        if not args.no_path:
+        if not args.no_path and name in reused:
+            path_rows[name] = reused[name]
+            log(f"{name}: path rows reused from {args.path_from}")
+        elif not args.no_path:
             log(f"{name}: path")
             rows = BP.run_path(name, X, y, path_solvers, args, args.fit_intercept)
             path_rows[name] = rows
@@ -429,6 +436,10 @@ def main(argv=None):
                     f"{'met' if a[3] is not None and a[3] >= 10 else 'MISSED'}).")
     if path_rows:
         emit("## 100-alpha path: summary\n")
+        if reused:
+            emit(f"Rows of {', '.join(k for k in path_rows if k in reused)} are those of "
+                 f"the bench_path.py run saved in `{args.path_from}` (same code, same "
+                 "rules, measured the same day), not measured again.\n")
         emit("| problem | fastpen path | fastest peer at the target | fastpen / fastest "
              "peer | scikit-learn path | scikit-learn / fastpen | glmnet default "
              "(worst gap/target) |")
