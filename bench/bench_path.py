@@ -132,6 +132,25 @@ def _parse_time(text):
     return float(value) / (1e3 if unit == "ms" else 1.0)
 
 
+def parse_path_cells(cells):
+    """A path row dict from the cells of a line printed by path_row_md."""
+    problem, solver, setting = cells[:3]
+    row = {"problem": problem, "solver": solver, "setting": None,
+           "coarse": "(coarse)" in setting}
+    if setting != "-":
+        row["setting"] = float(setting.split("=")[1].split()[0])
+    if cells[5] == "":
+        row["status"] = cells[3]
+    else:
+        row.update(status="ok", time=_parse_time(cells[3]),
+                   runs=int(cells[4].split()[0]),
+                   worst_ratio=float(cells[6]), n_over=int(cells[7].split("/")[0]),
+                   obj_best=float(cells[8]))
+        if cells[5] != "-":
+            row["vs_fastpen"] = float(cells[5].rstrip("x"))
+    return row
+
+
 def read_path_rows(path):
     """Path rows back from a bench_path.py --out file (to reuse a long run's path table).
 
@@ -148,20 +167,9 @@ def read_path_rows(path):
         if not in_table or line.startswith("|---"):
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        problem, solver, setting = cells[:3]
-        row = {"problem": problem, "solver": solver, "setting": None,
-               "coarse": "(coarse)" in setting, "from_file": str(path)}
-        if setting != "-":
-            row["setting"] = float(setting.split("=")[1].split()[0])
-        if cells[5] == "":
-            row["status"] = cells[3]
-        else:
-            row.update(status="ok", time=_parse_time(cells[3]),
-                       runs=int(cells[4].split()[0]),
-                       worst_ratio=float(cells[6]), n_over=int(cells[7].split("/")[0]),
-                       obj_best=float(cells[8]))
-            if cells[5] != "-":
-                row["vs_fastpen"] = float(cells[5].rstrip("x"))
+        row = parse_path_cells(cells)
+        row["from_file"] = str(path)
+        problem = row["problem"]
         rows.setdefault(problem, []).append(row)
     return rows
 

@@ -283,9 +283,16 @@ def parse_args(argv):
     ap.add_argument("--path-from", default=None,
                     help="reuse the path rows of these problems from a bench_path.py "
                     "--out file instead of measuring them again")
+    ap.add_argument("--path-wait", type=float, default=0.0,
+                    help="wait this many seconds for the --path-from file to appear")
     ap.add_argument("--curve-alphas", default="100", help="divisors for the curves")
     ap.add_argument("--curve-cap", type=float, default=20.0,
                     help="a curve point slower than this (s) ends that solver's sweep")
+    ap.add_argument("--from-log", default=None,
+                    help="measure nothing: render the report from the log (stdout) of an "
+                    "earlier run, e.g. one that was stopped before it finished")
+    ap.add_argument("--log-command", default=None,
+                    help="with --from-log: the command of the logged run, for the header")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     ap.add_argument("--results-dir", default=str(HERE / "results"))
     args = ap.parse_args(argv)
@@ -311,8 +318,81 @@ def parse_args(argv):
     return args
 
 
+def parse_single_cells(cells):
+    """A single-alpha row dict from the cells of a line printed by single_row_md."""
+    problem, div, solver, setting = cells[:4]
+    row = {"problem": problem, "div": int(div.split("/")[1]), "solver": solver,
+           "setting": None, "coarse": "(coarse)" in setting}
+    if setting != "-":
+        row["setting"] = float(setting.split("=")[1].split()[0])
+    if cells[5] == "":
+        row["status"] = cells[4]
+    else:
+        row.update(status="ok", time=BP._parse_time(cells[4]), runs=int(cells[5]),
+                   ratio=float(cells[7].split()[0]), obj_best=float(cells[8]),
+                   nnz=int(cells[9]))
+        if cells[6] != "-":
+            row["vs_fastpen"] = float(cells[6].rstrip("x"))
+    return row
+
+
+def read_log(path, args):
+    """(single_rows, path_rows, shapes, descs, figures, elapsed) from a suite log."""
+    import re
+    single, paths, shapes, descs, figures = [], {}, {}, {}, []
+    elapsed = 0.0
+    for line in Path(path).read_text().splitlines():
+        m = re.match(r"\[\s*(\d+) s\] (\S+): (.*)$", line)
+        if m:
+            elapsed = float(m.group(1))
+            name, rest = m.group(2), m.group(3)
+            dims = re.search(r"(\d+)x(\d+)", rest)
+            if name in P.all_problems() and dims and name not in shapes:
+                shapes[name] = (int(dims.group(1)), int(dims.group(2)))
+                descs[name] = rest
+            continue
+        if not line.startswith("    | "):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 10:
+            single.append(parse_single_cells(cells))
+        elif len(cells) == 9:
+            row = BP.parse_path_cells(cells)
+            paths.setdefault(row["problem"], []).append(row)
+    for name in shapes:
+        png = Path(args.results_dir) / f"{name}.png"
+        if png.exists():
+            figures.append((name, png))
+    args.problems = list(shapes)
+    return single, paths, shapes, descs, figures, elapsed
+
+
+def versions_line():
+    import fastpen
+    import sklearn
+    versions = [f"fastpen {fastpen.__version__}", f"scikit-learn {sklearn.__version__}"]
+    for mod in ("celer", "skglm", "glmnet"):
+        try:
+            versions.append(f"{mod} {__import__(mod).__version__}")
+        except Exception:  # noqa: BLE001
+            versions.append(f"{mod} absent")
+    return versions
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.from_log:
+        single, paths, shapes, descs, figures, elapsed = read_log(args.from_log, args)
+        reused = {}
+        if args.path_from:
+            from_file = BP.read_path_rows(args.path_from)
+            for name in shapes:
+                if name not in paths and name in from_file:
+                    paths[name] = reused[name] = from_file[name]
+        write_report(args, argv, single, paths, [], figures, shapes, descs, {},
+                     versions_line(), reused, elapsed)
+        print(f"written to {args.out}")
+        return
     import fastpen
     import sklearn
     t_start = time.perf_counter()
@@ -335,7 +415,24 @@ def main(argv=None):
     shapes, descs = {}, {}
     single_rows, path_rows, figures = [], {}, []
     settled = {}  # P3 settings at amax/10 for the memory probe
-    reused = BP.read_path_rows(args.path_from) if args.path_from else {}
+    reused = {}
+
+    def reuse(name):
+        """Path rows of `name` from --path-from; for P1..P4 (bench_path.py's default
+        problems) wait up to --path-wait s for that file to appear."""
+        if not args.path_from:
+            return None
+        deadline = time.time() + (args.path_wait if name in P.GENERATED else 0.0)
+        while True:
+            if Path(args.path_from).exists():
+                rows = BP.read_path_rows(args.path_from)
+                if name in rows:
+                    reused[name] = rows[name]
+                    return rows[name]
+                return None
+            if time.time() > deadline:
+                return None
+            time.sleep(10)
     for name in args.problems:
         X, y, desc = P.load_problem(name)
         shapes[name], descs[name] = X.shape, desc
@@ -350,7 +447,7 @@ def main(argv=None):
                 if name == "P3" and div == 10:
                     settled = {r["solver"]: r["setting"] for r in rows
                                if r["status"] == "ok"}
-        if not args.no_path and name in reused:
+        if not args.no_path and reuse(name) is not None:
             path_rows[name] = reused[name]
             log(f"{name}: path rows reused from {args.path_from}")
         elif not args.no_path:
@@ -374,12 +471,22 @@ def main(argv=None):
             settled = {s.name: (P.TOL if s.search is None else s.nominal) for s in solvers}
         mem_rows = run_memory(settled, args)
 
+    write_report(args, argv, single_rows, path_rows, mem_rows, figures, shapes, descs,
+                 absent, versions, reused, time.perf_counter() - t_start)
+    log(f"written to {args.out}")
+
+
+def write_report(args, argv, single_rows, path_rows, mem_rows, figures, shapes, descs,
+                 absent, versions, reused, elapsed):
     # ------------------------------------------------------------------ report
     out = []
     emit = out.append
     cmd = "python bench/bench_suite.py " + " ".join(sys.argv[1:] if argv is None else argv)
     emit("# Benchmark results (issue 7)\n")
-    emit(f"Generated by `{cmd.strip()}` in {time.perf_counter() - t_start:.0f} s on a "
+    if args.from_log:
+        cmd = (f"{args.log_command or 'python bench/bench_suite.py'}`, rendered from its "
+               f"log by `{cmd.strip()}")
+    emit(f"Generated by `{cmd.strip()}` in {elapsed:.0f} s on a "
          f"2-core machine shared with other work (timings can move by 1.5x between runs; "
          f"compare the ratios, measured in one process, interleaved).\n")
     emit(f"{', '.join(versions)}; numpy {np.__version__}.\n")
@@ -513,7 +620,6 @@ def main(argv=None):
         emit("")
     Path(args.out).write_text("\n".join(out) + "\n")
     print("\n".join(out))
-    log(f"written to {args.out}")
 
 
 if __name__ == "__main__":
