@@ -192,6 +192,7 @@ def solve_enet(
     design, y, *, sample_weight, X_mean, norm2, center, coef, alpha, l1_ratio,
     penalty_factor, lower, upper, max_iter, tol, solver="cd", random=False, seed=1,
     screening=True, lipschitz=None, restart=True, gram=None, start_set=None,
+    strong_ratio=0.0,
 ):
     """Solve one elastic-net problem with the engine named by `solver`.
 
@@ -225,6 +226,9 @@ def solve_enet(
         Run coordinate descent on Q = Xc^T S Xc instead of X (cd only).
     start_set : bool ndarray of shape (n_features,) or None
         Features to solve on first (cd only; see ``fastpen._enet.enet_solve``).
+    strong_ratio : float
+        alpha_prev / alpha along a path, warm-started at alpha_prev: the sequential
+        strong rule, applied inside the engine (cd only; 0 for none).
 
     Returns
     -------
@@ -256,6 +260,7 @@ def solve_enet(
         seed=int(seed) & 0xFFFFFFFF, screening=bool(screening),
         lipschitz=LIPSCHITZ_MARGIN * lipschitz if lipschitz else 0.0, restart=bool(restart),
         start_set=start_set if solver == "cd" else None,
+        strong_ratio=float(strong_ratio) if solver == "cd" else 0.0,
     )
     intercept = y_mean - float(np.dot(X_mean, coef)) if center else 0.0
     return Solution(intercept, gap / n, tol_abs, n_iter, converged, gap)

@@ -76,35 +76,6 @@ def _max_correlation(design, X_mean, y, sample_weight, fit_intercept, penalty_fa
     return max(0.0, float(np.max(scaled))) if positive else float(np.max(np.abs(scaled)))
 
 
-class _StrongRule:
-    """Sequential strong rule (Tibshirani et al. 2012) along a path.
-
-    At alpha_k, a zero coefficient whose gradient at the previous solution satisfies
-    |g_j| < n l1_ratio pf_j (2 alpha_k - alpha_{k-1}) will very likely stay zero: the
-    engine solves on the others first, then checks every feature with the full duality
-    gap (so a violation of the rule costs time, never correctness).
-    """
-
-    def __init__(self, design, y, sample_weight, fit_intercept, penalty_factor, l1_ratio,
-                 X_mean):
-        self.design = design
-        self.y = np.asarray(y, dtype=np.float64)
-        self.s = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-        self.fit_intercept = fit_intercept
-        self.threshold_scale = design.n_samples * l1_ratio * penalty_factor
-        self.X_mean = X_mean
-
-    def candidates(self, coef, previous_alpha, alpha):
-        X = self.design.X
-        residual = self.y - np.asarray(X @ coef, dtype=np.float64).ravel()
-        if self.fit_intercept:
-            residual -= np.average(residual, weights=self.s)
-        weighted = residual if self.s is None else self.s * residual
-        # Xc^T S R = X^T S R (the centred R sums to zero under the weights)
-        gradient = np.asarray(X.T @ weighted, dtype=np.float64).ravel()
-        return np.abs(gradient) >= self.threshold_scale * (2 * alpha - previous_alpha)
-
-
 def alpha_grid(X, y, *, l1_ratio=1.0, eps=1e-3, n_alphas=100, fit_intercept=True,
                sample_weight=None, positive=False, penalty_factor=None):
     """Geometric grid of alphas from alpha_max down to eps * alpha_max.
@@ -245,18 +216,16 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
     coefs = np.empty((n_features, alphas.size), dtype=X.dtype)
     dual_gaps = np.empty(alphas.size)
     n_iters = []
-    strong = _StrongRule(design, y, sw, fit_intercept, pf, l1_ratio, X_mean) if (
-        solver == "cd" and gram is None and not (np.any(pf == 0))) else None
     previous_alpha = None
     for k, alpha in enumerate(alphas):
-        start_set = None
-        if strong is not None and previous_alpha is not None:
-            start_set = strong.candidates(coef, previous_alpha, alpha)
+        # the sequential strong rule (Tibshirani et al. 2012), applied by the engine on
+        # the gradient at the previous solution it computes anyway
+        strong_ratio = previous_alpha / alpha if previous_alpha and alpha > 0 else 0.0
         solution = solve_enet(
             design, y, sample_weight=sw, X_mean=X_mean, norm2=norm2, center=fit_intercept,
             coef=coef, alpha=float(alpha), l1_ratio=float(l1_ratio), penalty_factor=pf,
             lower=lower, upper=upper, max_iter=max_iter, tol=float(tol), solver=solver,
-            lipschitz=lipschitz, random=random, gram=gram, start_set=start_set,
+            lipschitz=lipschitz, random=random, gram=gram, strong_ratio=strong_ratio,
             seed=rng.randint(1, 2**31 - 1) if random else 1,
         )
         previous_alpha = alpha

@@ -91,6 +91,18 @@ cdef inline Py_ssize_t all_features(
     return count
 
 
+cdef inline Py_ssize_t restore_features(
+    Py_ssize_t p, const double* norm2, const floating* w, const Py_ssize_t* reserve,
+    Py_ssize_t n_reserve, Py_ssize_t* active,
+) noexcept nogil:
+    """Every feature back after a restricted phase: those kept in `reserve` (the ones
+    the first gap did not screen) when there is one, else all non-constant ones."""
+    if n_reserve > 0:
+        memcpy(active, reserve, n_reserve * sizeof(Py_ssize_t))
+        return n_reserve
+    return all_features(p, norm2, w, NULL, active)
+
+
 cdef inline double penalised_objective(
     Py_ssize_t n, const floating* q, const floating* sw, bint center,
     const floating* w, const Py_ssize_t* features, Py_ssize_t n_features,
@@ -223,8 +235,8 @@ cdef inline int cd_solve(
     Py_ssize_t* support, const double* l1w, const double* l2w, const double* lower, const double* upper,
     int max_iter, double tol, double tol_abs, bint random, uint32_t seed,
     bint screening, int gap_freq, double inner_ratio, bint use_extrapolation,
-    bint use_anderson, const unsigned char* start_set,
-    double* gap_out, int* n_iter_out,
+    bint use_anderson, const unsigned char* start_set, double strong_ratio,
+    Py_ssize_t* reserve, double* gap_out, int* n_iter_out,
 ) except -1 nogil:
     """Run coordinate descent until the duality gap is <= tol_abs or max_iter epochs.
 
@@ -236,16 +248,23 @@ cdef inline int cd_solve(
     and gap-safe screening uses that point.
 
     `start_set` (a mask, or NULL) restricts the first phase to those features and the
-    nonzero ones (e.g. a sequential strong rule along a path); once that restricted
-    problem converges, every feature comes back and only the full gap certifies, so a
-    wrong start set costs time, never correctness. Returns 1 when converged, 0
-    otherwise; raises KeyboardInterrupt on Ctrl-C.
+    nonzero ones; once that restricted problem converges, every feature comes back and
+    only the full gap certifies, so a wrong start set costs time, never correctness.
+    `strong_ratio` > 0 (alpha_prev / alpha along a path, with `reserve` a buffer of p
+    indices) builds such a start set here, by the sequential strong rule (Tibshirani
+    et al. 2012) on the gradient at the warm start: a zero coefficient with
+    |g_j| < l1w_j (2 - strong_ratio) waits. That gradient comes from the first full gap,
+    which also screens, so the features coming back later are the unscreened ones kept
+    in `reserve`. Returns 1 when converged, 0 otherwise; raises KeyboardInterrupt on
+    Ctrl-C.
     """
     cdef Py_ssize_t f, j, n_active = 0, n_support
     cdef int inner, n_iter = 0, n_full_sweeps = 0
     cdef double epochs = 0.0, inner_tol, checked_at = 0.0
     cdef bint gap_is_current = True
     cdef bint restricted = start_set != NULL
+    cdef Py_ssize_t n_reserve = 0
+    cdef double threshold_scale = 2.0 - strong_ratio
     cdef bint screening_allowed
     cdef double gap, dual_scale = 1.0
     cdef Progress progress
@@ -293,6 +312,19 @@ cdef inline int cd_solve(
             n_active = screen(X_data, X_indices, X_indptr, storage, n, X_mean, center,
                               norm2, w, q, grad, l1w, l2w, active, n_active, gap,
                               dual_scale, &res)
+        if strong_ratio > 0.0 and reserve != NULL:
+            memcpy(reserve, active, n_active * sizeof(Py_ssize_t))
+            n_reserve = n_active
+            n_active = 0
+            for f in range(n_reserve):
+                j = reserve[f]
+                if w[j] != 0.0 or fabs(grad[j]) >= l1w[j] * threshold_scale:
+                    active[n_active] = j
+                    n_active += 1
+            if n_active < n_reserve:
+                restricted = True
+                screening = False
+                gap_is_current = False
     else:
         # a gap over a restricted set certifies nothing about the others: no screening
         screening = False
@@ -323,7 +355,7 @@ cdef inline int cd_solve(
                 # the full gap decide
                 restricted = False
                 screening = screening_allowed
-                n_active = all_features(p, norm2, w, NULL, active)
+                n_active = restore_features(p, norm2, w, reserve, n_reserve, active)
                 gap = best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
                                X_mean, center, norm2, w, q, weighted_q, grad, grad_acc,
                                ring, n_snapshots, q_acc, l1w, l2w, lower, upper, active,
@@ -401,7 +433,7 @@ cdef inline int cd_solve(
                 break
 
     if not converged and restricted:
-        n_active = all_features(p, norm2, w, NULL, active)
+        n_active = restore_features(p, norm2, w, reserve, n_reserve, active)
         gap_is_current = False
     if not converged and not gap_is_current:
         gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,

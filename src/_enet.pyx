@@ -44,6 +44,7 @@ def enet_solve(
     int gap_freq=10,
     double y_norm2=0.0,
     start_set=None,
+    double strong_ratio=0.0,
 ):
     """Minimise 1/2 ||yc - Xc w||_S^2 + sum_j h_j(w_j).
 
@@ -102,7 +103,12 @@ def enet_solve(
         The gap is computed at least every `gap_freq` epochs / iterations.
     start_set : bool array of shape (n_features,) or None
         cd: solve first on these features (and the nonzero ones), then on all; e.g. the
-        sequential strong rule of a path. Never changes the solution.
+        given rule. Never changes the solution.
+    strong_ratio : float
+        cd: alpha_prev / alpha when warm-started from the solution at alpha_prev along a
+        path; the engine then starts on the features the sequential strong rule keeps
+        (checked by the full gap in the end, so it never changes the solution either).
+        0 for none.
     y_norm2 : float
         GRAM storage only: ||yc||_S^2. Then X_data is the Fortran buffer of
         Q = Xc^T S Xc, n_samples is n_features, y is Xc^T S yc, norm2 is diag(Q), and
@@ -142,7 +148,8 @@ def enet_solve(
     cdef floating[:, ::1] sample_space = np.empty((6, n_samples), dtype=dtype)
     cdef floating[:, ::1] feature_space = np.empty((2, n_features), dtype=dtype)
     cdef double[::1] grad = np.zeros(n_features, dtype=np.float64)
-    cdef Py_ssize_t[:, ::1] index_space = np.empty((2, n_features), dtype=np.intp)
+    cdef Py_ssize_t[:, ::1] index_space = np.empty((3 if use_cd else 2, n_features),
+                                                   dtype=np.intp)
     # cd: the gradient at the extrapolated dual point; the ring of the last residuals
     # and their extrapolation
     cdef double[:, ::1] ranking_space = np.zeros((1, n_features if use_cd else 1))
@@ -182,7 +189,9 @@ def enet_solve(
                 &index_space[0, 0], &index_space[1, 0],
                 &l1_weight[0], &l2_weight[0], lo, hi,
                 max_iter, tol, tol_abs, random, seed, screening, max(gap_freq, 1),
-                inner_ratio, extrapolate, accelerate, start, &gap, &n_iter,
+                inner_ratio, extrapolate, accelerate, start,
+                strong_ratio if storage != GRAM else 0.0, &index_space[2, 0],
+                &gap, &n_iter,
             )
         else:
             converged = prox_grad_solve(
