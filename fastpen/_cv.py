@@ -9,45 +9,211 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import column_or_1d
 
 from ._elastic_net import ElasticNet, linear_predict, validate_enet_X
-from ._engine import SOLVERS
-from ._path import alpha_grid, enet_path
+from ._engine import SOLVERS, Design, GramDesign, take_rows, use_gram
+from ._path import centred_correlation, grid_from_correlation, path_solutions
 from ._validation import (
-    canonical_csc,
     check_bool,
+    check_bounds,
     check_int,
     check_options,
+    check_penalty_factor,
     check_real,
     check_sample_weight,
 )
 
 
 def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
-               store_path):
+               store_path, moments=None):
     """Fit the path on one training fold; return the test MSE per alpha (and the path).
 
-    The training rows are one copy of X (row selection); the test rows are only read
-    through a product with the coefficients.
+    The held-out rows are predicted at each alpha as the path goes, so the
+    (n_features, n_alphas) coefficients are kept only with `store_path`. The training
+    rows are one copy of X (`take_rows`), or, with `moments` (dense X, n >> p), none:
+    the fold's Gram matrix is the whole one minus that of the held-out rows.
     """
-    X_train = X[train]
-    if sp.issparse(X_train):
-        X_train = canonical_csc(X_train)
+    params = dict(path_params)
+    fit_intercept = params.pop("fit_intercept")
+    precompute = params.pop("precompute")
+    n_features = X.shape[1]
+    pf = check_penalty_factor(params.pop("penalty_factor"), n_features)
+    lower, upper = check_bounds(params.pop("lower_bounds"), params.pop("upper_bounds"),
+                                params.pop("positive"), n_features)
+    X_test, test = take_rows(X, test)
+    y_test = np.asarray(y[test], dtype=np.float64)
+    w_test = None if sample_weight is None else sample_weight[test]
+    if moments is not None:
+        design, gram = moments.fold(X_test, y[test], w_test, len(train))
+        X_mean, norm2, sw_train, y_train = gram.X_mean, gram.norm2, None, None
     else:
-        X_train = np.asfortranarray(X_train)
-    sw_train = None if sample_weight is None else sample_weight[train]
-    _, coefs, _ = enet_path(X_train, y[train], l1_ratio=l1_ratio, alphas=alphas,
-                            sample_weight=sw_train, check_input=False, **path_params)
-    if path_params["fit_intercept"]:
-        s = np.ones(len(train)) if sw_train is None else np.asarray(sw_train, np.float64)
-        x_mean = np.asarray(X_train.T @ s).ravel() / s.sum()
-        intercepts = float(s @ y[train]) / s.sum() - x_mean @ coefs
-    else:
-        intercepts = np.zeros(alphas.size)
-    del X_train
-    predictions = np.asarray(X[test] @ coefs) + intercepts
-    squared = (predictions - y[test][:, np.newaxis]) ** 2
-    weights = None if sample_weight is None else sample_weight[test]
-    mse = np.average(squared, axis=0, weights=weights)
-    return mse, (coefs, intercepts) if store_path else None
+        X_train, train = take_rows(X, train)
+        design = Design(X_train)
+        sw_train = check_sample_weight(
+            None if sample_weight is None else sample_weight[train], len(train), X.dtype)
+        X_mean, norm2 = design.column_stats(sw_train, fit_intercept)
+        y_train = y[train]
+        gram = None
+        if use_gram(precompute, design, params["solver"]):
+            gram = GramDesign(design, sw_train, fit_intercept, stats=(X_mean, norm2))
+    coef = np.zeros(n_features, dtype=X.dtype)
+    mse = np.empty(alphas.size)
+    # coefficients wait in batches for one matrix product with the held-out rows (a
+    # product per alpha would reread them 100 times); the whole path only on request
+    batch = alphas.size if store_path else min(
+        alphas.size, max(_PREDICTION_BATCH, _PREDICTION_BYTES // (8 * n_features)))
+    coefs = np.empty((n_features, batch), dtype=X.dtype)
+    intercepts = np.empty(alphas.size)
+    path = (coefs, intercepts) if store_path else None
+
+    def predict(start, stop):
+        predictions = np.asarray(X_test @ coefs[:, :stop - start], dtype=np.float64)
+        predictions += intercepts[start:stop]
+        mse[start:stop] = np.average((predictions - y_test[:, None]) ** 2, axis=0,
+                                     weights=w_test)
+
+    start = 0
+    for k, _, solution in path_solutions(
+        design, y_train, coef, alphas, sample_weight=sw_train, X_mean=X_mean, norm2=norm2,
+        fit_intercept=fit_intercept, l1_ratio=l1_ratio, penalty_factor=pf, lower=lower,
+        upper=upper, gram=gram, **params,
+    ):
+        coefs[:, k - start] = coef
+        intercepts[k] = solution.intercept
+        if k + 1 - start == batch or k + 1 == alphas.size:
+            predict(start, k + 1)
+            start = k + 1
+    return mse, path
+
+
+# alphas whose held-out predictions are computed together: at least this many, more
+# while their coefficients fit in _PREDICTION_BYTES
+_PREDICTION_BATCH = 10
+_PREDICTION_BYTES = 1 << 21
+
+
+class _GramMoments:
+    """Raw moments of a dense X (X^T S X, X^T s, X^T S y and the sums) for every fold.
+
+    A fold's centred Gram matrix Q = Xc^T S Xc over its training rows follows from the
+    whole data's moments minus those of its held-out rows: X is read once for all the
+    folds (in row blocks, in parallel) plus once more in held-out pieces, and never
+    copied whole. Used when n_samples >> n_features, where coordinate descent runs on Q.
+
+    Parameters
+    ----------
+    X : Fortran ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,) or None
+        Weights of any positive scale.
+    fit_intercept : bool
+    n_jobs : int or None
+        Row blocks computed in parallel threads.
+    """
+
+    BLOCK_ROWS = 4096
+
+    def __init__(self, X, y, sample_weight, fit_intercept, n_jobs):
+        self.dtype = X.dtype
+        self.n_features = X.shape[1]
+        self.fit_intercept = fit_intercept
+        n = X.shape[0]
+        # with an intercept, the moments are taken about the whole data's means: a
+        # fold's centring then subtracts small terms instead of cancelling large ones
+        self.x_shift, self.y_shift = None, 0.0
+        if fit_intercept:
+            s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
+            self.x_shift = np.asarray(X.T @ s.astype(X.dtype), np.float64) / s.sum()
+            self.y_shift = float(s @ np.asarray(y, np.float64)) / s.sum()
+        blocks = [(i, min(i + self.BLOCK_ROWS, n)) for i in range(0, n, self.BLOCK_ROWS)]
+        parts = Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(self._moments)(X[i0:i1], y[i0:i1],
+                                   None if sample_weight is None else sample_weight[i0:i1])
+            for i0, i1 in blocks
+        )
+        self.whole = [sum(values) for values in zip(*parts)]
+
+    def _moments(self, block, y, weights):
+        """(B^T S B, B^T s, B^T S y, sum s, sum s y, sum s y^2) of a block of rows B
+        (shifted), in float64 (the products run in the dtype of X)."""
+        y64 = np.asarray(y, dtype=np.float64) - self.y_shift
+        s = np.ones(block.shape[0]) if weights is None else np.asarray(weights, np.float64)
+        if self.x_shift is not None:
+            block = block - self.x_shift.astype(block.dtype)
+        weighted = block if weights is None else block * s.astype(block.dtype)[:, None]
+        gram = np.asarray(block.T @ weighted, dtype=np.float64)
+        return (gram, np.asarray(block.T @ s.astype(block.dtype), dtype=np.float64),
+                np.asarray(block.T @ (s * y64).astype(block.dtype), dtype=np.float64),
+                s.sum(), s @ y64, s @ (y64 * y64))
+
+    def correlation(self, n_samples):
+        """Xc^T S yc of all the rows (weights summing to n_samples): the alpha grid's."""
+        _, xs, xsy, total, sy, _ = self.whole
+        if self.fit_intercept:
+            xsy = xsy - xs * (sy / total)
+        return (n_samples / total) * xsy
+
+    def whole_gram(self, n_samples):
+        """Q = Xc^T S Xc of all the rows (weights summing to n_samples), dtype of X: the
+        refit's ``precompute``."""
+        G, xs, _, total, _, _ = self.whole
+        Q = G
+        if self.fit_intercept:
+            mean = xs / total
+            Q = G - total * np.outer(mean, mean)
+        return np.asfortranarray((n_samples / total) * Q, dtype=self.dtype)
+
+    def fold(self, X_test, y_test, w_test, n_train):
+        """(design, gram) of a training fold: the whole moments minus the held-out ones."""
+        held_out = self._moments(X_test, y_test, w_test)
+        G, xs, xsy, total, sy, syy = (a - b for a, b in zip(self.whole, held_out))
+        # the engines' weights sum to n_train: rescale the moments accordingly
+        scale = n_train / total
+        if self.fit_intercept:
+            # the fold's means of the shifted data, then of the data
+            x_mean, y_mean = xs / total, sy / total
+            Q = scale * (G - total * np.outer(x_mean, x_mean))
+            xty = scale * (xsy - total * x_mean * y_mean)
+            y_norm2 = scale * (syy - total * y_mean * y_mean)
+            x_mean, y_mean = x_mean + self.x_shift, y_mean + self.y_shift
+        else:
+            Q, xty, y_norm2 = scale * G, scale * xsy, scale * syy
+            x_mean, y_mean = np.zeros(self.n_features), 0.0
+        diag = np.diag(Q).copy()
+        # columns constant over the training rows, up to the rounding of the difference
+        diag[diag <= 64 * np.finfo(self.dtype).eps * scale * np.diag(G)] = 0.0
+        gram = _FoldGram(np.asfortranarray(Q, dtype=self.dtype), diag, x_mean,
+                         xty.astype(self.dtype), max(y_norm2, 0.0), y_mean)
+        return _FoldShape(n_train, self.n_features, self.dtype), gram
+
+
+class _FoldShape:
+    """What the engines read of a design when they run on a Gram matrix."""
+
+    def __init__(self, n_samples, n_features, dtype):
+        self.n_samples, self.n_features, self.dtype = n_samples, n_features, dtype
+
+
+class _FoldGram:
+    """A training fold's Q = Xc^T S Xc and target moments, for ``solve_enet(gram=...)``."""
+
+    def __init__(self, Q, norm2, X_mean, xty, y_norm2, y_mean):
+        self.Q, self.norm2, self.X_mean = Q, norm2, X_mean
+        self.data = Q.reshape(-1, order="F")
+        self._target = (xty, y_norm2, y_mean)
+
+    def target(self, y):
+        """(Xc^T S yc, ||yc||_S^2, y_mean): fixed for the fold, whatever `y` is."""
+        return self._target
+
+
+def _gram_folds(precompute, X, solver, folds):
+    """Whether the folds run on Gram matrices from shared moments: dense X, cd, and
+    ('auto') every training fold at least twice as tall as wide, so that Q stays
+    smaller than the fold it replaces."""
+    if sp.issparse(X) or solver != "cd" or not isinstance(precompute, (bool, np.bool_, str)):
+        return False
+    if isinstance(precompute, str):
+        return min(len(train) for train, _ in folds) >= 2 * X.shape[1]
+    return bool(precompute)
 
 
 class ElasticNetCV(RegressorMixin, BaseEstimator):
@@ -197,28 +363,37 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             )
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
 
+        folds = list(check_cv(self.cv).split(X, y, **params))
+        moments = None
+        if _gram_folds(self.precompute, X, self.solver, folds):
+            moments = _GramMoments(X, y, sw, self.fit_intercept, self.n_jobs)
         if isinstance(self.alphas, numbers.Integral) and not isinstance(self.alphas, bool):
+            # one read of X for every l1_ratio's grid (none with the moments)
+            if moments is not None:
+                correlation = moments.correlation(X.shape[0])
+            else:
+                design = Design(X)
+                X_mean, _ = design.column_stats(sw, self.fit_intercept)
+                correlation = centred_correlation(design, X_mean, y, sw, self.fit_intercept)
+            pf = check_penalty_factor(self.penalty_factor, X.shape[1])
             grids = np.array([
-                alpha_grid(X, y, l1_ratio=ratio, eps=self.eps, n_alphas=self.alphas,
-                           fit_intercept=self.fit_intercept, sample_weight=sw,
-                           positive=self.positive, penalty_factor=self.penalty_factor)
+                grid_from_correlation(correlation, X.shape[0], pf, self.positive, ratio,
+                                      self.eps, self.alphas)
                 for ratio in l1_ratios
             ])
         else:
             grids = np.tile(np.sort(np.asarray(self.alphas, np.float64))[::-1],
                             (len(l1_ratios), 1))
-
-        folds = list(check_cv(self.cv).split(X, y, **params))
         path_params = dict(
             fit_intercept=self.fit_intercept, tol=self.tol, max_iter=self.max_iter,
             positive=self.positive, selection=self.selection,
             random_state=self.random_state, penalty_factor=self.penalty_factor,
             lower_bounds=self.lower_bounds, upper_bounds=self.upper_bounds,
-            solver=self.solver,
+            solver=self.solver, precompute=self.precompute,
         )
         results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose, prefer="threads")(
             delayed(_fold_path)(X, y, sw, train, test, grid, ratio, path_params,
-                                self.store_path)
+                                self.store_path, moments)
             for ratio, grid in zip(l1_ratios, grids)
             for train, test in folds
         )
@@ -247,6 +422,7 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             random_state=self.random_state, selection=self.selection,
             penalty_factor=self.penalty_factor, lower_bounds=self.lower_bounds,
             upper_bounds=self.upper_bounds, solver=self.solver,
+            precompute=False if moments is None else moments.whole_gram(X.shape[0]),
         ).fit(X, y, sample_weight=sample_weight, check_input=False)
         self.coef_ = model.coef_
         self.intercept_ = model.intercept_

@@ -33,6 +33,12 @@ class Design:
             self.n_samples, self.n_features, sw, center,
         )
 
+    def xt_dot(self, v):
+        """X^T v in float64, X read as it is (v is rounded to the dtype of X)."""
+        v = np.ascontiguousarray(v, dtype=self.dtype)
+        return _design.xt_dot(self.data, self.indices, self.indptr, int(self.is_sparse),
+                              self.n_samples, self.n_features, v)
+
     def column_stats(self, sample_weight, center):
         """Return (X_mean, norm2), the weighted column means and centred squared norms."""
         sw = _EMPTY.astype(self.dtype) if sample_weight is None else sample_weight
@@ -131,9 +137,46 @@ class GramDesign:
         y_mean = weighted_mean(y64, self.sample_weight) if self.center else 0.0
         s = 1.0 if self.sample_weight is None else self.sample_weight.astype(np.float64)
         weighted = s * (y64 - y_mean)
-        Xty = np.asarray(self.design.X.T @ weighted, dtype=np.float64)
+        Xty = self.design.xt_dot(weighted)
         Xty -= self.X_mean * weighted.sum()
         return Xty.astype(self.design.dtype), float(weighted @ (y64 - y_mean)), y_mean
+
+
+def take_rows(X, rows):
+    """X[rows] as a new Fortran array or canonical CSC matrix, in one copy.
+
+    Parameters
+    ----------
+    X : Fortran-contiguous ndarray or canonical CSC matrix
+    rows : int array of distinct row indices
+        Taken in increasing order (the caller reorders y and the weights the same way:
+        the result is returned with the sorted rows).
+
+    Returns
+    -------
+    X_rows, sorted_rows
+    """
+    rows = np.sort(np.asarray(rows, dtype=np.intp))
+    n, p = X.shape
+    new_row = np.full(n, -1, dtype=np.intp)
+    new_row[rows] = np.arange(rows.size)
+    data, indices, indptr, is_sparse = design_arrays(X)
+    if is_sparse:
+        kept = int(np.count_nonzero(new_row[indices] >= 0))
+        # filled before the matrix is built: scipy prunes its arrays to indptr[-1]
+        data_out = np.empty(kept, dtype=X.dtype)
+        indices_out = np.empty(kept, dtype=indices.dtype)
+        indptr_out = np.empty(p + 1, dtype=indptr.dtype)
+        _design.take_rows(data, indices, indptr, 1, n, p, new_row, rows.size,
+                          data_out, indices_out, indptr_out)
+        out = sp.csc_matrix((data_out, indices_out, indptr_out), shape=(rows.size, p))
+        out.has_sorted_indices = True
+        out.has_canonical_format = True
+        return out, rows
+    out = np.empty((rows.size, p), dtype=X.dtype, order="F")
+    _design.take_rows(data, indices, indptr, 0, n, p, new_row, rows.size,
+                      out.reshape(-1, order="F"), indices, indptr)
+    return out, rows
 
 
 def _column(X, j):

@@ -46,34 +46,44 @@ def _validate_path_data(X, y, check_input):
 def _grid(design, X_mean, y, sample_weight, fit_intercept, penalty_factor, positive,
           l1_ratio, eps, n_alphas):
     """The alpha grid from an already prepared design and its column means."""
+    return grid_from_correlation(
+        centred_correlation(design, X_mean, y, sample_weight, fit_intercept),
+        design.n_samples, penalty_factor, positive, l1_ratio, eps, n_alphas)
+
+
+def centred_correlation(design, X_mean, y, sample_weight, fit_intercept):
+    """Xc^T S yc in float64, with one read of X (centring is implicit)."""
+    y64 = np.asarray(y, dtype=np.float64)
+    yc = y64 - weighted_mean(y64, sample_weight) if fit_intercept else y64
+    s = np.ones_like(yc) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    # X^T (s yc) with X read as it is; Xc^T S yc = X^T S yc - mean * 1^T S yc
+    correlation = design.xt_dot(s * yc)
+    correlation -= X_mean * np.sum(s * yc)
+    return correlation
+
+
+def grid_from_correlation(correlation, n_samples, penalty_factor, positive, l1_ratio, eps,
+                          n_alphas):
+    """The geometric grid from alpha_max, given Xc^T S yc (weights summing to n_samples).
+
+    alpha_max = max_j |(Xc^T S yc)_j| / pf_j / (n_samples l1_ratio) over the penalized
+    features (the signed max when positive).
+    """
     if l1_ratio == 0:
         raise ValueError(
             "Automatic alpha grid generation is not supported for l1_ratio=0. Please "
             "supply a grid by providing the appropriate `alphas=` argument."
         )
-    correlation = _max_correlation(design, X_mean, y, sample_weight, fit_intercept,
-                                   penalty_factor, positive)
-    alpha_max = correlation / (design.n_samples * l1_ratio)
+    penalized = penalty_factor > 0
+    top = 0.0
+    if np.any(penalized):
+        scaled = correlation[penalized] / penalty_factor[penalized]
+        top = max(0.0, float(np.max(scaled))) if positive else float(np.max(np.abs(scaled)))
+    alpha_max = top / (n_samples * l1_ratio)
     resolution = np.finfo(np.float64).resolution
     if alpha_max <= resolution:
         return np.full(n_alphas, resolution)
     return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
-
-
-def _max_correlation(design, X_mean, y, sample_weight, fit_intercept, penalty_factor,
-                     positive):
-    """max_j |(Xc^T S yc)_j| / pf_j over penalized features (signed max when positive)."""
-    y64 = np.asarray(y, dtype=np.float64)
-    yc = y64 - weighted_mean(y64, sample_weight) if fit_intercept else y64
-    s = np.ones_like(yc) if sample_weight is None else np.asarray(sample_weight, np.float64)
-    # X^T (s yc) with X read as it is; Xc^T S yc = X^T S yc - mean * 1^T S yc
-    correlation = np.asarray(design.X.T @ (s * yc), dtype=np.float64).ravel()
-    correlation -= X_mean * np.sum(s * yc)
-    penalized = penalty_factor > 0
-    if not np.any(penalized):
-        return 0.0
-    scaled = correlation[penalized] / penalty_factor[penalized]
-    return max(0.0, float(np.max(scaled))) if positive else float(np.max(np.abs(scaled)))
 
 
 def alpha_grid(X, y, *, l1_ratio=1.0, eps=1e-3, n_alphas=100, fit_intercept=True,
@@ -201,7 +211,6 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
         if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
             raise ValueError("alphas must be non-negative finite numbers (or a count).")
 
-    lipschitz = design.lipschitz(sw, fit_intercept) if solver != "cd" else None
     gram = None
     if use_gram(precompute, design, solver):
         given = None if isinstance(precompute, (bool, np.bool_, str)) else precompute
@@ -209,35 +218,16 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
     coef = np.zeros(n_features, dtype=X.dtype)
     if coef_init is not None:
         coef[:] = np.asarray(coef_init, dtype=X.dtype).ravel()
-    y = np.ascontiguousarray(y)
-    random = selection == "random"
-    rng = check_random_state(random_state) if random else None
 
     coefs = np.empty((n_features, alphas.size), dtype=X.dtype)
     dual_gaps = np.empty(alphas.size)
     n_iters = []
-    previous_alpha = None
-    for k, alpha in enumerate(alphas):
-        # the sequential strong rule (Tibshirani et al. 2012), applied by the engine on
-        # the gradient at the previous solution it computes anyway
-        strong_ratio = previous_alpha / alpha if previous_alpha and alpha > 0 else 0.0
-        solution = solve_enet(
-            design, y, sample_weight=sw, X_mean=X_mean, norm2=norm2, center=fit_intercept,
-            coef=coef, alpha=float(alpha), l1_ratio=float(l1_ratio), penalty_factor=pf,
-            lower=lower, upper=upper, max_iter=max_iter, tol=float(tol), solver=solver,
-            lipschitz=lipschitz, random=random, gram=gram, strong_ratio=strong_ratio,
-            seed=rng.randint(1, 2**31 - 1) if random else 1,
-        )
-        previous_alpha = alpha
-        if not solution.converged:
-            warnings.warn(
-                "Objective did not converge. You might want to increase the number of "
-                "iterations, check the scale of the features or consider increasing "
-                f"regularisation. Duality gap: {solution.gap:.6e}, tolerance: "
-                f"{solution.gap_target:.3e}",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+    for k, alpha, solution in path_solutions(
+        design, y, coef, alphas, sample_weight=sw, X_mean=X_mean, norm2=norm2,
+        fit_intercept=fit_intercept, l1_ratio=l1_ratio, penalty_factor=pf, lower=lower,
+        upper=upper, max_iter=max_iter, tol=tol, solver=solver, selection=selection,
+        random_state=random_state, gram=gram,
+    ):
         coefs[:, k] = coef
         dual_gaps[k] = solution.dual_gap
         n_iters.append(solution.n_iter)
@@ -247,6 +237,61 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
     if return_n_iter:
         return alphas, coefs, dual_gaps, n_iters
     return alphas, coefs, dual_gaps
+
+
+def path_solutions(design, y, coef, alphas, *, sample_weight, X_mean, norm2,
+                   fit_intercept, l1_ratio, penalty_factor, lower, upper, max_iter, tol,
+                   solver, selection, random_state, gram=None):
+    """Solve along decreasing `alphas`, each fit warm-started from the previous one.
+
+    A generator, so that a caller can use each solution as it comes (cross-validation
+    predicts the held-out rows and forgets the coefficients) instead of holding the
+    (n_features, n_alphas) path.
+
+    Parameters
+    ----------
+    design : Design
+    y : ndarray of shape (n_samples,)
+    coef : ndarray of shape (n_features,), dtype of X
+        Start point, updated in place: after each yield it holds that alpha's solution.
+    alphas : ndarray of float, decreasing
+    sample_weight, X_mean, norm2, fit_intercept, l1_ratio, penalty_factor, lower, upper,
+    max_iter, tol, solver, selection, random_state
+        As :func:`enet_path` (validated; weights rescaled to sum to n_samples).
+    gram : GramDesign or None
+
+    Yields
+    ------
+    k, alpha, solution
+        The index in `alphas`, the alpha and the engine's :class:`Solution`.
+    """
+    lipschitz = design.lipschitz(sample_weight, fit_intercept) if solver != "cd" else None
+    y = np.ascontiguousarray(y)
+    random = selection == "random"
+    rng = check_random_state(random_state) if random else None
+    previous_alpha = None
+    for k, alpha in enumerate(alphas):
+        # the sequential strong rule (Tibshirani et al. 2012), applied by the engine on
+        # the gradient at the previous solution it computes anyway
+        strong_ratio = previous_alpha / alpha if previous_alpha and alpha > 0 else 0.0
+        solution = solve_enet(
+            design, y, sample_weight=sample_weight, X_mean=X_mean, norm2=norm2,
+            center=fit_intercept, coef=coef, alpha=float(alpha), l1_ratio=float(l1_ratio),
+            penalty_factor=penalty_factor, lower=lower, upper=upper, max_iter=max_iter,
+            tol=float(tol), solver=solver, lipschitz=lipschitz, random=random, gram=gram,
+            strong_ratio=strong_ratio, seed=rng.randint(1, 2**31 - 1) if random else 1,
+        )
+        previous_alpha = alpha
+        if not solution.converged:
+            warnings.warn(
+                "Objective did not converge. You might want to increase the number of "
+                "iterations, check the scale of the features or consider increasing "
+                f"regularisation. Duality gap: {solution.gap:.6e}, tolerance: "
+                f"{solution.gap_target:.3e}",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        yield k, alpha, solution
 
 
 def lasso_path(X, y, *, eps=1e-3, n_alphas=None, alphas=100, precompute="auto", Xy=None,

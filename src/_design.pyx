@@ -155,3 +155,94 @@ def lipschitz_constant(
             if fabs(lam - previous) <= rtol * lam:
                 break
     return lam
+
+
+def take_rows(
+    const floating[::1] X_data,
+    const index_t[::1] X_indices,
+    const index_t[::1] X_indptr,
+    int storage,
+    Py_ssize_t n_samples,
+    Py_ssize_t n_features,
+    const Py_ssize_t[::1] new_row,
+    Py_ssize_t n_rows,
+    floating[::1] out_data,
+    index_t[::1] out_indices,
+    index_t[::1] out_indptr,
+):
+    """Copy the rows of X with new_row[i] >= 0 into new_row[i] of a new X, in one pass.
+
+    The rows of a cross-validation fold, without the intermediates of fancy indexing (a
+    C-ordered copy then a Fortran one, or a CSR conversion of a CSC X): the result is
+    exactly one fold-sized copy, in the layout the engines read.
+
+    Parameters
+    ----------
+    X_data, X_indices, X_indptr : arrays
+        Fortran buffer of a dense X (indices unused) or CSC arrays.
+    storage : int
+        0 dense, 1 sparse (CSC).
+    n_samples, n_features : int
+    new_row : intp array of shape (n_samples,)
+        Row of the result for each row of X, -1 for rows left out; increasing over
+        the kept rows keeps CSC indices sorted.
+    n_rows : int
+        Rows kept.
+    out_data : array
+        Fortran buffer of n_rows x n_features (dense), or room for the kept entries
+        (sparse: count them with ``np.count_nonzero(new_row[X.indices] >= 0)``).
+    out_indices, out_indptr : arrays
+        Sparse only (empty for dense): room for the kept entries and n_features + 1.
+    """
+    cdef Py_ssize_t i, j, k, r, m = 0
+    with nogil:
+        if storage == DENSE:
+            for j in range(n_features):
+                for i in range(n_samples):
+                    r = new_row[i]
+                    if r >= 0:
+                        out_data[j * n_rows + r] = X_data[j * n_samples + i]
+        else:
+            out_indptr[0] = 0
+            for j in range(n_features):
+                for k in range(X_indptr[j], X_indptr[j + 1]):
+                    r = new_row[X_indices[k]]
+                    if r >= 0:
+                        out_data[m] = X_data[k]
+                        out_indices[m] = <index_t> r
+                        m += 1
+                out_indptr[j + 1] = <index_t> m
+
+
+def xt_dot(
+    const floating[::1] X_data,
+    const index_t[::1] X_indices,
+    const index_t[::1] X_indptr,
+    int storage,
+    Py_ssize_t n_samples,
+    Py_ssize_t n_features,
+    const floating[::1] v,
+):
+    """X^T v in float64 without converting X: numpy's X.T @ v with a float32 X and a
+    float64 v would first copy X to float64. Column dots accumulate in double.
+
+    Parameters
+    ----------
+    X_data, X_indices, X_indptr : arrays
+        Fortran buffer of a dense X (indices unused) or CSC arrays.
+    storage : int
+        0 dense, 1 sparse (CSC).
+    n_samples, n_features : int
+    v : array of shape (n_samples,), dtype of X
+
+    Returns
+    -------
+    ndarray of shape (n_features,), float64
+    """
+    cdef double[::1] out = np.zeros(n_features)
+    if n_samples > 0 and n_features > 0:
+        with nogil:
+            Xt_times(&X_data[0], &X_indices[0] if X_indices.shape[0] > 0 else NULL,
+                     &X_indptr[0] if X_indptr.shape[0] > 0 else NULL, storage,
+                     <int> n_samples, <int> n_features, &v[0], &out[0])
+    return np.asarray(out)

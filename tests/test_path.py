@@ -127,3 +127,27 @@ def test_start_set_never_changes_the_solution(sparse, dtype, fit_intercept):
         results.append(objective(X, y, coef, solution.intercept, 0.01))
     rtol = 1e-9 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(results, results[0], rtol=rtol)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_take_rows_copies_fold_rows_once_in_the_engine_layout(sparse, dtype):
+    from fastpen._engine import take_rows
+    X, _ = make_problem(sparse=sparse, dtype=dtype, seed=71, n_samples=50)
+    if not sparse:
+        X = np.asfortranarray(X)
+    rows = np.random.default_rng(0).permutation(50)[:31]
+    taken, sorted_rows = take_rows(X, rows)
+    np.testing.assert_array_equal(sorted_rows, np.sort(rows))
+    assert taken.dtype == dtype
+    expected = X[sorted_rows]
+    if sparse:
+        assert taken.format == "csc" and taken.has_canonical_format
+        np.testing.assert_array_equal(taken.toarray(), expected.toarray())
+        # indices sorted within each column, as the engines' readers assume
+        for j in range(taken.shape[1]):
+            column = taken.indices[taken.indptr[j]:taken.indptr[j + 1]]
+            assert np.all(np.diff(column) > 0)
+    else:
+        assert taken.flags.f_contiguous
+        np.testing.assert_array_equal(taken, expected)
