@@ -1,15 +1,17 @@
 """Cross-validated Lasso and ElasticNet: LassoCV and ElasticNetCV."""
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import check_cv
-from sklearn.utils import column_or_1d
+from sklearn.utils import check_random_state, column_or_1d
 
 from ._elastic_net import ElasticNet, linear_predict, validate_enet_X
-from ._engine import SOLVERS, Design, GramDesign, take_rows, use_gram
+from ._engine import SOLVERS, Design, GramDesign, solve_enet, take_rows, use_gram
 from ._path import centred_correlation, grid_from_correlation, path_solutions
 from ._validation import (
     check_bool,
@@ -23,7 +25,7 @@ from ._validation import (
 
 
 def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
-               store_path, moments=None):
+               store_path, moments=None, fold_index=0):
     """Fit the path on one training fold; return the test MSE per alpha (and the path).
 
     The held-out rows are predicted at each alpha as the path goes, so the
@@ -42,7 +44,7 @@ def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
     y_test = np.asarray(y[test], dtype=np.float64)
     w_test = None if sample_weight is None else sample_weight[test]
     if moments is not None:
-        design, gram = moments.fold(X_test, y[test], w_test, len(train))
+        design, gram = moments.fold(fold_index, X_test, y[test], w_test, len(train))
         X_mean, norm2, sw_train, y_train = gram.X_mean, gram.norm2, None, None
     else:
         X_train, train = take_rows(X, train)
@@ -110,19 +112,43 @@ class _GramMoments:
     """
 
     BLOCK_ROWS = 4096
+    SHIFT_ROWS = 1024
 
-    def __init__(self, X, y, sample_weight, fit_intercept, n_jobs):
+    def __init__(self, X, y, sample_weight, fit_intercept, n_jobs, folds):
         self.dtype = X.dtype
         self.n_features = X.shape[1]
         self.fit_intercept = fit_intercept
         n = X.shape[0]
         # with an intercept, the moments are taken about the whole data's means: a
         # fold's centring then subtracts small terms instead of cancelling large ones
+        # (any point near the means will do: those of the first rows cost no pass over X)
         self.x_shift, self.y_shift = None, 0.0
         if fit_intercept:
+            head = slice(0, min(n, self.SHIFT_ROWS))
             s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
-            self.x_shift = np.asarray(X.T @ s.astype(X.dtype), np.float64) / s.sum()
-            self.y_shift = float(s @ np.asarray(y, np.float64)) / s.sum()
+            s = s[head] if s[head].sum() > 0 else np.ones(head.stop)
+            self.x_shift = np.asarray(X[head].T @ s.astype(X.dtype), np.float64) / s.sum()
+            self.y_shift = float(s @ np.asarray(y[head], np.float64)) / s.sum()
+        held_out = np.concatenate([test for _, test in folds])
+        self.held_out = None
+        if (held_out.size == n and len(folds) * X.shape[1] <= n
+                and np.all(np.bincount(held_out, minlength=n) == 1)):
+            # the held-out sets partition the rows (K-fold): the whole moments are the
+            # sum of theirs, so X is read once in all (the K p x p moments are kept,
+            # at most the size of X)
+            # each held-out set in a few pieces: K tasks on fewer workers would leave
+            # one idle for the last round
+            pieces = [np.array_split(np.sort(test), _MOMENT_PIECES) for _, test in folds]
+            parts = Parallel(n_jobs=n_jobs, prefer="threads")(
+                delayed(self._fold_moments)(X, y, sample_weight, piece)
+                for fold_pieces in pieces for piece in fold_pieces
+            )
+            self.held_out = [
+                [sum(values) for values in zip(*parts[k:k + _MOMENT_PIECES])]
+                for k in range(0, len(parts), _MOMENT_PIECES)
+            ]
+            self.whole = [sum(values) for values in zip(*self.held_out)]
+            return
         blocks = [(i, min(i + self.BLOCK_ROWS, n)) for i in range(0, n, self.BLOCK_ROWS)]
         parts = Parallel(n_jobs=n_jobs, prefer="threads")(
             delayed(self._moments)(X[i0:i1], y[i0:i1],
@@ -130,6 +156,11 @@ class _GramMoments:
             for i0, i1 in blocks
         )
         self.whole = [sum(values) for values in zip(*parts)]
+
+    def _fold_moments(self, X, y, sample_weight, rows):
+        block, rows = take_rows(X, rows)
+        return self._moments(block, y[rows],
+                             None if sample_weight is None else sample_weight[rows])
 
     def _moments(self, block, y, weights):
         """(B^T S B, B^T s, B^T S y, sum s, sum s y, sum s y^2) of a block of rows B
@@ -151,19 +182,16 @@ class _GramMoments:
             xsy = xsy - xs * (sy / total)
         return (n_samples / total) * xsy
 
-    def whole_gram(self, n_samples):
-        """Q = Xc^T S Xc of all the rows (weights summing to n_samples), dtype of X: the
-        refit's ``precompute``."""
-        G, xs, _, total, _, _ = self.whole
-        Q = G
-        if self.fit_intercept:
-            mean = xs / total
-            Q = G - total * np.outer(mean, mean)
-        return np.asfortranarray((n_samples / total) * Q, dtype=self.dtype)
-
-    def fold(self, X_test, y_test, w_test, n_train):
-        """(design, gram) of a training fold: the whole moments minus the held-out ones."""
-        held_out = self._moments(X_test, y_test, w_test)
+    def fold(self, index, X_test, y_test, w_test, n_train):
+        """(design, gram) of training fold `index`: the whole moments minus the held-out
+        ones (X_test, y_test, w_test: its held-out rows, sorted). `index` None: all the
+        rows (the refit)."""
+        if index is None:
+            held_out = [0.0] * len(self.whole)
+        elif self.held_out is not None:
+            held_out = self.held_out[index]
+        else:
+            held_out = self._moments(X_test, y_test, w_test)
         G, xs, xsy, total, sy, syy = (a - b for a, b in zip(self.whole, held_out))
         # the engines' weights sum to n_train: rescale the moments accordingly
         scale = n_train / total
@@ -183,6 +211,10 @@ class _GramMoments:
         gram = _FoldGram(np.asfortranarray(Q, dtype=self.dtype), diag, x_mean,
                          xty.astype(self.dtype), max(y_norm2, 0.0), y_mean)
         return _FoldShape(n_train, self.n_features, self.dtype), gram
+
+
+# pieces of each held-out set whose moments are computed as separate tasks
+_MOMENT_PIECES = 2
 
 
 class _FoldShape:
@@ -366,7 +398,7 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         folds = list(check_cv(self.cv).split(X, y, **params))
         moments = None
         if _gram_folds(self.precompute, X, self.solver, folds):
-            moments = _GramMoments(X, y, sw, self.fit_intercept, self.n_jobs)
+            moments = _GramMoments(X, y, sw, self.fit_intercept, self.n_jobs, folds)
         if isinstance(self.alphas, numbers.Integral) and not isinstance(self.alphas, bool):
             # one read of X for every l1_ratio's grid (none with the moments)
             if moments is not None:
@@ -393,9 +425,9 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         )
         results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose, prefer="threads")(
             delayed(_fold_path)(X, y, sw, train, test, grid, ratio, path_params,
-                                self.store_path, moments)
+                                self.store_path, moments, index)
             for ratio, grid in zip(l1_ratios, grids)
-            for train, test in folds
+            for index, (train, test) in enumerate(folds)
         )
         n_l1, n_folds = len(l1_ratios), len(folds)
         mse = np.array([r[0] for r in results]).reshape(n_l1, n_folds, -1)
@@ -416,6 +448,11 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             self.intercept_path_ = np.array([r[1][1] for r in results]).reshape(
                 n_l1, n_folds, -1)
 
+        if moments is not None:
+            self._refit_on_gram(moments, X.shape[0])
+            if not self._reports_l1_ratio:
+                del self.l1_ratio_
+            return self
         model = ElasticNet(
             alpha=self.alpha_, l1_ratio=self.l1_ratio_, fit_intercept=self.fit_intercept,
             max_iter=self.max_iter, tol=self.tol, positive=self.positive,
@@ -431,6 +468,35 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         if not self._reports_l1_ratio:
             del self.l1_ratio_
         return self
+
+    def _refit_on_gram(self, moments, n_samples):
+        """The final fit at (alpha_, l1_ratio_) on all the rows, from the Gram matrix the
+        folds' moments already give (ElasticNet's fit, without reading X again)."""
+        design, gram = moments.fold(None, None, None, None, n_samples)
+        n_features = design.n_features
+        pf = check_penalty_factor(self.penalty_factor, n_features)
+        lower, upper = check_bounds(self.lower_bounds, self.upper_bounds, self.positive,
+                                    n_features)
+        coef = np.zeros(n_features, dtype=design.dtype)
+        random = self.selection == "random"
+        rng = check_random_state(self.random_state) if random else None
+        solution = solve_enet(
+            design, None, sample_weight=None, X_mean=gram.X_mean, norm2=gram.norm2,
+            center=self.fit_intercept, coef=coef, alpha=self.alpha_,
+            l1_ratio=self.l1_ratio_, penalty_factor=pf, lower=lower, upper=upper,
+            max_iter=self.max_iter, tol=float(self.tol), solver="cd", gram=gram,
+            random=random, seed=rng.randint(1, 2**31 - 1) if random else 1,
+        )
+        if not solution.converged:
+            warnings.warn(
+                "Objective did not converge. You might want to increase the number of "
+                "iterations, check the scale of the features or consider increasing "
+                f"regularisation. Duality gap: {solution.gap:.6e}, tolerance: "
+                f"{solution.gap_target:.3e}", ConvergenceWarning, stacklevel=3)
+        self.coef_ = coef
+        self.intercept_ = float(solution.intercept) if self.fit_intercept else 0.0
+        self.dual_gap_ = design.dtype.type(solution.dual_gap)
+        self.n_iter_ = solution.n_iter
 
     def predict(self, X):
         """Predict with the refitted model.

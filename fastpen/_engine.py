@@ -167,14 +167,14 @@ def take_rows(X, rows):
         data_out = np.empty(kept, dtype=X.dtype)
         indices_out = np.empty(kept, dtype=indices.dtype)
         indptr_out = np.empty(p + 1, dtype=indptr.dtype)
-        _design.take_rows(data, indices, indptr, 1, n, p, new_row, rows.size,
+        _design.take_rows(data, indices, indptr, 1, n, p, new_row, rows, rows.size,
                           data_out, indices_out, indptr_out)
         out = sp.csc_matrix((data_out, indices_out, indptr_out), shape=(rows.size, p))
         out.has_sorted_indices = True
         out.has_canonical_format = True
         return out, rows
     out = np.empty((rows.size, p), dtype=X.dtype, order="F")
-    _design.take_rows(data, indices, indptr, 0, n, p, new_row, rows.size,
+    _design.take_rows(data, indices, indptr, 0, n, p, new_row, rows, rows.size,
                       out.reshape(-1, order="F"), indices, indptr)
     return out, rows
 
@@ -278,7 +278,6 @@ def solve_enet(
     Solution
     """
     n = design.n_samples
-    y_mean = weighted_mean(y, sample_weight) if center else 0.0
     l1w, l2w = penalty_weights(n, alpha, l1_ratio, penalty_factor)
     sw = _EMPTY.astype(design.dtype) if sample_weight is None else sample_weight
     if gram is not None:
@@ -293,6 +292,7 @@ def solve_enet(
         )
         intercept = y_mean - float(np.dot(gram.X_mean, coef)) if center else 0.0
         return Solution(intercept, gap / n, tol_abs, n_iter, converged, gap)
+    y_mean = weighted_mean(y, sample_weight) if center else 0.0
     if solver != "cd" and lipschitz is None:
         lipschitz = design.lipschitz(sample_weight, center)
     gap, tol_abs, n_iter, converged, _, _ = _enet.enet_solve(

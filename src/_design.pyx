@@ -165,6 +165,7 @@ def take_rows(
     Py_ssize_t n_samples,
     Py_ssize_t n_features,
     const Py_ssize_t[::1] new_row,
+    const Py_ssize_t[::1] rows,
     Py_ssize_t n_rows,
     floating[::1] out_data,
     index_t[::1] out_indices,
@@ -186,6 +187,9 @@ def take_rows(
     new_row : intp array of shape (n_samples,)
         Row of the result for each row of X, -1 for rows left out; increasing over
         the kept rows keeps CSC indices sorted.
+    rows : intp array of shape (n_rows,)
+        The kept rows in increasing order (new_row[rows[r]] == r): a dense X is read
+        only there.
     n_rows : int
         Rows kept.
     out_data : array
@@ -198,10 +202,8 @@ def take_rows(
     with nogil:
         if storage == DENSE:
             for j in range(n_features):
-                for i in range(n_samples):
-                    r = new_row[i]
-                    if r >= 0:
-                        out_data[j * n_rows + r] = X_data[j * n_samples + i]
+                for r in range(n_rows):
+                    out_data[j * n_rows + r] = X_data[j * n_samples + rows[r]]
         else:
             out_indptr[0] = 0
             for j in range(n_features):

@@ -142,3 +142,16 @@ def test_gram_folds_match_copied_folds(dtype, fit_intercept, weighted):
     # the grids come from two computations of X^T y: equal up to rounding
     np.testing.assert_allclose(fits[0].alphas_, fits[1].alphas_, rtol=1e-6)
     assert np.argmin(fits[0].mse_path_.mean(axis=1)) == np.argmin(fits[1].mse_path_.mean(axis=1))
+
+
+def test_gram_folds_with_overlapping_held_out_sets():
+    # ShuffleSplit's held-out sets do not partition the rows: the whole moments are then
+    # computed by row blocks, and each fold subtracts its own held-out moments
+    from sklearn.model_selection import ShuffleSplit
+    X, y = make_problem(seed=67, n_samples=300, n_features=15)
+    folds = ShuffleSplit(4, test_size=0.3, random_state=0)
+    fits = [fastpen.LassoCV(cv=folds, alphas=15, tol=1e-10, precompute=precompute,
+                            max_iter=100_000).fit(X, y) for precompute in ("auto", False)]
+    np.testing.assert_allclose(fits[0].mse_path_, fits[1].mse_path_, rtol=1e-7)
+    np.testing.assert_allclose(fits[0].coef_, fits[1].coef_, rtol=1e-7, atol=1e-9)
+    assert fits[0].alpha_ == fits[1].alpha_
