@@ -192,6 +192,38 @@ cdef inline bint anderson_step(
     return True
 
 
+cdef inline void record_iterate(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    int storage, int n, const floating* sw, bint center, const double* X_mean,
+    floating* w, floating* q, const Py_ssize_t* support, Py_ssize_t n_support,
+    floating* ring, floating* w_ring, floating* q_trial, floating* w_trial,
+    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    bint use_extrapolation, bint use_anderson, int* n_snapshots, int* n_iterates,
+    Residual* res,
+) noexcept nogil:
+    """After a sweep over a fixed set of features: keep the residual (dual
+    extrapolation) and the coefficients (Anderson), and every ANDERSON_DEPTH sweeps try
+    an Anderson step. Sweeps over one set are iterates of one nearly linear map: the
+    case both extrapolations are made for."""
+    cdef Py_ssize_t f
+    if use_extrapolation:
+        memcpy(&ring[(n_snapshots[0] % (EXTRAPOLATION_DEPTH + 1)) * n], q,
+               n * sizeof(floating))
+        n_snapshots[0] += 1
+    if use_anderson:
+        for f in range(n_support):
+            w_ring[(n_iterates[0] % (ANDERSON_DEPTH + 1)) * n_support + f] = w[support[f]]
+        n_iterates[0] += 1
+        if n_iterates[0] > ANDERSON_DEPTH and n_iterates[0] % ANDERSON_DEPTH == 1:
+            if anderson_step(X_data, X_indices, X_indptr, storage, n, sw, center, X_mean,
+                             w, q, support, n_support, w_ring,
+                             (n_iterates[0] - 1) % (ANDERSON_DEPTH + 1), q_trial, w_trial,
+                             l1w, l2w, lower, upper, res):
+                # a jump breaks the sequences both extrapolations read
+                n_iterates[0] = 0
+                n_snapshots[0] = 0
+
+
 cdef inline double best_gap(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* y, double y_mean, const floating* sw,
@@ -411,24 +443,10 @@ cdef inline int cd_solve(
             epochs += n_support / <double> n_active
             gap_is_current = False
             check_interrupt(&progress)
-            if use_extrapolation:
-                # sweeps over one fixed support are iterates of one (nearly linear) map:
-                # the case dual extrapolation is made for
-                memcpy(&ring[(n_snapshots % (EXTRAPOLATION_DEPTH + 1)) * n], q,
-                       n * sizeof(floating))
-                n_snapshots += 1
-            if use_anderson:
-                for f in range(n_support):
-                    w_ring[(n_iterates % (ANDERSON_DEPTH + 1)) * n_support + f] = w[support[f]]
-                n_iterates += 1
-                if n_iterates > ANDERSON_DEPTH and n_iterates % ANDERSON_DEPTH == 1:
-                    if anderson_step(X_data, X_indices, X_indptr, storage, n, sw, center,
-                                     X_mean, w, q, support, n_support, w_ring,
-                                     (n_iterates - 1) % (ANDERSON_DEPTH + 1), q_acc,
-                                     w_trial, l1w, l2w, lower, upper, &res):
-                        # a jump breaks the sequences both extrapolations read
-                        n_iterates = 0
-                        n_snapshots = 0
+            record_iterate(X_data, X_indices, X_indptr, storage, n, sw, center, X_mean,
+                           w, q, support, n_support, ring, w_ring, q_acc, w_trial, l1w,
+                           l2w, lower, upper, use_extrapolation, use_anderson,
+                           &n_snapshots, &n_iterates, &res)
             if progress.d_w_max <= inner_tol:
                 break
 

@@ -90,9 +90,11 @@ def enet_solve(
         cd: also try the dual point extrapolated from the last residuals (celer's dual
         extrapolation) at each gap check, and keep the better one.
     anderson : bool
-        Off by default until two open problems are fixed (a degenerate problem that
-        stalls short of the gap, and a Ctrl-C that went unanswered in CI).
-        cd: Anderson extrapolation of the coefficients while sweeping the support, kept
+        Off by default: with sample weights the accelerated solver still stops at a
+        different point than the plain one (scikit-learn's sample-weight equivalence
+        check fails with it on).
+        cd: Anderson extrapolation of the coefficients while sweeping a fixed set of
+        features (the support, or every active feature when all are nonzero), kept
         when it lowers the objective.
     lipschitz : float
         fista/ista: initial step 1/lipschitz (from `fastpen._design.lipschitz_constant`);
