@@ -393,8 +393,6 @@ def main(argv=None):
                      versions_line(), reused, elapsed)
         print(f"written to {args.out}")
         return
-    import fastpen
-    import sklearn
     t_start = time.perf_counter()
 
     def log(msg):
@@ -403,12 +401,7 @@ def main(argv=None):
     solvers, absent = P.make_solvers(args.peers)
     path_solvers, absent_path = P.make_solvers(args.path_peers)
     absent.update(absent_path)
-    versions = [f"fastpen {fastpen.__version__}", f"scikit-learn {sklearn.__version__}"]
-    for mod in ("celer", "skglm", "glmnet"):
-        try:
-            versions.append(f"{mod} {__import__(mod).__version__}")
-        except Exception:  # noqa: BLE001
-            versions.append(f"{mod} absent")
+    versions = versions_line()
     results_dir = Path(args.results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
 

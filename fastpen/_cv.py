@@ -1,17 +1,17 @@
 """Cross-validated Lasso and ElasticNet: LassoCV and ElasticNetCV."""
 import numbers
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import check_cv
 from sklearn.utils import check_random_state, column_or_1d
 
 from ._elastic_net import ElasticNet, linear_predict, validate_enet_X
-from ._engine import SOLVERS, Design, GramDesign, solve_enet, take_rows, use_gram
+from ._engine import (
+    SOLVERS, Design, GramDesign, solve_enet, take_rows, use_gram, warn_not_converged,
+)
 from ._path import centred_correlation, grid_from_correlation, path_solutions
 from ._validation import (
     check_bool,
@@ -488,11 +488,7 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             random=random, seed=rng.randint(1, 2**31 - 1) if random else 1,
         )
         if not solution.converged:
-            warnings.warn(
-                "Objective did not converge. You might want to increase the number of "
-                "iterations, check the scale of the features or consider increasing "
-                f"regularisation. Duality gap: {solution.gap:.6e}, tolerance: "
-                f"{solution.gap_target:.3e}", ConvergenceWarning, stacklevel=3)
+            warn_not_converged(solution, stacklevel=3)
         self.coef_ = coef
         self.intercept_ = float(solution.intercept) if self.fit_intercept else 0.0
         self.dual_gap_ = design.dtype.type(solution.dual_gap)

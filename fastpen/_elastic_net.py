@@ -4,11 +4,10 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._engine import SOLVERS, Design, GramDesign, solve_enet, use_gram
+from ._engine import SOLVERS, Design, GramDesign, solve_enet, use_gram, warn_not_converged
 from ._validation import (
     canonical_csc,
     check_bool,
@@ -20,17 +19,6 @@ from ._validation import (
     check_sample_weight,
 )
 
-_MESSAGE_CONVERGENCE = (
-    "Objective did not converge. You might want to increase "
-    "the number of iterations, check the scale of the "
-    "features or consider increasing regularisation."
-)
-_MESSAGE_NO_L1 = (
-    "Linear regression models with a zero l1 penalization "
-    "strength are more efficiently fitted using one of the "
-    "solvers implemented in "
-    "sklearn.linear_model.Ridge/RidgeCV instead."
-)
 
 
 def validate_enet_X(estimator, X, y, *, reset=True):
@@ -291,13 +279,8 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 random=random, seed=rng.randint(1, 2**31 - 1) if random else 1,
             )
             if not solution.converged:
-                message = (
-                    f"{_MESSAGE_CONVERGENCE} Duality gap: {solution.gap:.6e}, "
-                    f"tolerance: {solution.gap_target:.3e}"
-                )
-                if self.alpha * self.l1_ratio < np.finfo(np.float64).eps:
-                    message += "\n" + _MESSAGE_NO_L1
-                warnings.warn(message, ConvergenceWarning, stacklevel=2)
+                warn_not_converged(
+                    solution, no_l1=self.alpha * self.l1_ratio < np.finfo(np.float64).eps)
             coef[k] = w
             intercepts[k] = solution.intercept
             gaps[k] = solution.dual_gap

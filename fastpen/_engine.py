@@ -1,8 +1,10 @@
 """Python side of the engines: X prepared once, column statistics, penalty weights."""
+import warnings
 from collections import namedtuple
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
 from . import _design, _enet
 from ._validation import design_arrays
@@ -225,6 +227,29 @@ converged : bool
 gap : float
     The n-scaled gap (the number scikit-learn prints in its warning).
 """
+
+_MESSAGE_CONVERGENCE = (
+    "Objective did not converge. You might want to increase "
+    "the number of iterations, check the scale of the "
+    "features or consider increasing regularisation."
+)
+_MESSAGE_NO_L1 = (
+    "Linear regression models with a zero l1 penalization "
+    "strength are more efficiently fitted using one of the "
+    "solvers implemented in "
+    "sklearn.linear_model.Ridge/RidgeCV instead."
+)
+
+
+def warn_not_converged(solution, no_l1=False, stacklevel=2):
+    """scikit-learn's ConvergenceWarning for a solve that stopped short of its gap
+    target (with its advice to use Ridge when there is no l1 penalty)."""
+    message = (f"{_MESSAGE_CONVERGENCE} Duality gap: {solution.gap:.6e}, "
+               f"tolerance: {solution.gap_target:.3e}")
+    if no_l1:
+        message += "\n" + _MESSAGE_NO_L1
+    warnings.warn(message, ConvergenceWarning, stacklevel=stacklevel + 1)
+
 
 # The Rayleigh quotient approaches the top eigenvalue from below: start a little above it
 # so that backtracking (which halves the step) is the exception.

@@ -1,13 +1,13 @@
 """Regularization paths: the alpha grid, lasso_path and enet_path."""
 import numbers
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 
-from ._engine import SOLVERS, Design, GramDesign, solve_enet, use_gram, weighted_mean
+from ._engine import (
+    SOLVERS, Design, GramDesign, solve_enet, use_gram, warn_not_converged, weighted_mean,
+)
 from ._validation import (
     canonical_csc,
     check_bool,
@@ -266,7 +266,8 @@ def path_solutions(design, y, coef, alphas, *, sample_weight, X_mean, norm2,
         The index in `alphas`, the alpha and the engine's :class:`Solution`.
     """
     lipschitz = design.lipschitz(sample_weight, fit_intercept) if solver != "cd" else None
-    y = np.ascontiguousarray(y)
+    if y is not None:  # None: a Gram design carries its target moments
+        y = np.ascontiguousarray(y)
     random = selection == "random"
     rng = check_random_state(random_state) if random else None
     previous_alpha = None
@@ -283,14 +284,7 @@ def path_solutions(design, y, coef, alphas, *, sample_weight, X_mean, norm2,
         )
         previous_alpha = alpha
         if not solution.converged:
-            warnings.warn(
-                "Objective did not converge. You might want to increase the number of "
-                "iterations, check the scale of the features or consider increasing "
-                f"regularisation. Duality gap: {solution.gap:.6e}, tolerance: "
-                f"{solution.gap_target:.3e}",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+            warn_not_converged(solution, stacklevel=3)
         yield k, alpha, solution
 
 

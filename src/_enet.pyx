@@ -147,15 +147,17 @@ def enet_solve(
     dtype = np.float32 if floating is float else np.float64
     # workspaces: rows of length n_samples and n_features in the dtype of X, plus
     # the float64 gradient and the index lists of the active features
-    cdef floating[:, ::1] sample_space = np.empty((6, n_samples), dtype=dtype)
-    cdef floating[:, ::1] feature_space = np.empty((2, n_features), dtype=dtype)
+    cdef floating[:, ::1] sample_space = np.empty((2 if use_cd else 6, n_samples), dtype=dtype)
+    # proximal gradient's two coefficient-sized iterates (coordinate descent has none)
+    cdef floating[:, ::1] feature_space = np.empty((2, 1 if use_cd else n_features),
+                                                   dtype=dtype)
     cdef double[::1] grad = np.zeros(n_features, dtype=np.float64)
     cdef Py_ssize_t[:, ::1] index_space = np.empty((3 if use_cd else 2, n_features),
                                                    dtype=np.intp)
     # cd: the gradient at the extrapolated dual point; the ring of the last residuals
     # and their extrapolation
-    cdef double[:, ::1] ranking_space = np.zeros((1, n_features if use_cd else 1))
     cdef bint extrapolate = use_cd and extrapolation and storage != GRAM
+    cdef double[:, ::1] ranking_space = np.zeros((1, n_features if extrapolate else 1))
     cdef bint accelerate = use_cd and anderson and storage != GRAM
     ring_rows = EXTRAPOLATION_DEPTH + 2 if (extrapolate or accelerate) else 1
     cdef floating[:, ::1] ring_space = np.empty(
