@@ -10,7 +10,8 @@ from sklearn.utils import check_random_state, column_or_1d
 
 from ._elastic_net import ElasticNet, linear_predict, validate_enet_X
 from ._engine import (
-    SOLVERS, Design, GramDesign, solve_enet, take_rows, use_gram, warn_not_converged,
+    SOLVERS, Design, GramDesign, HeldOutRows, row_moments, solve_enet, take_rows, use_gram,
+    warn_not_converged,
 )
 from ._path import centred_correlation, grid_from_correlation, path_solutions
 from ._validation import (
@@ -28,10 +29,11 @@ def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
                store_path, moments=None, fold_index=0):
     """Fit the path on one training fold; return the test MSE per alpha (and the path).
 
-    The held-out rows are predicted at each alpha as the path goes, so the
-    (n_features, n_alphas) coefficients are kept only with `store_path`. The training
-    rows are one copy of X (`take_rows`), or, with `moments` (dense X, n >> p), none:
-    the fold's Gram matrix is the whole one minus that of the held-out rows.
+    The held-out rows are predicted in place as the path goes, in batches of alphas, from
+    the columns their coefficients use; no (n_features, n_alphas) array is kept unless
+    `store_path`. The training rows are one copy of X (`take_rows`), or, with `moments`
+    (dense X, n >> p), none: the fold's Gram matrix is the whole one minus that of the
+    held-out rows.
     """
     params = dict(path_params)
     fit_intercept = params.pop("fit_intercept")
@@ -40,11 +42,12 @@ def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
     pf = check_penalty_factor(params.pop("penalty_factor"), n_features)
     lower, upper = check_bounds(params.pop("lower_bounds"), params.pop("upper_bounds"),
                                 params.pop("positive"), n_features)
-    X_test, test = take_rows(X, test)
+    held_out = HeldOutRows(X, test)
+    test = held_out.rows
     y_test = np.asarray(y[test], dtype=np.float64)
     w_test = None if sample_weight is None else sample_weight[test]
     if moments is not None:
-        design, gram = moments.fold(fold_index, X_test, y[test], w_test, len(train))
+        design, gram = moments.fold(fold_index, test, len(train))
         X_mean, norm2, sw_train, y_train = gram.X_mean, gram.norm2, None, None
     else:
         X_train, train = take_rows(X, train)
@@ -58,19 +61,27 @@ def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
             gram = GramDesign(design, sw_train, fit_intercept, stats=(X_mean, norm2))
     coef = np.zeros(n_features, dtype=X.dtype)
     mse = np.empty(alphas.size)
-    # coefficients wait in batches for one matrix product with the held-out rows (a
-    # product per alpha would reread them 100 times); the whole path only on request
-    batch = alphas.size if store_path else min(
-        alphas.size, max(_PREDICTION_BATCH, _PREDICTION_BYTES // (8 * n_features)))
-    coefs = np.empty((n_features, batch), dtype=X.dtype)
     intercepts = np.empty(alphas.size)
-    path = (coefs, intercepts) if store_path else None
+    coef_path = np.empty((n_features, alphas.size), dtype=X.dtype) if store_path else None
+    # predictions wait in batches for one pass over the held-out rows (a pass per alpha
+    # would reread them 100 times); a batch keeps only its coefficients' supports
+    batch = min(alphas.size,
+                max(_PREDICTION_BATCH, _PREDICTION_BYTES // (8 * max(1, test.size))))
+    supports = []
 
     def predict(start, stop):
-        predictions = np.asarray(X_test @ coefs[:, :stop - start], dtype=np.float64)
-        predictions += intercepts[start:stop]
-        mse[start:stop] = np.average((predictions - y_test[:, None]) ** 2, axis=0,
-                                     weights=w_test)
+        union = np.unique(np.concatenate([support for support, _ in supports]))
+        values = np.zeros((union.size, stop - start), dtype=X.dtype, order="F")
+        for t, (support, nonzero) in enumerate(supports):
+            values[np.searchsorted(union, support), t] = nonzero
+        # residuals squared in place: no batch-sized temporaries
+        residuals = np.asarray(held_out.predict(union, values), dtype=np.float64)
+        residuals += intercepts[start:stop]
+        residuals -= y_test[:, None]
+        residuals *= residuals
+        mse[start:stop] = (residuals.mean(axis=0) if w_test is None
+                           else (w_test @ residuals) / w_test.sum())
+        supports.clear()
 
     start = 0
     for k, _, solution in path_solutions(
@@ -78,27 +89,31 @@ def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
         fit_intercept=fit_intercept, l1_ratio=l1_ratio, penalty_factor=pf, lower=lower,
         upper=upper, gram=gram, **params,
     ):
-        coefs[:, k - start] = coef
+        support = np.flatnonzero(coef)
+        supports.append((support, coef[support]))
         intercepts[k] = solution.intercept
+        if store_path:
+            coef_path[:, k] = coef
         if k + 1 - start == batch or k + 1 == alphas.size:
             predict(start, k + 1)
             start = k + 1
-    return mse, path
+    return mse, ((coef_path, intercepts) if store_path else None)
 
 
 # alphas whose held-out predictions are computed together: at least this many, more
-# while their coefficients fit in _PREDICTION_BYTES
+# while their predictions fit in _PREDICTION_BYTES
 _PREDICTION_BATCH = 10
-_PREDICTION_BYTES = 1 << 21
+_PREDICTION_BYTES = 1 << 20
 
 
 class _GramMoments:
     """Raw moments of a dense X (X^T S X, X^T s, X^T S y and the sums) for every fold.
 
     A fold's centred Gram matrix Q = Xc^T S Xc over its training rows follows from the
-    whole data's moments minus those of its held-out rows: X is read once for all the
-    folds (in row blocks, in parallel) plus once more in held-out pieces, and never
-    copied whole. Used when n_samples >> n_features, where coordinate descent runs on Q.
+    whole data's moments minus those of its held-out rows. The rows are read in place
+    (`row_moments`), in parallel pieces: with K-fold X is read once in all, otherwise
+    once for the whole plus once per held-out set. Used when n_samples >> n_features,
+    where coordinate descent runs on Q.
 
     Parameters
     ----------
@@ -131,6 +146,8 @@ class _GramMoments:
             self.y_shift = float(s @ np.asarray(y[head], np.float64)) / s.sum()
         held_out = np.concatenate([test for _, test in folds])
         self.held_out = None
+        # X, y and the weights of every task: the rows are read in place
+        self._data = (X, y, sample_weight)
         if (held_out.size == n and len(folds) * X.shape[1] <= n
                 and np.all(np.bincount(held_out, minlength=n) == 1)):
             # the held-out sets partition the rows (K-fold): the whole moments are the
@@ -140,8 +157,7 @@ class _GramMoments:
             # one idle for the last round
             pieces = [np.array_split(np.sort(test), _MOMENT_PIECES) for _, test in folds]
             parts = Parallel(n_jobs=n_jobs, prefer="threads")(
-                delayed(self._fold_moments)(X, y, sample_weight, piece)
-                for fold_pieces in pieces for piece in fold_pieces
+                delayed(self._moments)(piece) for fold_pieces in pieces for piece in fold_pieces
             )
             self.held_out = [
                 [sum(values) for values in zip(*parts[k:k + _MOMENT_PIECES])]
@@ -149,31 +165,17 @@ class _GramMoments:
             ]
             self.whole = [sum(values) for values in zip(*self.held_out)]
             return
-        blocks = [(i, min(i + self.BLOCK_ROWS, n)) for i in range(0, n, self.BLOCK_ROWS)]
+        blocks = np.array_split(np.arange(n), max(1, n // self.BLOCK_ROWS))
         parts = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(self._moments)(X[i0:i1], y[i0:i1],
-                                   None if sample_weight is None else sample_weight[i0:i1])
-            for i0, i1 in blocks
+            delayed(self._moments)(block) for block in blocks
         )
         self.whole = [sum(values) for values in zip(*parts)]
 
-    def _fold_moments(self, X, y, sample_weight, rows):
-        block, rows = take_rows(X, rows)
-        return self._moments(block, y[rows],
-                             None if sample_weight is None else sample_weight[rows])
-
-    def _moments(self, block, y, weights):
-        """(B^T S B, B^T s, B^T S y, sum s, sum s y, sum s y^2) of a block of rows B
-        (shifted), in float64 (the products run in the dtype of X)."""
-        y64 = np.asarray(y, dtype=np.float64) - self.y_shift
-        s = np.ones(block.shape[0]) if weights is None else np.asarray(weights, np.float64)
-        if self.x_shift is not None:
-            block = block - self.x_shift.astype(block.dtype)
-        weighted = block if weights is None else block * s.astype(block.dtype)[:, None]
-        gram = np.asarray(block.T @ weighted, dtype=np.float64)
-        return (gram, np.asarray(block.T @ s.astype(block.dtype), dtype=np.float64),
-                np.asarray(block.T @ (s * y64).astype(block.dtype), dtype=np.float64),
-                s.sum(), s @ y64, s @ (y64 * y64))
+    def _moments(self, rows):
+        """(B^T S B, B^T s, B^T S z, sum s, sum s z, sum s z^2) of the rows B of X
+        (shifted; z = y - y_shift), in float64 (the products in the dtype of X)."""
+        X, y, sample_weight = self._data
+        return row_moments(X, rows, y, sample_weight, self.x_shift, self.y_shift)
 
     def correlation(self, n_samples):
         """Xc^T S yc of all the rows (weights summing to n_samples): the alpha grid's."""
@@ -182,16 +184,15 @@ class _GramMoments:
             xsy = xsy - xs * (sy / total)
         return (n_samples / total) * xsy
 
-    def fold(self, index, X_test, y_test, w_test, n_train):
-        """(design, gram) of training fold `index`: the whole moments minus the held-out
-        ones (X_test, y_test, w_test: its held-out rows, sorted). `index` None: all the
-        rows (the refit)."""
+    def fold(self, index, test, n_train):
+        """(design, gram) of training fold `index`: the whole moments minus those of its
+        held-out rows `test`. `index` None: all the rows (the refit)."""
         if index is None:
             held_out = [0.0] * len(self.whole)
         elif self.held_out is not None:
             held_out = self.held_out[index]
         else:
-            held_out = self._moments(X_test, y_test, w_test)
+            held_out = self._moments(test)
         G, xs, xsy, total, sy, syy = (a - b for a, b in zip(self.whole, held_out))
         # the engines' weights sum to n_train: rescale the moments accordingly
         scale = n_train / total
@@ -399,23 +400,7 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         moments = None
         if _gram_folds(self.precompute, X, self.solver, folds):
             moments = _GramMoments(X, y, sw, self.fit_intercept, self.n_jobs, folds)
-        if isinstance(self.alphas, numbers.Integral) and not isinstance(self.alphas, bool):
-            # one read of X for every l1_ratio's grid (none with the moments)
-            if moments is not None:
-                correlation = moments.correlation(X.shape[0])
-            else:
-                design = Design(X)
-                X_mean, _ = design.column_stats(sw, self.fit_intercept)
-                correlation = centred_correlation(design, X_mean, y, sw, self.fit_intercept)
-            pf = check_penalty_factor(self.penalty_factor, X.shape[1])
-            grids = np.array([
-                grid_from_correlation(correlation, X.shape[0], pf, self.positive, ratio,
-                                      self.eps, self.alphas)
-                for ratio in l1_ratios
-            ])
-        else:
-            grids = np.tile(np.sort(np.asarray(self.alphas, np.float64))[::-1],
-                            (len(l1_ratios), 1))
+        grids = self._alpha_grids(X, y, sw, l1_ratios, moments)
         path_params = dict(
             fit_intercept=self.fit_intercept, tol=self.tol, max_iter=self.max_iter,
             positive=self.positive, selection=self.selection,
@@ -459,7 +444,7 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             random_state=self.random_state, selection=self.selection,
             penalty_factor=self.penalty_factor, lower_bounds=self.lower_bounds,
             upper_bounds=self.upper_bounds, solver=self.solver,
-            precompute=False if moments is None else moments.whole_gram(X.shape[0]),
+            precompute=False,
         ).fit(X, y, sample_weight=sample_weight, check_input=False)
         self.coef_ = model.coef_
         self.intercept_ = model.intercept_
@@ -469,10 +454,29 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             del self.l1_ratio_
         return self
 
+    def _alpha_grids(self, X, y, sw, l1_ratios, moments):
+        """The alpha grid of every l1_ratio, (n_l1_ratio, n_alphas), from one read of X
+        (none with the moments); its p-sized intermediates are gone before the folds."""
+        if not isinstance(self.alphas, numbers.Integral) or isinstance(self.alphas, bool):
+            return np.tile(np.sort(np.asarray(self.alphas, np.float64))[::-1],
+                           (len(l1_ratios), 1))
+        if moments is not None:
+            correlation = moments.correlation(X.shape[0])
+        else:
+            design = Design(X)
+            X_mean, _ = design.column_stats(sw, self.fit_intercept)
+            correlation = centred_correlation(design, X_mean, y, sw, self.fit_intercept)
+        pf = check_penalty_factor(self.penalty_factor, X.shape[1])
+        return np.array([
+            grid_from_correlation(correlation, X.shape[0], pf, self.positive, ratio,
+                                  self.eps, self.alphas)
+            for ratio in l1_ratios
+        ])
+
     def _refit_on_gram(self, moments, n_samples):
         """The final fit at (alpha_, l1_ratio_) on all the rows, from the Gram matrix the
         folds' moments already give (ElasticNet's fit, without reading X again)."""
-        design, gram = moments.fold(None, None, None, None, n_samples)
+        design, gram = moments.fold(None, None, n_samples)
         n_features = design.n_features
         pf = check_penalty_factor(self.penalty_factor, n_features)
         lower, upper = check_bounds(self.lower_bounds, self.upper_bounds, self.positive,

@@ -181,6 +181,77 @@ def take_rows(X, rows):
     return out, rows
 
 
+class HeldOutRows:
+    """Some rows of X, read in place: predictions for batches of coefficient vectors.
+
+    A cross-validation fold predicts its held-out rows at every alpha. Reading them
+    where they are (only the columns some coefficient in the batch uses) needs no copy
+    of the rows, and a sparse path touches a few columns.
+
+    Parameters
+    ----------
+    X : Fortran-contiguous ndarray or canonical CSC matrix
+    rows : int array of distinct row indices
+        Sorted here: ``self.rows`` gives the order of the predictions.
+    """
+
+    # dense rows gathered at a time for gemm (a buffer that stays in cache)
+    CHUNK_BYTES = 1 << 20
+
+    def __init__(self, X, rows):
+        self.rows = np.sort(np.asarray(rows, dtype=np.intp))
+        self.n_samples, self.n_features = X.shape
+        self.dtype = X.dtype
+        self.arrays = design_arrays(X)
+        self.new_row = _NO_ROWS
+        if self.arrays[3]:
+            self.new_row = np.full(X.shape[0], -1, dtype=np.intp)
+            self.new_row[self.rows] = np.arange(self.rows.size)
+
+    def predict(self, support, values):
+        """X[rows] @ W for W with nonzero rows `support` holding `values`.
+
+        Parameters
+        ----------
+        support : int array of shape (n_support,)
+        values : ndarray of shape (n_support, n_vectors)
+
+        Returns
+        -------
+        ndarray of shape (n_rows, n_vectors), dtype of X
+        """
+        data, indices, indptr, is_sparse = self.arrays
+        W = np.asfortranarray(values, dtype=self.dtype)
+        out = np.empty((self.rows.size, W.shape[1]), dtype=self.dtype, order="F")
+        chunk = max(64, self.CHUNK_BYTES // max(1, support.size * self.dtype.itemsize))
+        _design.rows_times(data, indices, indptr, int(is_sparse), self.n_samples,
+                           self.new_row, self.rows, np.asarray(support, dtype=np.intp), W,
+                           out, chunk)
+        return out
+
+
+_NO_ROWS = np.empty(0, dtype=np.intp)
+
+
+def row_moments(X, rows, y, sample_weight, x_shift, y_shift):
+    """Moments of the rows `rows` of a dense Fortran X about (x_shift, y_shift), read in
+    place: ``_design.row_moments``. `y` and `sample_weight` (or None) are full-length;
+    `x_shift` None for no shift.
+
+    Returns
+    -------
+    (B^T S B, B^T s, B^T S z, sum s, sum s z, sum s z^2), B = X[rows] - x_shift,
+    z = y[rows] - y_shift, in float64.
+    """
+    rows = np.asarray(rows, dtype=np.intp)
+    weights = _EMPTY if sample_weight is None else np.asarray(sample_weight[rows], np.float64)
+    shift = _EMPTY if x_shift is None else np.asarray(x_shift, dtype=np.float64)
+    chunk = max(64, HeldOutRows.CHUNK_BYTES // max(1, X.shape[1] * X.dtype.itemsize))
+    return _design.row_moments(X.reshape(-1, order="F"), X.shape[0], X.shape[1], rows,
+                               np.asarray(y[rows], dtype=np.float64), weights, shift,
+                               float(y_shift), chunk)
+
+
 def _column(X, j):
     return X[:, [j]].toarray().ravel() if sp.issparse(X) else X[:, j]
 
@@ -205,8 +276,9 @@ def weighted_mean(y, sample_weight):
 
 def penalty_weights(n_samples, alpha, l1_ratio, penalty_factor):
     """Per-feature l1 and l2 weights of the n-scaled objective the engines minimise."""
-    scale = n_samples * alpha * penalty_factor
-    return scale * l1_ratio, scale * (1.0 - l1_ratio)
+    # scalars first: no third p-sized array
+    return (penalty_factor * (n_samples * alpha * l1_ratio),
+            penalty_factor * (n_samples * alpha * (1.0 - l1_ratio)))
 
 
 SOLVERS = _enet.SOLVERS

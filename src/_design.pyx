@@ -5,6 +5,7 @@ from cython cimport floating
 from libc.math cimport fabs, sqrt
 
 from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times
+from scipy.linalg.cython_blas cimport dsyrk, ssyrk, dgemv, sgemv, dgemm, sgemm
 
 
 def column_stats(
@@ -248,3 +249,223 @@ def xt_dot(
                      &X_indptr[0] if X_indptr.shape[0] > 0 else NULL, storage,
                      <int> n_samples, <int> n_features, &v[0], &out[0])
     return np.asarray(out)
+
+
+cdef inline void add_transposed_product(
+    int m, int p, const floating* B, const floating* v, floating* partial, double* acc,
+) noexcept nogil:
+    """acc += B^T v for a Fortran m x p block B (BLAS gemv in the block's dtype)."""
+    cdef char* trans = b"T"
+    cdef int one = 1, j
+    cdef floating unit = 1.0, zero = 0.0
+    if floating is float:
+        sgemv(trans, &m, &p, &unit, <float*> B, &m, <float*> v, &one, &zero, partial, &one)
+    else:
+        dgemv(trans, &m, &p, &unit, <double*> B, &m, <double*> v, &one, &zero, partial, &one)
+    for j in range(p):
+        acc[j] += partial[j]
+
+
+def row_moments(
+    const floating[::1] X_data,
+    Py_ssize_t n_samples,
+    Py_ssize_t n_features,
+    const Py_ssize_t[::1] rows,
+    const double[::1] y,
+    const double[::1] weights,
+    const double[::1] x_shift,
+    double y_shift,
+    Py_ssize_t chunk_rows,
+):
+    """Weighted moments of some rows of a dense X about a shift, without copying them.
+
+    With B the rows minus `x_shift` and z = y[rows] - y_shift: B^T S B, B^T s, B^T S z,
+    sum s, sum s z and sum s z^2. The rows are gathered `chunk_rows` at a time into a
+    buffer that stays in cache, scaled by sqrt(s), and added to B^T S B by BLAS syrk:
+    X is read once, in any row order, and no fold-sized copy is made. The shift
+    (near the column means) keeps large means from cancelling in float arithmetic.
+
+    Parameters
+    ----------
+    X_data : array
+        Fortran buffer of a dense X of shape (n_samples, n_features).
+    n_samples, n_features : int
+    rows : intp array
+        Rows to use (any order, each once).
+    y : float64 array of shape (n_rows,)
+        The target on those rows, in the order of `rows`.
+    weights : float64 array of shape (n_rows,) or (0,)
+        Non-negative weights s of those rows, or empty for unit weights.
+    x_shift : float64 array of shape (n_features,) or (0,)
+        Subtracted from every row (empty: no shift).
+    y_shift : float
+    chunk_rows : int
+        Rows gathered at a time.
+
+    Returns
+    -------
+    gram : ndarray of shape (n_features, n_features), float64
+        B^T S B (symmetric; products in the dtype of X).
+    x_sum, xy_sum : ndarray of shape (n_features,), float64
+    total, y_sum, yy_sum : float
+    """
+    dtype = np.float32 if floating is float else np.float64
+    cdef Py_ssize_t n_rows = rows.shape[0]
+    cdef Py_ssize_t chunk = max(1, min(chunk_rows, n_rows))
+    buffer_arr = np.empty(chunk * n_features, dtype=dtype)
+    gram_arr = np.zeros((n_features, n_features), dtype=dtype, order="F")
+    scaled_arr = np.empty((2, chunk), dtype=dtype)
+    partial_arr = np.empty(n_features, dtype=dtype)
+    x_sum_arr = np.zeros(n_features)
+    xy_sum_arr = np.zeros(n_features)
+    cdef floating[::1] buffer = buffer_arr
+    cdef floating[::1, :] gram = gram_arr
+    cdef floating[:, ::1] scaled = scaled_arr
+    cdef floating[::1] partial = partial_arr
+    cdef double[::1] x_sum = x_sum_arr
+    cdef double[::1] xy_sum = xy_sum_arr
+    cdef bint weighted = weights.shape[0] > 0
+    cdef bint shifted = x_shift.shape[0] > 0
+    cdef double total = 0.0, y_sum = 0.0, yy_sum = 0.0, s, root, z, c
+    cdef Py_ssize_t start, m, r, j, col
+    cdef bint contiguous
+    cdef int m_int, p_int = <int> n_features, one = 1
+    cdef floating unit = 1.0
+    cdef char* upper = b"U"
+    cdef char* trans = b"T"
+    if n_rows == 0 or n_features == 0:
+        return (np.zeros((n_features, n_features)), x_sum_arr, xy_sum_arr, 0.0, 0.0, 0.0)
+    with nogil:
+        start = 0
+        while start < n_rows:
+            m = min(chunk, n_rows - start)
+            m_int = <int> m
+            for r in range(m):
+                s = weights[start + r] if weighted else 1.0
+                root = sqrt(s)
+                z = y[start + r] - y_shift
+                total += s
+                y_sum += s * z
+                yy_sum += s * z * z
+                scaled[0, r] = <floating> root
+                scaled[1, r] = <floating> (root * z)
+            # gather column by column: X is Fortran, so each column's rows are read
+            # in order (contiguous when the rows are)
+            contiguous = rows[start + m - 1] - rows[start] == m - 1
+            for j in range(n_features):
+                col = j * n_samples
+                c = x_shift[j] if shifted else 0.0
+                if contiguous and not weighted:
+                    # a run of rows (K-fold without shuffling): a vectorizable copy
+                    col += rows[start]
+                    for r in range(m):
+                        buffer[j * m + r] = <floating> (X_data[col + r] - c)
+                elif weighted:
+                    for r in range(m):
+                        buffer[j * m + r] = <floating> (
+                            (X_data[col + rows[start + r]] - c) * scaled[0, r])
+                else:
+                    for r in range(m):
+                        buffer[j * m + r] = <floating> (X_data[col + rows[start + r]] - c)
+            if floating is float:
+                ssyrk(upper, trans, &p_int, &m_int, &unit, &buffer[0], &m_int, &unit,
+                      &gram[0, 0], &p_int)
+            else:
+                dsyrk(upper, trans, &p_int, &m_int, &unit, &buffer[0], &m_int, &unit,
+                      &gram[0, 0], &p_int)
+            add_transposed_product(m_int, p_int, &buffer[0], &scaled[0, 0], &partial[0],
+                                   &x_sum[0])
+            add_transposed_product(m_int, p_int, &buffer[0], &scaled[1, 0], &partial[0],
+                                   &xy_sum[0])
+            start += m
+    full_arr = np.empty((n_features, n_features), order="F")
+    cdef double[::1, :] full = full_arr
+    with nogil:
+        # syrk filled the upper triangle (i <= j)
+        for j in range(n_features):
+            for r in range(j + 1):
+                full[r, j] = gram[r, j]
+                full[j, r] = gram[r, j]
+    return full_arr, x_sum_arr, xy_sum_arr, total, y_sum, yy_sum
+
+
+def rows_times(
+    const floating[::1] X_data,
+    const index_t[::1] X_indices,
+    const index_t[::1] X_indptr,
+    int storage,
+    Py_ssize_t n_samples,
+    const Py_ssize_t[::1] new_row,
+    const Py_ssize_t[::1] rows,
+    const Py_ssize_t[::1] cols,
+    const floating[::1, :] W,
+    floating[::1, :] out,
+    Py_ssize_t chunk_rows,
+):
+    """out = X[rows][:, cols] @ W, reading only those columns and never copying the rows.
+
+    The held-out predictions of a cross-validation fold for a batch of coefficient
+    vectors: `cols` is the union of their supports, so a sparse path reads a few
+    columns. A dense X is gathered `chunk_rows` rows at a time into a buffer for BLAS
+    gemm; a CSC X is scattered entry by entry.
+
+    Parameters
+    ----------
+    X_data, X_indices, X_indptr : arrays
+        Fortran buffer of a dense X (indices unused) or CSC arrays.
+    storage : int
+        0 dense, 1 sparse (CSC).
+    n_samples : int
+    new_row : intp array of shape (n_samples,)
+        Row of `out` for each row of X, -1 for rows left out (sparse X).
+    rows : intp array of shape (n_rows,)
+        The rows, in the order of `out` (new_row[rows[r]] == r).
+    cols : intp array of shape (n_cols,)
+    W : Fortran array of shape (n_cols, n_vectors)
+    out : Fortran array of shape (n_rows, n_vectors)
+        Overwritten.
+    chunk_rows : int
+        Rows gathered at a time (dense X).
+    """
+    cdef Py_ssize_t n_rows = rows.shape[0], n_cols = cols.shape[0]
+    cdef Py_ssize_t n_vectors = W.shape[1]
+    cdef Py_ssize_t i, j, k, r, c, t, start, m
+    cdef Py_ssize_t chunk = max(1, min(chunk_rows, n_rows))
+    cdef floating x
+    cdef floating unit = 1.0, zero = 0.0
+    cdef int m_int, b_int = <int> n_vectors, k_int = <int> n_cols, ld_out = <int> n_rows
+    cdef char* no_trans = b"N"
+    cdef floating[::1] buffer
+    if n_rows == 0 or n_vectors == 0:
+        return
+    if n_cols == 0 or storage == SPARSE:
+        with nogil:
+            for t in range(n_vectors):
+                for r in range(n_rows):
+                    out[r, t] = 0.0
+            for c in range(n_cols):
+                j = cols[c]
+                for k in range(X_indptr[j], X_indptr[j + 1]):
+                    r = new_row[X_indices[k]]
+                    if r >= 0:
+                        x = X_data[k]
+                        for t in range(n_vectors):
+                            out[r, t] += x * W[c, t]
+        return
+    buffer = np.empty(chunk * n_cols, dtype=np.float32 if floating is float else np.float64)
+    with nogil:
+        start = 0
+        while start < n_rows:
+            m = min(chunk, n_rows - start)
+            m_int = <int> m
+            for c in range(n_cols):
+                j = cols[c] * n_samples
+                for r in range(m):
+                    buffer[c * m + r] = X_data[j + rows[start + r]]
+            if floating is float:
+                sgemm(no_trans, no_trans, &m_int, &b_int, &k_int, &unit, &buffer[0], &m_int,
+                      <float*> &W[0, 0], &k_int, &zero, &out[start, 0], &ld_out)
+            else:
+                dgemm(no_trans, no_trans, &m_int, &b_int, &k_int, &unit, &buffer[0], &m_int,
+                      <double*> &W[0, 0], &k_int, &zero, &out[start, 0], &ld_out)
+            start += m

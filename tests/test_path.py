@@ -151,3 +151,53 @@ def test_take_rows_copies_fold_rows_once_in_the_engine_layout(sparse, dtype):
     else:
         assert taken.flags.f_contiguous
         np.testing.assert_array_equal(taken, expected)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_held_out_rows_predict_in_place_from_the_support(sparse, dtype):
+    from fastpen._engine import HeldOutRows
+    X, _ = make_problem(sparse=sparse, dtype=dtype, seed=72, n_samples=60)
+    if not sparse:
+        X = np.asfortranarray(X)
+    rng = np.random.default_rng(1)
+    rows = rng.permutation(60)[:23]
+    held_out = HeldOutRows(X, rows)
+    np.testing.assert_array_equal(held_out.rows, np.sort(rows))
+    support = np.sort(rng.permutation(X.shape[1])[:5])
+    values = rng.standard_normal((5, 4)).astype(dtype)
+    # a chunk smaller than the rows exercises the dense gather in several pieces
+    held_out.CHUNK_BYTES = 64 * 5 * X.dtype.itemsize // 4
+    predictions = held_out.predict(support, values)
+    assert predictions.dtype == dtype
+    W = np.zeros((X.shape[1], 4))
+    W[support] = values
+    expected = X[held_out.rows] @ W
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(predictions, expected, rtol=rtol, atol=rtol * np.abs(expected).max())
+    # no column in the batch's support: every prediction is 0
+    np.testing.assert_array_equal(held_out.predict(support[:0], values[:0]), 0.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("contiguous", [False, True], ids=["scattered", "run"])
+def test_row_moments_match_the_shifted_weighted_products(dtype, weighted, contiguous):
+    from fastpen._engine import row_moments
+    rng = np.random.default_rng(2)
+    # a large mean: the shift is what keeps it from cancelling
+    X = np.asfortranarray(rng.standard_normal((300, 7)) + 50, dtype=dtype)
+    y = rng.standard_normal(300) + 3
+    w = rng.random(300) if weighted else None
+    rows = np.arange(40, 250) if contiguous else rng.permutation(300)[:170]
+    shift = X[:20].astype(np.float64).mean(axis=0)
+    G, xs, xsy, total, sy, syy = row_moments(X, rows, y, w, shift, 3.0)
+    B = X[rows].astype(np.float64) - shift
+    z = y[rows] - 3.0
+    s = np.ones(rows.size) if w is None else w[rows]
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(G, B.T @ (s[:, None] * B), rtol=rtol, atol=rtol * rows.size)
+    np.testing.assert_allclose(xs, B.T @ s, rtol=rtol, atol=rtol * rows.size)
+    np.testing.assert_allclose(xsy, B.T @ (s * z), rtol=rtol, atol=rtol * rows.size)
+    np.testing.assert_allclose([total, sy, syy], [s.sum(), s @ z, s @ z**2], rtol=1e-12)
+    assert np.array_equal(G, G.T)
