@@ -274,11 +274,18 @@ def weighted_mean(y, sample_weight):
     return float(np.dot(sample_weight.astype(np.float64), y) / y.shape[0])
 
 
-def penalty_weights(n_samples, alpha, l1_ratio, penalty_factor):
-    """Per-feature l1 and l2 weights of the n-scaled objective the engines minimise."""
-    # scalars first: no third p-sized array
-    return (penalty_factor * (n_samples * alpha * l1_ratio),
-            penalty_factor * (n_samples * alpha * (1.0 - l1_ratio)))
+def penalty_weights(n_samples, alpha, l1_ratio, penalty_factor, workspace=None):
+    """Per-feature l1 and l2 weights of the n-scaled objective the engines minimise
+    (written into the arrays kept in `workspace`, when given)."""
+    scales = (n_samples * alpha * l1_ratio, n_samples * alpha * (1.0 - l1_ratio))
+    if workspace is None:
+        return tuple(penalty_factor * scale for scale in scales)
+    weights = workspace.get("penalty")
+    if weights is None or weights.shape != (2, penalty_factor.size):
+        weights = workspace["penalty"] = np.empty((2, penalty_factor.size))
+    for row, scale in zip(weights, scales):
+        np.multiply(penalty_factor, scale, out=row)
+    return weights[0], weights[1]
 
 
 SOLVERS = _enet.SOLVERS
@@ -332,7 +339,7 @@ def solve_enet(
     design, y, *, sample_weight, X_mean, norm2, center, coef, alpha, l1_ratio,
     penalty_factor, lower, upper, max_iter, tol, solver="cd", random=False, seed=1,
     screening=True, lipschitz=None, restart=True, gram=None, start_set=None,
-    strong_ratio=0.0,
+    strong_ratio=0.0, workspace=None,
 ):
     """Solve one elastic-net problem with the engine named by `solver`.
 
@@ -386,6 +393,7 @@ def solve_enet(
             _EMPTY if lower is None else lower, _EMPTY if upper is None else upper,
             int(max_iter), float(tol), solver="cd", random=bool(random),
             seed=int(seed) & 0xFFFFFFFF, screening=bool(screening), y_norm2=y_norm2,
+            workspace=workspace,
         )
         intercept = y_mean - float(np.dot(gram.X_mean, coef)) if center else 0.0
         return Solution(intercept, gap / n, tol_abs, n_iter, converged, gap)
@@ -400,7 +408,7 @@ def solve_enet(
         seed=int(seed) & 0xFFFFFFFF, screening=bool(screening),
         lipschitz=LIPSCHITZ_MARGIN * lipschitz if lipschitz else 0.0, restart=bool(restart),
         start_set=start_set if solver == "cd" else None,
-        strong_ratio=float(strong_ratio) if solver == "cd" else 0.0,
+        strong_ratio=float(strong_ratio) if solver == "cd" else 0.0, workspace=workspace,
     )
     intercept = y_mean - float(np.dot(X_mean, coef)) if center else 0.0
     return Solution(intercept, gap / n, tol_abs, n_iter, converged, gap)

@@ -271,6 +271,8 @@ def path_solutions(design, y, coef, alphas, *, sample_weight, X_mean, norm2,
     random = selection == "random"
     rng = check_random_state(random_state) if random else None
     previous_alpha = None
+    # one set of work arrays for the whole path, not one per alpha
+    workspace = {}
     for k, alpha in enumerate(alphas):
         # the sequential strong rule (Tibshirani et al. 2012), applied by the engine on
         # the gradient at the previous solution it computes anyway
@@ -281,6 +283,7 @@ def path_solutions(design, y, coef, alphas, *, sample_weight, X_mean, norm2,
             penalty_factor=penalty_factor, lower=lower, upper=upper, max_iter=max_iter,
             tol=float(tol), solver=solver, lipschitz=lipschitz, random=random, gram=gram,
             strong_ratio=strong_ratio, seed=rng.randint(1, 2**31 - 1) if random else 1,
+            workspace=workspace,
         )
         previous_alpha = alpha
         if not solution.converged:

@@ -13,6 +13,19 @@ from _fista cimport prox_grad_solve
 SOLVERS = ("cd", "fista", "ista")
 
 
+def _work(workspace, name, shape, dtype, zeroed):
+    """A work array of this shape and dtype: the one kept in `workspace` when it fits,
+    else a new one (kept there for the next call). `zeroed`: filled with zeros."""
+    array = None if workspace is None else workspace.get(name)
+    if array is None or array.shape != shape or array.dtype != dtype:
+        array = np.zeros(shape, dtype=dtype) if zeroed else np.empty(shape, dtype=dtype)
+        if workspace is not None:
+            workspace[name] = array
+    elif zeroed:
+        array.fill(0)
+    return array
+
+
 def enet_solve(
     const floating[::1] X_data,
     const index_t[::1] X_indices,
@@ -45,6 +58,7 @@ def enet_solve(
     double y_norm2=0.0,
     start_set=None,
     double strong_ratio=0.0,
+    dict workspace=None,
 ):
     """Minimise 1/2 ||yc - Xc w||_S^2 + sum_j h_j(w_j).
 
@@ -111,6 +125,10 @@ def enet_solve(
         path; the engine then starts on the features the sequential strong rule keeps
         (checked by the full gap in the end, so it never changes the solution either).
         0 for none.
+    workspace : dict or None
+        Keeps the work arrays between calls (a path solves 100 problems of one shape):
+        they are allocated once instead of once per alpha, which also spares the
+        allocator's per-thread arenas the churn that inflates resident memory.
     y_norm2 : float
         GRAM storage only: ||yc||_S^2. Then X_data is the Fortran buffer of
         Q = Xc^T S Xc, n_samples is n_features, y is Xc^T S yc, norm2 is diag(Q), and
@@ -147,24 +165,28 @@ def enet_solve(
     dtype = np.float32 if floating is float else np.float64
     # workspaces: rows of length n_samples and n_features in the dtype of X, plus
     # the float64 gradient and the index lists of the active features
-    cdef floating[:, ::1] sample_space = np.empty((2 if use_cd else 6, n_samples), dtype=dtype)
+    cdef floating[:, ::1] sample_space = _work(
+        workspace, "sample", (2 if use_cd else 6, n_samples), dtype, False)
     # proximal gradient's two coefficient-sized iterates (coordinate descent has none)
-    cdef floating[:, ::1] feature_space = np.empty((2, 1 if use_cd else n_features),
-                                                   dtype=dtype)
-    cdef double[::1] grad = np.zeros(n_features, dtype=np.float64)
-    cdef Py_ssize_t[:, ::1] index_space = np.empty((3 if use_cd else 2, n_features),
-                                                   dtype=np.intp)
+    cdef floating[:, ::1] feature_space = _work(
+        workspace, "feature", (2, 1 if use_cd else n_features), dtype, False)
+    cdef double[::1] grad = _work(workspace, "grad", (n_features,), np.float64, True)
+    cdef Py_ssize_t[:, ::1] index_space = _work(
+        workspace, "index", (3 if use_cd else 2, n_features), np.intp, False)
     # cd: the gradient at the extrapolated dual point; the ring of the last residuals
     # and their extrapolation
     cdef bint extrapolate = use_cd and extrapolation and storage != GRAM
-    cdef double[:, ::1] ranking_space = np.zeros((1, n_features if extrapolate else 1))
+    cdef double[:, ::1] ranking_space = _work(
+        workspace, "ranking", (1, n_features if extrapolate else 1), np.float64, True)
     cdef bint accelerate = use_cd and anderson and storage != GRAM
     ring_rows = EXTRAPOLATION_DEPTH + 2 if (extrapolate or accelerate) else 1
-    cdef floating[:, ::1] ring_space = np.empty(
-        (ring_rows, n_samples if (extrapolate or accelerate) else 1), dtype=dtype)
+    cdef floating[:, ::1] ring_space = _work(
+        workspace, "ring", (ring_rows, n_samples if (extrapolate or accelerate) else 1),
+        dtype, False)
     # the last coefficient vectors of the support (Anderson) and a trial point
-    cdef floating[::1] w_ring = np.empty(
-        (ANDERSON_DEPTH + 2) * n_features if accelerate else 1, dtype=dtype)
+    cdef floating[::1] w_ring = _work(
+        workspace, "w_ring", ((ANDERSON_DEPTH + 2) * n_features if accelerate else 1,),
+        dtype, False)
     cdef const unsigned char[::1] start_mask
     cdef const unsigned char* start = NULL
     if start_set is not None:
