@@ -11,6 +11,7 @@ from cython cimport floating
 from libc.math cimport ceil, fabs, sqrt, INFINITY
 from libc.stdint cimport uint32_t
 from libc.string cimport memcpy
+from scipy.linalg.cython_lapack cimport dpotrf, dpotrs
 
 from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy, col_size
 from _penalty cimport GapKind, GAP_L1, prox_coordinate
@@ -27,6 +28,12 @@ cdef enum:
     EXTRAPOLATION_DEPTH = 5
     # iterates combined by Anderson extrapolation of the coefficients (skglm's 5 + 1)
     ANDERSON_DEPTH = 5
+    # largest support a Newton step is tried on (its Hessian is NEWTON_MAX_SUPPORT^2)
+    NEWTON_MAX_SUPPORT = 400
+    # sweeps over one support before its first Newton step, whatever its size
+    NEWTON_MIN_SWEEPS = 10
+    # ... and of more than n_support / NEWTON_SWEEP_DIVISOR (the Hessian costs n_support / 2)
+    NEWTON_SWEEP_DIVISOR = 2
 
 
 cdef inline uint32_t xorshift(uint32_t* state) noexcept nogil:
@@ -192,6 +199,148 @@ cdef inline bint anderson_step(
     return True
 
 
+cdef inline bint newton_step(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    int storage, int n, const floating* sw, const double* X_mean, bint center,
+    const double* norm2, floating* w, floating* q, floating* scratch,
+    const Py_ssize_t* support, Py_ssize_t n_support,
+    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    double* hessian, double* step, Residual* res,
+) noexcept nogil:
+    """Newton step on a support with its signs held: the exact minimiser there.
+
+    With the support S and the signs of w_S right, the objective restricted to them is
+    a quadratic, (Xc_S^T S Xc_S + diag(l2)) w_S = Xc_S^T S yc - l1 sign(w_S), and one
+    Cholesky solve lands on its minimiser, where CD on nearly collinear columns creeps
+    (its contraction is 1 - the smallest eigenvalue ratio). When a sign would flip (or a
+    bound be crossed), the step stops there and that coefficient leaves the support.
+    The step is kept only when the objective drops, so a wrong support costs the solve
+    and nothing else. Unlike the extrapolations it depends on the current point
+    only, not on a history of iterates. Returns True when it was kept.
+    """
+    cdef Py_ssize_t a, b, i, k, ja, jb
+    cdef int s = <int> n_support, info = 0, one = 1
+    cdef char* lower_triangle = b"L"
+    cdef double acc, before, after, w_new, fraction, largest
+    cdef Py_ssize_t crossing
+    cdef floating d
+    cdef const floating* column
+    if storage == GRAM or n_support < 1:
+        # GRAM: q holds the gradient, not the residual the objective is measured on
+        return False
+    if storage == SPARSE:
+        for i in range(n):
+            scratch[i] = 0.0
+    for b in range(s):
+        jb = support[b]
+        if storage == SPARSE:
+            # column b dense in `scratch`, so that its dots with the others are sparse
+            for k in range(X_indptr[jb], X_indptr[jb + 1]):
+                scratch[X_indices[k]] = X_data[k]
+            column = scratch
+        else:
+            column = &X_data[jb * n]
+        hessian[b + b * s] = norm2[jb] + l2w[jb]
+        for a in range(b + 1, s):
+            ja = support[a]
+            acc = col_dot_weighted(X_data, X_indices, X_indptr, storage, n, ja, column, sw)
+            if center:
+                # weights sum to n: sum s (x_a - m_a)(x_b - m_b) = x_a.S x_b - n m_a m_b
+                acc -= n * X_mean[ja] * X_mean[jb]
+            hessian[a + b * s] = acc
+        if storage == SPARSE:
+            for k in range(X_indptr[jb], X_indptr[jb + 1]):
+                scratch[X_indices[k]] = 0.0
+        acc = col_dot_weighted(X_data, X_indices, X_indptr, storage, n, jb, q, sw)
+        if center:
+            acc -= X_mean[jb] * res.weighted_sum
+        # minus the gradient of the restricted objective at w
+        step[b] = acc - (l1w[jb] if w[jb] > 0.0 else -l1w[jb]) - l2w[jb] * w[jb]
+    largest = 0.0
+    for b in range(s):
+        largest = max(largest, hessian[b + b * s])
+    dpotrf(lower_triangle, &s, hessian, &s, &info)
+    if info != 0:
+        return False
+    for b in range(s):
+        # a nearly singular Hessian (more features than the rank of the data supports,
+        # condition number beyond about 1e8): its step is rounding noise, and whether
+        # the factorisation succeeds at all depends on that noise
+        if hessian[b + b * s] * hessian[b + b * s] < 1e-8 * largest:
+            return False
+    dpotrs(lower_triangle, &s, &one, hessian, &s, step, &s, &info)
+    if info != 0:
+        return False
+    # along the step the model is exact until a coefficient reaches zero (or a
+    # bound): stop there, and that coefficient leaves the support (homotopy's move)
+    fraction = 1.0
+    crossing = -1
+    for b in range(s):
+        jb = support[b]
+        w_new = w[jb] + step[b]
+        if w_new * w[jb] <= 0.0 and -w[jb] / step[b] < fraction:
+            fraction = -w[jb] / step[b]
+            crossing = b
+        if lower != NULL:
+            if w_new < lower[jb] and (lower[jb] - w[jb]) / step[b] < fraction:
+                fraction = (lower[jb] - w[jb]) / step[b]
+                crossing = -1
+            if w_new > upper[jb] and (upper[jb] - w[jb]) / step[b] < fraction:
+                fraction = (upper[jb] - w[jb]) / step[b]
+                crossing = -1
+    if fraction <= 0.0:
+        return False
+    before = penalised_objective(n, q, sw, center, w, support, n_support, l1w, l2w)
+    for b in range(s):
+        jb = support[b]
+        if b == crossing:
+            d = -w[jb]  # exactly zero, not a rounding residue of the other sign
+        else:
+            d = <floating> (w[jb] + fraction * step[b]) - w[jb]
+            if lower != NULL:
+                d = <floating> (min(max(w[jb] + d, lower[jb]), upper[jb]) - w[jb])
+        step[b] = d
+        if d != 0.0:
+            col_axpy(X_data, X_indices, X_indptr, storage, n, jb, -d, q)
+            if center:
+                res.weighted_sum -= d * n * X_mean[jb]
+            w[jb] += d
+    after = penalised_objective(n, q, sw, center, w, support, n_support, l1w, l2w)
+    if after < before:
+        return True
+    for b in range(s):
+        jb = support[b]
+        d = <floating> step[b]
+        if d != 0.0:
+            col_axpy(X_data, X_indices, X_indptr, storage, n, jb, d, q)
+            if center:
+                res.weighted_sum += d * n * X_mean[jb]
+            w[jb] -= d
+    return False
+
+
+cdef inline bint try_newton(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    int storage, int n, const floating* sw, const double* X_mean, bint center,
+    const double* norm2, floating* w, floating* q, floating* scratch,
+    const Py_ssize_t* support, Py_ssize_t n_support, Py_ssize_t n_active,
+    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    double* newton_space, Residual* res, double* epochs, int* n_snapshots,
+    int* n_iterates,
+) noexcept nogil:
+    """A Newton step on the support, its work counted in epochs (the Hessian costs
+    about n_support / 2 sweeps of the support); a step taken breaks the sequences the
+    extrapolations read. Returns True when the step was kept."""
+    epochs[0] += 0.5 * n_support * n_support / <double> n_active
+    if newton_step(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2,
+                   w, q, scratch, support, n_support, l1w, l2w, lower, upper,
+                   newton_space, &newton_space[n_support * n_support], res):
+        n_snapshots[0] = 0
+        n_iterates[0] = 0
+        return True
+    return False
+
+
 cdef inline void record_iterate(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, bint center, const double* X_mean,
@@ -268,7 +417,8 @@ cdef inline int cd_solve(
     int max_iter, double tol, double tol_abs, bint random, uint32_t seed,
     bint screening, int gap_freq, double inner_ratio, bint use_extrapolation,
     bint use_anderson, const unsigned char* start_set, double strong_ratio,
-    Py_ssize_t* reserve, double* gap_out, int* n_iter_out,
+    Py_ssize_t* reserve, double* newton_space, Py_ssize_t newton_cap,
+    double* gap_out, int* n_iter_out,
 ) except -1 nogil:
     """Run coordinate descent until the duality gap is <= tol_abs or max_iter epochs.
 
@@ -289,8 +439,15 @@ cdef inline int cd_solve(
     which also screens, so the features coming back later are the unscreened ones kept
     in `reserve`. Returns 1 when converged, 0 otherwise; raises KeyboardInterrupt on
     Ctrl-C.
+
+    A support that CD settles slowly (nearly collinear columns) gets a Newton step
+    (`newton_step`) once the sweeps spent on it cost as much as its Hessian, when it has
+    at most `newton_cap` features (`newton_space`: newton_cap^2 + newton_cap doubles;
+    0 for none).
     """
     cdef Py_ssize_t f, j, n_active = 0, n_support
+    cdef int full_sweeps_on_support = 0
+    cdef bint newton_tried
     cdef int inner, n_iter = 0, n_full_sweeps = 0
     cdef double epochs = 0.0, inner_tol, checked_at = 0.0
     cdef bint gap_is_current = True
@@ -427,13 +584,27 @@ cdef inline int cd_solve(
             if w[active[f]] != 0.0:
                 support[n_support] = active[f]
                 n_support += 1
-        if n_support == n_active or n_support == 0:
+        if n_support == 0:
             continue
+        if n_support == n_active:
+            # no cycling: the full sweeps are the iteration on this support
+            full_sweeps_on_support += 1
+            if (n_support <= newton_cap and full_sweeps_on_support
+                    >= max(<Py_ssize_t> NEWTON_MIN_SWEEPS, n_support // 2)):
+                full_sweeps_on_support = 0
+                try_newton(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
+                           norm2, w, q, weighted_q, support, n_support, n_active, l1w, l2w,
+                           lower, upper, newton_space, &res, &epochs, &n_snapshots,
+                           &n_iterates)
+                gap_is_current = False
+            continue
+        full_sweeps_on_support = 0
         # settle the support an order beyond the full sweep's progress, not to tol:
         # while features still enter, converging a support that will change is waste
         inner_tol = max(tol * progress.w_max, inner_ratio * progress.d_w_max)
         n_snapshots = 0
         n_iterates = 0
+        newton_tried = n_support > newton_cap
         for inner in range(MAX_SUPPORT_SWEEPS):
             if epochs >= max_iter:
                 break
@@ -449,6 +620,13 @@ cdef inline int cd_solve(
                            &n_snapshots, &n_iterates, &res)
             if progress.d_w_max <= inner_tol:
                 break
+            if not newton_tried and inner + 1 >= max(<Py_ssize_t> NEWTON_MIN_SWEEPS,
+                                                     n_support // NEWTON_SWEEP_DIVISOR):
+                newton_tried = True
+                try_newton(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
+                           norm2, w, q, weighted_q, support, n_support, n_active, l1w, l2w,
+                           lower, upper, newton_space, &res, &epochs, &n_snapshots,
+                           &n_iterates)
 
     if not converged and restricted:
         n_active = restore_features(p, norm2, w, reserve, n_reserve, active)

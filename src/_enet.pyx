@@ -3,11 +3,12 @@
 import numpy as np
 
 from cython cimport floating
+from libc.math cimport sqrt
 from libc.stdint cimport uint32_t
 
 from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM
 from _engine_common cimport gap_target
-from _cd cimport cd_solve, EXTRAPOLATION_DEPTH, ANDERSON_DEPTH
+from _cd cimport cd_solve, EXTRAPOLATION_DEPTH, ANDERSON_DEPTH, NEWTON_MAX_SUPPORT
 from _fista cimport prox_grad_solve
 
 SOLVERS = ("cd", "fista", "ista")
@@ -52,6 +53,7 @@ def enet_solve(
     double inner_ratio=0.1,
     bint extrapolation=False,
     bint anderson=False,
+    bint newton=True,
     double lipschitz=0.0,
     bint restart=True,
     int gap_freq=10,
@@ -104,12 +106,16 @@ def enet_solve(
         cd: also try the dual point extrapolated from the last residuals (celer's dual
         extrapolation) at each gap check, and keep the better one.
     anderson : bool
-        Off by default: with sample weights the accelerated solver still stops at a
-        different point than the plain one (scikit-learn's sample-weight equivalence
-        check fails with it on).
-        cd: Anderson extrapolation of the coefficients while sweeping a fixed set of
-        features (the support, or every active feature when all are nonzero), kept
+        cd: Anderson extrapolation of the coefficients while sweeping the support, kept
         when it lowers the objective.
+        Both extrapolations are off by default: their iterates depend on the history, so
+        on a rank-deficient problem weighted and row-repeated fits end at different
+        points of the nearly flat optimum (scikit-learn's sample-weight equivalence
+        check for LassoCV fails with them on, even at tol=1e-10).
+    newton : bool
+        cd: a Newton step on a support that coordinate descent settles slowly (at most
+        NEWTON_MAX_SUPPORT features), kept only when it keeps the signs and bounds and
+        lowers the objective.
     lipschitz : float
         fista/ista: initial step 1/lipschitz (from `fastpen._design.lipschitz_constant`);
         backtracking raises it when the quadratic upper bound fails.
@@ -187,6 +193,14 @@ def enet_solve(
     cdef floating[::1] w_ring = _work(
         workspace, "w_ring", ((ANDERSON_DEPTH + 2) * n_features if accelerate else 1,),
         dtype, False)
+    # cd: the Hessian and step of a Newton step on a support of at most newton_cap
+    # (its Hessian kept under an eighth of X, or 64 x 64, the smaller cap for small X)
+    cdef Py_ssize_t newton_cap = (min(<Py_ssize_t> NEWTON_MAX_SUPPORT, n_features, max(
+        <Py_ssize_t> 64, <Py_ssize_t> sqrt(X_data.shape[0] * sizeof(floating) / 64.0)))
+        if use_cd and newton and storage != GRAM else 0)
+    cdef double[::1] newton_space = _work(
+        workspace, "newton", (max(1, newton_cap * newton_cap + newton_cap),), np.float64,
+        False)
     cdef const unsigned char[::1] start_mask
     cdef const unsigned char* start = NULL
     if start_set is not None:
@@ -217,7 +231,7 @@ def enet_solve(
                 max_iter, tol, tol_abs, random, seed, screening, max(gap_freq, 1),
                 inner_ratio, extrapolate, accelerate, start,
                 strong_ratio if storage != GRAM else 0.0, &index_space[2, 0],
-                &gap, &n_iter,
+                &newton_space[0], newton_cap, &gap, &n_iter,
             )
         else:
             converged = prox_grad_solve(
@@ -230,4 +244,5 @@ def enet_solve(
                 &sample_space[3, 0], &sample_space[4, 0], &sample_space[5, 0],
                 &grad[0], &index_space[0, 0], &gap, &n_iter, &n_restarts,
             )
-    return gap, tol_abs, n_iter, bool(converged), (0.0 if use_cd else L), n_restarts
+    # a gap is never negative: below zero it is the rounding of an exact solution
+    return max(gap, 0.0), tol_abs, n_iter, bool(converged), (0.0 if use_cd else L), n_restarts
