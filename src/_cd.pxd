@@ -447,7 +447,8 @@ cdef inline int cd_solve(
     """
     cdef Py_ssize_t f, j, n_active = 0, n_support
     cdef int full_sweeps_on_support = 0
-    cdef bint newton_tried
+    cdef bint newton_tried, support_changed
+    cdef Py_ssize_t previous_support = -1
     cdef int inner, n_iter = 0, n_full_sweeps = 0
     cdef double epochs = 0.0, inner_tol, checked_at = 0.0
     cdef bint gap_is_current = True
@@ -579,11 +580,17 @@ cdef inline int cd_solve(
 
         # Active-set cycling (Friedman et al. 2010): sweep only the nonzero coefficients
         # until they settle, then go back to a full sweep that lets new features in.
+        # the support in active-set order, noting whether the full sweep changed it
         n_support = 0
+        support_changed = False
         for f in range(n_active):
             if w[active[f]] != 0.0:
+                if n_support >= previous_support or support[n_support] != active[f]:
+                    support_changed = True
                 support[n_support] = active[f]
                 n_support += 1
+        support_changed = support_changed or n_support != previous_support
+        previous_support = n_support
         if n_support == 0:
             continue
         if n_support == n_active:
@@ -600,8 +607,13 @@ cdef inline int cd_solve(
             continue
         full_sweeps_on_support = 0
         # settle the support an order beyond the full sweep's progress, not to tol:
-        # while features still enter, converging a support that will change is waste
-        inner_tol = max(tol * progress.w_max, inner_ratio * progress.d_w_max)
+        # while features still enter, converging a support that will change is waste.
+        # Once a full sweep leaves it as it was, the full sweeps and their gap checks
+        # only slow its convergence down: settle it an order beyond its own first
+        # sweep (d_w alone cannot say when to stop there: in a slow linear tail the
+        # coordinate changes reach tol long before the gap does)
+        inner_tol = (max(tol * progress.w_max, inner_ratio * progress.d_w_max)
+                     if support_changed else -1.0)
         n_snapshots = 0
         n_iterates = 0
         newton_tried = n_support > newton_cap
@@ -618,7 +630,11 @@ cdef inline int cd_solve(
                            w, q, support, n_support, ring, w_ring, q_acc, w_trial, l1w,
                            l2w, lower, upper, use_extrapolation, use_anderson,
                            &n_snapshots, &n_iterates, &res)
-            if progress.d_w_max <= inner_tol:
+            if inner_tol < 0.0:
+                # the gap shrinks about as d_w^2 along a linear tail: aim at the target
+                inner_tol = progress.d_w_max * min(0.8, max(
+                    1e-3, 0.8 * sqrt(tol_abs / gap) if gap > tol_abs else 0.8))
+            elif progress.d_w_max <= inner_tol:
                 break
             if not newton_tried and inner + 1 >= max(<Py_ssize_t> NEWTON_MIN_SWEEPS,
                                                      n_support // NEWTON_SWEEP_DIVISOR):
