@@ -199,14 +199,14 @@ cdef inline bint anderson_step(
     return True
 
 
-cdef inline bint newton_step(
+cdef inline int newton_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
     const double* norm2, floating* w, floating* q, floating* scratch,
     const Py_ssize_t* support, Py_ssize_t n_support,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
-    double* hessian, double* step, Residual* res,
-) noexcept nogil:
+    double* hessian, double* step, Residual* res, Progress* progress,
+) except -1 nogil:
     """Newton step on a support with its signs held: the exact minimiser there.
 
     With the support S and the signs of w_S right, the objective restricted to them is
@@ -216,7 +216,8 @@ cdef inline bint newton_step(
     bound be crossed), the step stops there and that coefficient leaves the support.
     The step is kept only when the objective drops, so a wrong support costs the solve
     and nothing else. Unlike the extrapolations it depends on the current point
-    only, not on a history of iterates. Returns True when it was kept.
+    only, not on a history of iterates. Returns 1 when it was kept, 0 when not; the
+    Hessian lets Ctrl-C through as the sweeps do.
     """
     cdef Py_ssize_t a, b, i, k, ja, jb
     cdef int s = <int> n_support, info = 0, one = 1
@@ -251,6 +252,8 @@ cdef inline bint newton_step(
         if storage == SPARSE:
             for k in range(X_indptr[jb], X_indptr[jb + 1]):
                 scratch[X_indices[k]] = 0.0
+        progress.work += (s - b) * col_size(X_indptr, storage, n, jb)
+        check_interrupt(progress)
         acc = col_dot_weighted(X_data, X_indices, X_indptr, storage, n, jb, q, sw)
         if center:
             acc -= X_mean[jb] * res.weighted_sum
@@ -319,26 +322,26 @@ cdef inline bint newton_step(
     return False
 
 
-cdef inline bint try_newton(
+cdef inline int try_newton(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
     const double* norm2, floating* w, floating* q, floating* scratch,
     const Py_ssize_t* support, Py_ssize_t n_support, Py_ssize_t n_active,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
-    double* newton_space, Residual* res, double* epochs, int* n_snapshots,
-    int* n_iterates,
-) noexcept nogil:
+    double* newton_space, Residual* res, Progress* progress, double* epochs,
+    int* n_snapshots, int* n_iterates,
+) except -1 nogil:
     """A Newton step on the support, its work counted in epochs (the Hessian costs
     about n_support / 2 sweeps of the support); a step taken breaks the sequences the
-    extrapolations read. Returns True when the step was kept."""
+    extrapolations read. Returns 1 when the step was kept, else 0."""
     epochs[0] += 0.5 * n_support * n_support / <double> n_active
     if newton_step(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2,
                    w, q, scratch, support, n_support, l1w, l2w, lower, upper,
-                   newton_space, &newton_space[n_support * n_support], res):
+                   newton_space, &newton_space[n_support * n_support], res, progress):
         n_snapshots[0] = 0
         n_iterates[0] = 0
-        return True
-    return False
+        return 1
+    return 0
 
 
 cdef inline void record_iterate(
@@ -601,8 +604,8 @@ cdef inline int cd_solve(
                 full_sweeps_on_support = 0
                 try_newton(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
                            norm2, w, q, weighted_q, support, n_support, n_active, l1w, l2w,
-                           lower, upper, newton_space, &res, &epochs, &n_snapshots,
-                           &n_iterates)
+                           lower, upper, newton_space, &res, &progress, &epochs,
+                           &n_snapshots, &n_iterates)
                 gap_is_current = False
             continue
         full_sweeps_on_support = 0
@@ -641,8 +644,8 @@ cdef inline int cd_solve(
                 newton_tried = True
                 try_newton(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
                            norm2, w, q, weighted_q, support, n_support, n_active, l1w, l2w,
-                           lower, upper, newton_space, &res, &epochs, &n_snapshots,
-                           &n_iterates)
+                           lower, upper, newton_space, &res, &progress, &epochs,
+                           &n_snapshots, &n_iterates)
 
     if not converged and restricted:
         n_active = restore_features(p, norm2, w, reserve, n_reserve, active)
