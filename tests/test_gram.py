@@ -28,6 +28,28 @@ def test_gram_matches_residual_updates(sparse, dtype, fit_intercept, weighted, l
     assert kkt_violation(X, y, gram.coef_, gram.intercept_, 0.02, l1_ratio, sw) < kkt_tol
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_gram_centres_large_means_without_cancelling_them(dtype, weighted):
+    # X^T X - n m m^T in float32 loses every digit of a column of mean 1000 (the
+    # coefficients came out wrong by 2.5); the rows are centred before their products
+    rng = np.random.default_rng(3)
+    Z = rng.standard_normal((3000, 12))
+    y = (Z @ rng.standard_normal(12) + rng.standard_normal(3000)).astype(dtype)
+    X = np.asfortranarray(Z + np.array([1000.0] * 6 + [0.0] * 6), dtype=dtype)
+    sw = rng.random(3000) if weighted else None
+    tol = 1e-10 if dtype == np.float64 else 1e-6
+    common = dict(alpha=0.01, tol=tol, max_iter=100_000)
+    gram = fastpen.Lasso(precompute=True, **common).fit(X, y, sample_weight=sw)
+    naive = fastpen.Lasso(precompute=False, **common).fit(X, y, sample_weight=sw)
+    atol = 1e-7 if dtype == np.float64 else 1e-3
+    np.testing.assert_allclose(gram.coef_, naive.coef_, atol=atol)
+    if dtype == np.float64:
+        # (float32 coefficients times a mean of 1000 cannot meet KKT to this precision,
+        # whichever solver found them)
+        assert kkt_violation(X, y, gram.coef_, gram.intercept_, 0.01, 1.0, sw) < 1e-6
+
+
 def test_gram_with_penalty_factors_and_bounds():
     X, y = make_problem(seed=72, n_samples=150, n_features=25)
     pf = np.linspace(0, 2, 25)
