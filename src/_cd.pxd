@@ -419,7 +419,8 @@ cdef inline int cd_solve(
     Py_ssize_t* support, const double* l1w, const double* l2w, const double* lower, const double* upper,
     int max_iter, double tol, double tol_abs, bint random, uint32_t seed,
     bint screening, int gap_freq, double inner_ratio, bint use_extrapolation,
-    bint use_anderson, const unsigned char* start_set, double strong_ratio,
+    bint use_anderson, Py_ssize_t settle_anderson, const unsigned char* start_set,
+    double strong_ratio,
     Py_ssize_t* reserve, double* newton_space, Py_ssize_t newton_cap,
     double* gap_out, int* n_iter_out,
 ) except -1 nogil:
@@ -428,9 +429,11 @@ cdef inline int cd_solve(
     Full sweeps over the non-screened features alternate with sweeps over the nonzero
     coefficients only (active-set cycling). While cycling, every ANDERSON_DEPTH sweeps
     an Anderson step extrapolates the support's coefficients (kept only when it lowers
-    the objective), and the residuals are kept for dual extrapolation: each gap check
-    takes the better of the rescaled residual and the extrapolated one as dual point,
-    and gap-safe screening uses that point.
+    the objective): always with `use_anderson`, or, with `settle_anderson` > 0, once a
+    full sweep has left the support unchanged and it has at most that many features.
+    With `use_extrapolation` the residuals are kept for dual extrapolation: each gap
+    check takes the better of the rescaled residual and the extrapolated one as dual
+    point, and gap-safe screening uses that point.
 
     `start_set` (a mask, or NULL) restricts the first phase to those features and the
     nonzero ones; once that restricted problem converges, every feature comes back and
@@ -484,6 +487,8 @@ cdef inline int cd_solve(
     # residual of the sample space (not the Gram gradient)
     use_extrapolation = use_extrapolation and screening and storage != GRAM and ring != NULL
     use_anderson = use_anderson and storage != GRAM and w_ring != NULL
+    if storage == GRAM or w_ring == NULL:
+        settle_anderson = 0
 
     # q = y - X w; zero (constant) columns cannot move the fit: their coefficient is 0
     for j in range(p):
@@ -631,7 +636,9 @@ cdef inline int cd_solve(
             check_interrupt(&progress)
             record_iterate(X_data, X_indices, X_indptr, storage, n, sw, center, X_mean,
                            w, q, support, n_support, ring, w_ring, q_acc, w_trial, l1w,
-                           l2w, lower, upper, use_extrapolation, use_anderson,
+                           l2w, lower, upper, use_extrapolation,
+                           use_anderson or (not support_changed
+                                            and n_support <= settle_anderson),
                            &n_snapshots, &n_iterates, &res)
             if inner_tol < 0.0:
                 # the gap shrinks about as d_w^2 along a linear tail: aim at the target

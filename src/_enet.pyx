@@ -53,6 +53,7 @@ def enet_solve(
     double inner_ratio=0.1,
     bint extrapolation=False,
     bint anderson=False,
+    bint settle_anderson=True,
     bint newton=True,
     double lipschitz=0.0,
     bint restart=True,
@@ -112,6 +113,10 @@ def enet_solve(
         on a rank-deficient problem weighted and row-repeated fits end at different
         points of the nearly flat optimum (scikit-learn's sample-weight equivalence
         check for LassoCV fails with them on, even at tol=1e-10).
+    settle_anderson : bool
+        cd: Anderson extrapolation only once a full sweep leaves the support as it was
+        (the slow linear tail, where the support's sweeps are iterates of one map). On
+        by default: there the scikit-learn sample-weight checks hold.
     newton : bool
         cd: a Newton step on a support that coordinate descent settles slowly (at most
         NEWTON_MAX_SUPPORT features), kept only when it keeps the signs and bounds and
@@ -185,13 +190,22 @@ def enet_solve(
     cdef double[:, ::1] ranking_space = _work(
         workspace, "ranking", (1, n_features if extrapolate else 1), np.float64, True)
     cdef bint accelerate = use_cd and anderson and storage != GRAM
-    ring_rows = EXTRAPOLATION_DEPTH + 2 if (extrapolate or accelerate) else 1
+    # Anderson on a settled support (see cd_solve): on supports of up to settle_capacity
+    # features, whose iterates stay under an eighth of the size of X
+    cdef bint settle = use_cd and settle_anderson and not accelerate and storage != GRAM
+    cdef Py_ssize_t anderson_capacity = n_features if accelerate else (
+        min(n_features, max(<Py_ssize_t> 1024, <Py_ssize_t> (
+            X_data.shape[0] / (8.0 * (ANDERSON_DEPTH + 2))))) if settle else 0)
+    # the last residuals and their extrapolation; the trial residual of an Anderson step
+    # in the last row
+    cdef Py_ssize_t ring_rows = EXTRAPOLATION_DEPTH + 2 if (extrapolate or accelerate) else 1
     cdef floating[:, ::1] ring_space = _work(
-        workspace, "ring", (ring_rows, n_samples if (extrapolate or accelerate) else 1),
+        workspace, "ring",
+        (ring_rows, n_samples if (extrapolate or accelerate or settle) else 1),
         dtype, False)
     # the last coefficient vectors of the support (Anderson) and a trial point
     cdef floating[::1] w_ring = _work(
-        workspace, "w_ring", ((ANDERSON_DEPTH + 2) * n_features if accelerate else 1,),
+        workspace, "w_ring", (max(1, (ANDERSON_DEPTH + 2) * anderson_capacity),),
         dtype, False)
     # cd: the Hessian and step of a Newton step on a support of at most newton_cap
     # (its Hessian kept under an eighth of X, or 64 x 64, the smaller cap for small X)
@@ -223,13 +237,14 @@ def enet_solve(
                 &w[0], &sample_space[0, 0], &sample_space[1, 0], &grad[0],
                 &ranking_space[0, 0],
                 &ring_space[0, 0] if extrapolate else NULL,
-                &ring_space[EXTRAPOLATION_DEPTH + 1, 0] if (extrapolate or accelerate) else NULL,
-                &w_ring[0] if accelerate else NULL,
-                &w_ring[(ANDERSON_DEPTH + 1) * n_features] if accelerate else NULL,
+                &ring_space[ring_rows - 1, 0] if (extrapolate or accelerate or settle) else NULL,
+                &w_ring[0] if anderson_capacity > 0 else NULL,
+                &w_ring[(ANDERSON_DEPTH + 1) * anderson_capacity] if anderson_capacity > 0 else NULL,
                 &index_space[0, 0], &index_space[1, 0],
                 &l1_weight[0], &l2_weight[0], lo, hi,
                 max_iter, tol, tol_abs, random, seed, screening, max(gap_freq, 1),
-                inner_ratio, extrapolate, accelerate, start,
+                inner_ratio, extrapolate, accelerate, anderson_capacity if settle else 0,
+                start,
                 strong_ratio if storage != GRAM else 0.0, &index_space[2, 0],
                 &newton_space[0], newton_cap, &gap, &n_iter,
             )

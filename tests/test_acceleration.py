@@ -34,9 +34,11 @@ def hard_problem(sparse, dtype, seed=11):
 
 
 def with_engine_options(monkeypatch, **options):
-    """Make every fit call the CD engine with these options (the Newton step off unless
-    given, so that the extrapolations are measured on their own)."""
+    """Make every fit call the CD engine with these options (the Newton step and the
+    settled-support Anderson steps off unless given, so that each is measured on its
+    own against plain coordinate descent)."""
     options.setdefault("newton", False)
+    options.setdefault("settle_anderson", False)
     solve = functools.partial(engine._enet.enet_solve, **options)
     monkeypatch.setattr(engine, "_enet", types.SimpleNamespace(enet_solve=solve))
 
