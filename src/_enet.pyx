@@ -107,16 +107,18 @@ def enet_solve(
         cd: also try the dual point extrapolated from the last residuals (celer's dual
         extrapolation) at each gap check, and keep the better one.
     anderson : bool
-        cd: Anderson extrapolation of the coefficients while sweeping the support, kept
-        when it lowers the objective.
-        Both extrapolations are off by default: their iterates depend on the history, so
-        on a rank-deficient problem weighted and row-repeated fits end at different
-        points of the nearly flat optimum (scikit-learn's sample-weight equivalence
-        check for LassoCV fails with them on, even at tol=1e-10).
+        cd: Anderson extrapolation of the coefficients in every sweep over the support,
+        kept when it lowers the objective.
+        This and `extrapolation` are off by default: their iterates depend on the
+        history while the support still changes, so on a rank-deficient problem
+        weighted and row-repeated fits end at different points of the nearly flat
+        optimum (scikit-learn's sample-weight equivalence check for LassoCV fails with
+        them on, even at tol=1e-10).
     settle_anderson : bool
-        cd: Anderson extrapolation only once a full sweep leaves the support as it was
-        (the slow linear tail, where the support's sweeps are iterates of one map). On
-        by default: there the scikit-learn sample-weight checks hold.
+        cd: the same Anderson steps, but only once a full sweep has left the support
+        as it was (the slow linear tail, where the support's sweeps are iterates of one
+        map), on supports whose iterates take at most an eighth of X's size. On by
+        default: the scikit-learn checks hold with it.
     newton : bool
         cd: a Newton step on a support that coordinate descent settles slowly (at most
         NEWTON_MAX_SUPPORT features), kept only when it keeps the signs and bounds and
