@@ -45,6 +45,18 @@ cdef inline uint32_t xorshift(uint32_t* state) noexcept nogil:
     return x
 
 
+cdef inline void move_coefficient(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    int storage, int n, const double* X_mean, bint center, Py_ssize_t j, floating d,
+    floating* w, floating* q, Residual* res,
+) noexcept nogil:
+    """w_j += d, with the residual q -= d x_j and its centring offset kept in step."""
+    col_axpy(X_data, X_indices, X_indptr, storage, n, j, -d, q)
+    if center:
+        res.weighted_sum -= d * n * X_mean[j]
+    w[j] += d
+
+
 cdef inline void sweep(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
@@ -72,9 +84,8 @@ cdef inline void sweep(
         w_new = <floating> prox_coordinate(z, norm2[j], l1w[j], l2w[j], lo, hi)
         if w_new != w_j:
             d = w_new - w_j
-            col_axpy(X_data, X_indices, X_indptr, storage, n, j, <floating> -d, q)
-            if center:
-                res.weighted_sum -= d * n * X_mean[j]
+            move_coefficient(X_data, X_indices, X_indptr, storage, n, X_mean, center, j,
+                             <floating> d, w, q, res)
             w[j] = w_new
             progress.work += col_size(X_indptr, storage, n, j)
             if fabs(d) > progress.d_w_max:
@@ -304,22 +315,23 @@ cdef inline int newton_step(
                 d = <floating> (min(max(w[jb] + d, lower[jb]), upper[jb]) - w[jb])
         step[b] = d
         if d != 0.0:
-            col_axpy(X_data, X_indices, X_indptr, storage, n, jb, -d, q)
-            if center:
-                res.weighted_sum -= d * n * X_mean[jb]
-            w[jb] += d
+            move_coefficient(X_data, X_indices, X_indptr, storage, n, X_mean, center, jb,
+                             d, w, q, res)
     after = penalised_objective(n, q, sw, center, w, support, n_support, l1w, l2w)
     if after < before:
         return True
     for b in range(s):
         jb = support[b]
-        d = <floating> step[b]
-        if d != 0.0:
-            col_axpy(X_data, X_indices, X_indptr, storage, n, jb, d, q)
-            if center:
-                res.weighted_sum += d * n * X_mean[jb]
-            w[jb] -= d
+        if step[b] != 0.0:
+            move_coefficient(X_data, X_indices, X_indptr, storage, n, X_mean, center, jb,
+                             <floating> -step[b], w, q, res)
     return False
+
+
+cdef inline bint newton_due(Py_ssize_t sweeps, Py_ssize_t n_support) noexcept nogil:
+    """Whether the sweeps spent on a support have cost as much as its Newton step's
+    Hessian (about n_support / 2 sweeps), and at least NEWTON_MIN_SWEEPS."""
+    return sweeps >= max(<Py_ssize_t> NEWTON_MIN_SWEEPS, n_support // NEWTON_SWEEP_DIVISOR)
 
 
 cdef inline int try_newton(
@@ -604,8 +616,7 @@ cdef inline int cd_solve(
         if n_support == n_active:
             # no cycling: the full sweeps are the iteration on this support
             full_sweeps_on_support += 1
-            if (n_support <= newton_cap and full_sweeps_on_support
-                    >= max(<Py_ssize_t> NEWTON_MIN_SWEEPS, n_support // 2)):
+            if n_support <= newton_cap and newton_due(full_sweeps_on_support, n_support):
                 full_sweeps_on_support = 0
                 try_newton(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
                            norm2, w, q, weighted_q, support, n_support, n_active, l1w, l2w,
@@ -646,8 +657,7 @@ cdef inline int cd_solve(
                     1e-3, 0.8 * sqrt(tol_abs / gap) if gap > tol_abs else 0.8))
             elif progress.d_w_max <= inner_tol:
                 break
-            if not newton_tried and inner + 1 >= max(<Py_ssize_t> NEWTON_MIN_SWEEPS,
-                                                     n_support // NEWTON_SWEEP_DIVISOR):
+            if not newton_tried and newton_due(inner + 1, n_support):
                 newton_tried = True
                 try_newton(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
                            norm2, w, q, weighted_q, support, n_support, n_active, l1w, l2w,

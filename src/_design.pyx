@@ -158,6 +158,36 @@ def lipschitz_constant(
     return lam
 
 
+cdef inline void gather_rows(
+    const floating* X_data, Py_ssize_t n_samples, const Py_ssize_t* rows, Py_ssize_t m,
+    const Py_ssize_t* cols, Py_ssize_t n_cols, const double* shift, const floating* scale,
+    floating* out,
+) noexcept nogil:
+    """out (m x n_cols, Fortran) = (X[rows, cols] - shift[cols]) * scale[:, None] for a
+    dense Fortran X: the one row gather of fold copies, moments and predictions.
+
+    `cols` NULL: the first n_cols columns; `shift` / `scale` NULL: none. Column by column,
+    so each column's rows are read in order (a plain copy when they are a run, as with
+    unshuffled K-fold).
+    """
+    cdef Py_ssize_t c, r, col
+    cdef double offset
+    cdef bint run = m > 0 and rows[m - 1] - rows[0] == m - 1
+    for c in range(n_cols):
+        col = (cols[c] if cols != NULL else c) * n_samples
+        offset = shift[cols[c] if cols != NULL else c] if shift != NULL else 0.0
+        if scale != NULL:
+            for r in range(m):
+                out[c * m + r] = <floating> ((X_data[col + rows[r]] - offset) * scale[r])
+        elif run:
+            col += rows[0]
+            for r in range(m):
+                out[c * m + r] = <floating> (X_data[col + r] - offset)
+        else:
+            for r in range(m):
+                out[c * m + r] = <floating> (X_data[col + rows[r]] - offset)
+
+
 def take_rows(
     const floating[::1] X_data,
     const index_t[::1] X_indices,
@@ -202,9 +232,9 @@ def take_rows(
     cdef Py_ssize_t i, j, k, r, m = 0
     with nogil:
         if storage == DENSE:
-            for j in range(n_features):
-                for r in range(n_rows):
-                    out_data[j * n_rows + r] = X_data[j * n_samples + rows[r]]
+            if n_rows > 0 and n_features > 0:
+                gather_rows(&X_data[0], n_samples, &rows[0], n_rows, NULL, n_features,
+                            NULL, NULL, &out_data[0])
         else:
             out_indptr[0] = 0
             for j in range(n_features):
@@ -326,9 +356,8 @@ def row_moments(
     cdef double[::1] xy_sum = xy_sum_arr
     cdef bint weighted = weights.shape[0] > 0
     cdef bint shifted = x_shift.shape[0] > 0
-    cdef double total = 0.0, y_sum = 0.0, yy_sum = 0.0, s, root, z, c
-    cdef Py_ssize_t start, m, r, j, col
-    cdef bint contiguous
+    cdef double total = 0.0, y_sum = 0.0, yy_sum = 0.0, s, root, z
+    cdef Py_ssize_t start, m, r, j
     cdef int m_int, p_int = <int> n_features, one = 1
     cdef floating unit = 1.0
     cdef char* upper = b"U"
@@ -349,24 +378,9 @@ def row_moments(
                 yy_sum += s * z * z
                 scaled[0, r] = <floating> root
                 scaled[1, r] = <floating> (root * z)
-            # gather column by column: X is Fortran, so each column's rows are read
-            # in order (contiguous when the rows are)
-            contiguous = rows[start + m - 1] - rows[start] == m - 1
-            for j in range(n_features):
-                col = j * n_samples
-                c = x_shift[j] if shifted else 0.0
-                if contiguous and not weighted:
-                    # a run of rows (K-fold without shuffling): a vectorizable copy
-                    col += rows[start]
-                    for r in range(m):
-                        buffer[j * m + r] = <floating> (X_data[col + r] - c)
-                elif weighted:
-                    for r in range(m):
-                        buffer[j * m + r] = <floating> (
-                            (X_data[col + rows[start + r]] - c) * scaled[0, r])
-                else:
-                    for r in range(m):
-                        buffer[j * m + r] = <floating> (X_data[col + rows[start + r]] - c)
+            gather_rows(&X_data[0], n_samples, &rows[start], m, NULL, n_features,
+                        &x_shift[0] if shifted else NULL,
+                        &scaled[0, 0] if weighted else NULL, &buffer[0])
             if floating is float:
                 ssyrk(upper, trans, &p_int, &m_int, &unit, &buffer[0], &m_int, &unit,
                       &gram[0, 0], &p_int)
@@ -458,10 +472,8 @@ def rows_times(
         while start < n_rows:
             m = min(chunk, n_rows - start)
             m_int = <int> m
-            for c in range(n_cols):
-                j = cols[c] * n_samples
-                for r in range(m):
-                    buffer[c * m + r] = X_data[j + rows[start + r]]
+            gather_rows(&X_data[0], n_samples, &rows[start], m, &cols[0], n_cols, NULL,
+                        NULL, &buffer[0])
             if floating is float:
                 sgemm(no_trans, no_trans, &m_int, &b_int, &k_int, &unit, &buffer[0], &m_int,
                       <float*> &W[0, 0], &k_int, &zero, &out[start, 0], &ld_out)
