@@ -34,6 +34,13 @@ cdef enum:
     NEWTON_MIN_SWEEPS = 10
     # ... and of more than n_support / NEWTON_SWEEP_DIVISOR (the Hessian costs n_support / 2)
     NEWTON_SWEEP_DIVISOR = 2
+    # outcomes of a Newton step: not taken; taken up to a coefficient that left the
+    # support (or a bound); taken whole
+    NEWTON_REFUSED = 0
+    NEWTON_PARTIAL = 1
+    NEWTON_FULL = 2
+    # a sweep count the sweeps over a support never reach
+    NEVER = MAX_SUPPORT_SWEEPS + 1
 
 
 cdef inline uint32_t xorshift(uint32_t* state) noexcept nogil:
@@ -237,14 +244,21 @@ cdef inline int newton_step(
     cdef Py_ssize_t crossing
     cdef floating d
     cdef const floating* column
-    if storage == GRAM or n_support < 1:
-        # GRAM: q holds the gradient, not the residual the objective is measured on
+    if n_support < 1:
         return False
     if storage == SPARSE:
         for i in range(n):
             scratch[i] = 0.0
     for b in range(s):
         jb = support[b]
+        if storage == GRAM:
+            # the Hessian is a block of Q, the gradient q itself
+            hessian[b + b * s] = norm2[jb] + l2w[jb]
+            for a in range(b + 1, s):
+                hessian[a + b * s] = X_data[support[a] + jb * n]
+            scratch[b] = q[jb]
+            step[b] = q[jb] - (l1w[jb] if w[jb] > 0.0 else -l1w[jb]) - l2w[jb] * w[jb]
+            continue
         if storage == SPARSE:
             # column b dense in `scratch`, so that its dots with the others are sparse
             for k in range(X_indptr[jb], X_indptr[jb + 1]):
@@ -304,7 +318,13 @@ cdef inline int newton_step(
                 crossing = -1
     if fraction <= 0.0:
         return False
-    before = penalised_objective(n, q, sw, center, w, support, n_support, l1w, l2w)
+    if storage == GRAM:
+        # q is the gradient, not a residual: the smooth part's change along d is
+        # -d^T q + d^T Q d / 2 = -d^T (q_before + q_after) / 2, exact and free of the
+        # ||yc||^2-sized terms a value of the objective would carry
+        before = 0.0
+    else:
+        before = penalised_objective(n, q, sw, center, w, support, n_support, l1w, l2w)
     for b in range(s):
         jb = support[b]
         if b == crossing:
@@ -314,12 +334,21 @@ cdef inline int newton_step(
             if lower != NULL:
                 d = <floating> (min(max(w[jb] + d, lower[jb]), upper[jb]) - w[jb])
         step[b] = d
+        if storage == GRAM:
+            before += l1w[jb] * fabs(w[jb]) + 0.5 * l2w[jb] * w[jb] * w[jb]
         if d != 0.0:
             move_coefficient(X_data, X_indices, X_indptr, storage, n, X_mean, center, jb,
                              d, w, q, res)
-    after = penalised_objective(n, q, sw, center, w, support, n_support, l1w, l2w)
+    if storage == GRAM:
+        after = 0.0
+        for b in range(s):
+            jb = support[b]
+            after += (-0.5 * step[b] * (scratch[b] + q[jb]) + l1w[jb] * fabs(w[jb])
+                      + 0.5 * l2w[jb] * w[jb] * w[jb])
+    else:
+        after = penalised_objective(n, q, sw, center, w, support, n_support, l1w, l2w)
     if after < before:
-        return True
+        return NEWTON_FULL if crossing < 0 and fraction == 1.0 else NEWTON_PARTIAL
     for b in range(s):
         jb = support[b]
         if step[b] != 0.0:
@@ -328,10 +357,19 @@ cdef inline int newton_step(
     return False
 
 
-cdef inline bint newton_due(Py_ssize_t sweeps, Py_ssize_t n_support) noexcept nogil:
-    """Whether the sweeps spent on a support have cost as much as its Newton step's
-    Hessian (about n_support / 2 sweeps), and at least NEWTON_MIN_SWEEPS."""
-    return sweeps >= max(<Py_ssize_t> NEWTON_MIN_SWEEPS, n_support // NEWTON_SWEEP_DIVISOR)
+cdef inline Py_ssize_t newton_due_sweeps(
+    Py_ssize_t n_support, int storage, int n,
+) noexcept nogil:
+    """Sweeps over a support that cost as much as its Newton step: when one is due.
+
+    In sample space the Hessian's s^2 / 2 column dots cost about s / 2 sweeps of the
+    support; with Gram storage it is a block of Q already there, and the Cholesky
+    factorisation's s^3 / 6 flops cost s^2 / (6 p) sweeps (each an axpy of length p per
+    coordinate). At least NEWTON_MIN_SWEEPS (NEWTON_MIN_SWEEPS / 2 on Gram): the first
+    sweeps on a support still change it."""
+    if storage == GRAM:
+        return max(<Py_ssize_t> NEWTON_MIN_SWEEPS // 2, n_support * n_support // (6 * n))
+    return max(<Py_ssize_t> NEWTON_MIN_SWEEPS, n_support // NEWTON_SWEEP_DIVISOR)
 
 
 cdef inline int try_newton(
@@ -340,20 +378,30 @@ cdef inline int try_newton(
     const double* norm2, floating* w, floating* q, floating* scratch,
     const Py_ssize_t* support, Py_ssize_t n_support, Py_ssize_t n_active,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
-    double* newton_space, Residual* res, Progress* progress, double* epochs,
-    int* n_snapshots, int* n_iterates,
+    double* newton_space, Py_ssize_t* chosen, Residual* res, Progress* progress,
+    double* epochs, int* n_snapshots, int* n_iterates,
 ) except -1 nogil:
-    """A Newton step on the support, its work counted in epochs (the Hessian costs
-    about n_support / 2 sweeps of the support); a step taken breaks the sequences the
-    extrapolations read. Returns 1 when the step was kept, else 0."""
-    epochs[0] += 0.5 * n_support * n_support / <double> n_active
-    if newton_step(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2,
-                   w, q, scratch, support, n_support, l1w, l2w, lower, upper,
-                   newton_space, &newton_space[n_support * n_support], res, progress):
+    """A Newton step on the nonzero coefficients of `support` (gathered in `chosen`:
+    a sweep since the support was listed may have zeroed some), its work counted in
+    epochs (see `newton_due_sweeps`); a step taken
+    breaks the sequences the extrapolations read. Returns NEWTON_REFUSED,
+    NEWTON_PARTIAL or NEWTON_FULL (see `newton_step`)."""
+    cdef Py_ssize_t f, n_chosen = 0
+    cdef int outcome
+    for f in range(n_support):
+        if w[support[f]] != 0.0:
+            chosen[n_chosen] = support[f]
+            n_chosen += 1
+    # in sample space the Hessian's dots, with Gram storage the factorisation
+    epochs[0] += (n_chosen / 6.0 * n_chosen * n_chosen / n if storage == GRAM
+                  else 0.5 * n_chosen * n_chosen) / n_active
+    outcome = newton_step(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
+                          norm2, w, q, scratch, chosen, n_chosen, l1w, l2w, lower, upper,
+                          newton_space, &newton_space[n_chosen * n_chosen], res, progress)
+    if outcome != NEWTON_REFUSED:
         n_snapshots[0] = 0
         n_iterates[0] = 0
-        return 1
-    return 0
+    return outcome
 
 
 cdef inline void record_iterate(
@@ -434,7 +482,7 @@ cdef inline int cd_solve(
     bint use_anderson, Py_ssize_t settle_anderson, const unsigned char* start_set,
     double strong_ratio,
     Py_ssize_t* reserve, double* newton_space, Py_ssize_t newton_cap,
-    double* gap_out, int* n_iter_out,
+    Py_ssize_t* newton_support, double* gap_out, int* n_iter_out,
 ) except -1 nogil:
     """Run coordinate descent until the duality gap is <= tol_abs or max_iter epochs.
 
@@ -461,11 +509,12 @@ cdef inline int cd_solve(
     A support that CD settles slowly (nearly collinear columns) gets a Newton step
     (`newton_step`) once the sweeps spent on it cost as much as its Hessian, when it has
     at most `newton_cap` features (`newton_space`: newton_cap^2 + newton_cap doubles;
-    0 for none).
+    0 for none; `newton_support`: p indices).
     """
     cdef Py_ssize_t f, j, n_active = 0, n_support
     cdef int full_sweeps_on_support = 0
-    cdef bint newton_tried, support_changed
+    cdef Py_ssize_t newton_at
+    cdef bint support_changed
     cdef Py_ssize_t previous_support = -1
     cdef int inner, n_iter = 0, n_full_sweeps = 0
     cdef double epochs = 0.0, inner_tol, checked_at = 0.0
@@ -616,12 +665,12 @@ cdef inline int cd_solve(
         if n_support == n_active:
             # no cycling: the full sweeps are the iteration on this support
             full_sweeps_on_support += 1
-            if n_support <= newton_cap and newton_due(full_sweeps_on_support, n_support):
+            if n_support <= newton_cap and full_sweeps_on_support >= newton_due_sweeps(n_support, storage, n):
                 full_sweeps_on_support = 0
                 try_newton(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
                            norm2, w, q, weighted_q, support, n_support, n_active, l1w, l2w,
-                           lower, upper, newton_space, &res, &progress, &epochs,
-                           &n_snapshots, &n_iterates)
+                           lower, upper, newton_space, newton_support, &res, &progress,
+                           &epochs, &n_snapshots, &n_iterates)
                 gap_is_current = False
             continue
         full_sweeps_on_support = 0
@@ -635,7 +684,11 @@ cdef inline int cd_solve(
                      if support_changed else -1.0)
         n_snapshots = 0
         n_iterates = 0
-        newton_tried = n_support > newton_cap
+        # a Newton step once the sweeps have cost as much; again after a step that
+        # stopped where a coefficient left (the support is then smaller, and may now be
+        # right), not after a refusal (that support's Hessian stays what it was)
+        newton_at = (newton_due_sweeps(n_support, storage, n) if n_support <= newton_cap
+                     else NEVER)
         for inner in range(MAX_SUPPORT_SWEEPS):
             if epochs >= max_iter:
                 break
@@ -657,12 +710,14 @@ cdef inline int cd_solve(
                     1e-3, 0.8 * sqrt(tol_abs / gap) if gap > tol_abs else 0.8))
             elif progress.d_w_max <= inner_tol:
                 break
-            if not newton_tried and newton_due(inner + 1, n_support):
-                newton_tried = True
-                try_newton(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
-                           norm2, w, q, weighted_q, support, n_support, n_active, l1w, l2w,
-                           lower, upper, newton_space, &res, &progress, &epochs,
-                           &n_snapshots, &n_iterates)
+            if inner + 1 >= newton_at:
+                newton_at = NEVER
+                if try_newton(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
+                              norm2, w, q, weighted_q, support, n_support, n_active, l1w,
+                              l2w, lower, upper, newton_space, newton_support, &res,
+                              &progress, &epochs, &n_snapshots,
+                              &n_iterates) == NEWTON_PARTIAL:
+                    newton_at = inner + 1 + newton_due_sweeps(n_support, storage, n)
 
     if not converged and restricted:
         n_active = restore_features(p, norm2, w, reserve, n_reserve, active)

@@ -185,7 +185,7 @@ def enet_solve(
         workspace, "feature", (2, 1 if use_cd else n_features), dtype, False)
     cdef double[::1] grad = _work(workspace, "grad", (n_features,), np.float64, True)
     cdef Py_ssize_t[:, ::1] index_space = _work(
-        workspace, "index", (3 if use_cd else 2, n_features), np.intp, False)
+        workspace, "index", (4 if use_cd else 2, n_features), np.intp, False)
     # cd: the gradient at the extrapolated dual point; the ring of the last residuals
     # and their extrapolation
     cdef bint extrapolate = use_cd and extrapolation and storage != GRAM
@@ -210,10 +210,13 @@ def enet_solve(
         workspace, "w_ring", (max(1, (ANDERSON_DEPTH + 2) * anderson_capacity),),
         dtype, False)
     # cd: the Hessian and step of a Newton step on a support of at most newton_cap
-    # (its Hessian kept under an eighth of X, or 64 x 64, the smaller cap for small X)
-    cdef Py_ssize_t newton_cap = (min(<Py_ssize_t> NEWTON_MAX_SUPPORT, n_features, max(
-        <Py_ssize_t> 64, <Py_ssize_t> sqrt(X_data.shape[0] * sizeof(floating) / 64.0)))
-        if use_cd and newton and storage != GRAM else 0)
+    # (its Hessian kept under an eighth of X, or 64 x 64, the smaller cap for small X;
+    # with Gram storage it is a block of Q, which is there already)
+    cdef Py_ssize_t newton_cap = 0
+    if use_cd and newton:
+        newton_cap = min(<Py_ssize_t> NEWTON_MAX_SUPPORT, n_features, n_features
+                         if storage == GRAM else max(<Py_ssize_t> 64, <Py_ssize_t> sqrt(
+                             X_data.shape[0] * sizeof(floating) / 64.0)))
     cdef double[::1] newton_space = _work(
         workspace, "newton", (max(1, newton_cap * newton_cap + newton_cap),), np.float64,
         False)
@@ -248,7 +251,7 @@ def enet_solve(
                 inner_ratio, extrapolate, accelerate, anderson_capacity if settle else 0,
                 start,
                 strong_ratio if storage != GRAM else 0.0, &index_space[2, 0],
-                &newton_space[0], newton_cap, &gap, &n_iter,
+                &newton_space[0], newton_cap, &index_space[3, 0], &gap, &n_iter,
             )
         else:
             converged = prox_grad_solve(
