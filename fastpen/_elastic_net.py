@@ -77,8 +77,9 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         coordinate update on sparse X touches only the column's nonzeros.
     precompute : bool, 'auto' or array-like of shape (n_features, n_features), default=False
         Run coordinate descent on the Gram matrix Q = Xc^T S Xc (solver='cd'):
-        True always, 'auto' when X is dense with n_samples > n_features, or a given Q (checked against X
-        on a few entries, as scikit-learn does). Same solution, different cost: an
+        True always, 'auto' when n_samples > n_features and X is dense (or sparse
+        float64 with at least n_features^2 stored entries), or a given Q (checked
+        against X on a few entries, as scikit-learn does). Same solution, different cost: an
         epoch is O(n_features^2) instead of O(n_samples n_features).
     max_iter : int, default=1000
         Maximum number of epochs (passes over the features).

@@ -98,8 +98,15 @@ class GramDesign:
         """
         n = X.shape[0]
         if sp.issparse(X):
-            weighted = X if sample_weight is None else sp.diags(sample_weight) @ X
-            Q = np.asarray((X.T @ weighted).toarray(), dtype=np.float64)
+            if X.shape[1] ** 2 <= X.nnz:
+                # narrow: column by column (scipy's product costs more in bookkeeping)
+                d = self.design
+                Q = _design.sparse_gram(
+                    d.data, d.indices, d.indptr, n, X.shape[1],
+                    _EMPTY.astype(X.dtype) if sample_weight is None else sample_weight)
+            else:
+                weighted = X if sample_weight is None else sp.diags(sample_weight) @ X
+                Q = np.asarray((X.T @ weighted).toarray(), dtype=np.float64)
             if center:
                 Q -= n * np.outer(self.X_mean, self.X_mean)
             return Q.astype(X.dtype)
@@ -263,13 +270,22 @@ def _column(X, j):
 
 
 def use_gram(precompute, design, solver):
-    """When to run coordinate descent on the Gram matrix: 'auto' for dense X with
-    n_samples > n_features (scikit-learn's rule), always when asked (True or an array,
-    sparse X included), never for proximal gradient."""
+    """When to run coordinate descent on the Gram matrix.
+
+    'auto': dense X with n_samples > n_features (scikit-learn's rule), and float64
+    sparse X with n_samples > n_features whose Q has no more entries than X stores: a
+    CD epoch on Q (an axpy of length p per moving coefficient) then costs no more than
+    one on X, and a path or a fold computes Q once (float32 sparse X stays as it is:
+    its Q is centred by a difference that cancels float32 digits). Always when asked
+    (True or an array, sparse X included); never for proximal gradient.
+    """
     if solver != "cd":
         return False
     if isinstance(precompute, str):
-        return not design.is_sparse and design.n_samples > design.n_features
+        if design.n_samples <= design.n_features:
+            return False
+        return not design.is_sparse or (
+            design.dtype == np.float64 and design.n_features ** 2 <= design.data.size)
     return not isinstance(precompute, (bool, np.bool_)) or bool(precompute)
 
 
@@ -278,20 +294,6 @@ def weighted_mean(y, sample_weight):
     if sample_weight is None:
         return float(np.mean(y, dtype=np.float64))
     return float(np.dot(sample_weight.astype(np.float64), y) / y.shape[0])
-
-
-def penalty_weights(n_samples, alpha, l1_ratio, penalty_factor, workspace=None):
-    """Per-feature l1 and l2 weights of the n-scaled objective the engines minimise
-    (written into the arrays kept in `workspace`, when given)."""
-    scales = (n_samples * alpha * l1_ratio, n_samples * alpha * (1.0 - l1_ratio))
-    if workspace is None:
-        return tuple(penalty_factor * scale for scale in scales)
-    weights = workspace.get("penalty")
-    if weights is None or weights.shape != (2, penalty_factor.size):
-        weights = workspace["penalty"] = np.empty((2, penalty_factor.size))
-    for row, scale in zip(weights, scales):
-        np.multiply(penalty_factor, scale, out=row)
-    return weights[0], weights[1]
 
 
 SOLVERS = _enet.SOLVERS
@@ -341,13 +343,36 @@ def warn_not_converged(solution, no_l1=False, stacklevel=2):
 LIPSCHITZ_MARGIN = 1.0
 
 
-def solve_enet(
-    design, y, *, sample_weight, X_mean, norm2, center, coef, alpha, l1_ratio,
-    penalty_factor, lower, upper, max_iter, tol, solver="cd", random=False, seed=1,
-    screening=True, lipschitz=None, restart=True, gram=None, start_set=None,
-    strong_ratio=0.0, workspace=None,
-):
+def solve_enet(design, y, *, alpha, seed=1, **options):
     """Solve one elastic-net problem with the engine named by `solver`.
+
+    Parameters
+    ----------
+    design : Design
+    y : ndarray of shape (n_samples,), dtype of X
+    alpha : float
+    seed : int
+        Seed of the random coordinate order (cd with ``random=True``).
+    **options
+        As :func:`solve_enet_path` (`coef` is the start point, overwritten with the
+        solution; `strong_ratio` the ratio of the alpha it was solved at to `alpha`).
+
+    Returns
+    -------
+    Solution
+    """
+    return solve_enet_path(design, y, alphas=np.array([float(alpha)]),
+                           seeds=np.array([seed], dtype=np.int64), **options)[0]
+
+
+def solve_enet_path(
+    design, y, *, sample_weight, X_mean, norm2, center, coef, alphas, l1_ratio,
+    penalty_factor, lower, upper, max_iter, tol, solver="cd", random=False, seeds=None,
+    screening=True, lipschitz=None, restart=True, gram=None, start_set=None,
+    strong_ratio=0.0, workspace=None, coefs=None,
+):
+    """Solve the elastic net at each of `alphas` in turn, each from the solution before,
+    in one call of the engine named by `solver` (``fastpen._enet.enet_solve_path``).
 
     Parameters
     ----------
@@ -359,8 +384,10 @@ def solve_enet(
         From :meth:`Design.column_stats` with the same weights and centring.
     center : bool
     coef : ndarray of shape (n_features,), dtype of X
-        Start point; overwritten with the solution.
-    alpha, l1_ratio : float
+        Start point; overwritten with the solution at the last alpha.
+    alphas : float64 ndarray of shape (n_alphas,)
+        Decreasing along a path.
+    l1_ratio : float
     penalty_factor : ndarray of shape (n_features,)
     lower, upper : ndarrays of shape (n_features,) or None
     max_iter : int
@@ -368,7 +395,8 @@ def solve_enet(
     solver : {"cd", "fista", "ista"}
     random : bool
         Random coordinate order (cd only).
-    seed : int
+    seeds : int array of shape (n_alphas,) or None
+        Seeds of the random order, one per alpha.
     screening : bool
         Gap-safe screening (cd only).
     lipschitz : float or None
@@ -378,43 +406,63 @@ def solve_enet(
     gram : GramDesign or None
         Run coordinate descent on Q = Xc^T S Xc instead of X (cd only).
     start_set : bool ndarray of shape (n_features,) or None
-        Features to solve on first (cd only; see ``fastpen._enet.enet_solve``).
+        Features to solve on first at the first alpha (cd only).
     strong_ratio : float
-        alpha_prev / alpha along a path, warm-started at alpha_prev: the sequential
-        strong rule, applied inside the engine (cd only; 0 for none).
+        alpha_prev / alphas[0] when `coef` is the solution at alpha_prev: the sequential
+        strong rule, applied inside the engine (cd only; 0 for none). The later alphas
+        use the ratio to the one before.
+    workspace : dict or None
+        The engine's work arrays, kept for the next call.
+    coefs : ndarray of shape (n_alphas, n_features), dtype of X, or None
+        Out: the solution at each alpha.
 
     Returns
     -------
-    Solution
+    list of Solution, one per alpha
     """
     n = design.n_samples
-    l1w, l2w = penalty_weights(n, alpha, l1_ratio, penalty_factor)
-    sw = _EMPTY.astype(design.dtype) if sample_weight is None else sample_weight
+    alphas = np.ascontiguousarray(alphas, dtype=np.float64)
+    n_alphas = alphas.size
+    l1_base = penalty_factor * (n * l1_ratio)
+    l2_base = penalty_factor * (n * (1.0 - l1_ratio))
+    gaps = np.empty(n_alphas)
+    n_iters = np.empty(n_alphas, dtype=np.intc)
+    converged = np.empty(n_alphas, dtype=np.uint8)
+    lower = _EMPTY if lower is None else lower
+    upper = _EMPTY if upper is None else upper
+    options = dict(
+        solver=solver, random=bool(random), screening=bool(screening),
+        seeds=None if seeds is None else (np.asarray(seeds) & 0xFFFFFFFF).astype(np.uint32),
+        workspace=workspace,
+    )
     if gram is not None:
         Xty, y_norm2, y_mean = gram.target(y)
         p = design.n_features
-        gap, tol_abs, n_iter, converged, _, _ = _enet.enet_solve(
+        tol_abs, _, _ = _enet.enet_solve_path(
             gram.data, _NO_INDEX, _NO_INDEX, 2, p, Xty, 0.0, _EMPTY.astype(design.dtype),
-            np.zeros(p), gram.norm2, False, coef, l1w, l2w,
-            _EMPTY if lower is None else lower, _EMPTY if upper is None else upper,
-            int(max_iter), float(tol), solver="cd", random=bool(random),
-            seed=int(seed) & 0xFFFFFFFF, screening=bool(screening), y_norm2=y_norm2,
-            workspace=workspace,
+            np.zeros(p), gram.norm2, False, coef, l1_base, l2_base, alphas, lower, upper,
+            int(max_iter), float(tol), gaps, n_iters, converged, coefs, y_norm2=y_norm2,
+            **options,
         )
-        intercept = y_mean - float(np.dot(gram.X_mean, coef)) if center else 0.0
-        return Solution(intercept, gap / n, tol_abs, n_iter, converged, gap)
-    y_mean = weighted_mean(y, sample_weight) if center else 0.0
-    if solver != "cd" and lipschitz is None:
-        lipschitz = design.lipschitz(sample_weight, center)
-    gap, tol_abs, n_iter, converged, _, _ = _enet.enet_solve(
-        design.data, design.indices, design.indptr, int(design.is_sparse), n,
-        y, y_mean, sw, X_mean, norm2, center, coef, l1w, l2w,
-        _EMPTY if lower is None else lower, _EMPTY if upper is None else upper,
-        int(max_iter), float(tol), solver=solver, random=bool(random),
-        seed=int(seed) & 0xFFFFFFFF, screening=bool(screening),
-        lipschitz=LIPSCHITZ_MARGIN * lipschitz if lipschitz else 0.0, restart=bool(restart),
-        start_set=start_set if solver == "cd" else None,
-        strong_ratio=float(strong_ratio) if solver == "cd" else 0.0, workspace=workspace,
-    )
-    intercept = y_mean - float(np.dot(X_mean, coef)) if center else 0.0
-    return Solution(intercept, gap / n, tol_abs, n_iter, converged, gap)
+        X_mean = gram.X_mean
+    else:
+        y_mean = weighted_mean(y, sample_weight) if center else 0.0
+        if solver != "cd" and lipschitz is None:
+            lipschitz = design.lipschitz(sample_weight, center)
+        sw = _EMPTY.astype(design.dtype) if sample_weight is None else sample_weight
+        tol_abs, _, _ = _enet.enet_solve_path(
+            design.data, design.indices, design.indptr, int(design.is_sparse), n,
+            y, y_mean, sw, X_mean, norm2, center, coef, l1_base, l2_base, alphas,
+            lower, upper, int(max_iter), float(tol), gaps, n_iters, converged, coefs,
+            lipschitz=LIPSCHITZ_MARGIN * lipschitz if lipschitz else 0.0,
+            restart=bool(restart), start_set=start_set if solver == "cd" else None,
+            strong_ratio=float(strong_ratio) if solver == "cd" else 0.0, **options,
+        )
+    if not center:
+        intercepts = np.zeros(n_alphas)
+    elif coefs is None:
+        intercepts = np.full(n_alphas, y_mean - float(np.dot(X_mean, coef)))
+    else:
+        intercepts = y_mean - coefs[:n_alphas].astype(np.float64) @ X_mean
+    return [Solution(float(intercepts[k]), gaps[k] / n, tol_abs, int(n_iters[k]),
+                     bool(converged[k]), float(gaps[k])) for k in range(n_alphas)]

@@ -6,7 +6,8 @@ import scipy.sparse as sp
 from sklearn.utils import check_array, check_random_state
 
 from ._engine import (
-    SOLVERS, Design, GramDesign, solve_enet, use_gram, warn_not_converged, weighted_mean,
+    SOLVERS, Design, GramDesign, solve_enet_path, use_gram, warn_not_converged,
+    weighted_mean,
 )
 from ._validation import (
     canonical_csc,
@@ -153,8 +154,9 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
         Number of alphas on the generated grid, or the alphas themselves (sorted
         decreasing before use).
     precompute : bool, 'auto' or array-like, default='auto'
-        Coordinate descent on the Gram matrix Q = Xc^T S Xc: 'auto' when X is dense
-        with n_samples > n_features, True always, or a given Q (checked against X).
+        Coordinate descent on the Gram matrix Q = Xc^T S Xc: 'auto' when
+        n_samples > n_features and X is dense, or sparse float64 with at least
+        n_features^2 stored entries; True always; or a given Q (checked against X).
     Xy : array-like of shape (n_features,), default=None
         Accepted for compatibility (the grid is computed from X and y).
     copy_X : bool, default=True
@@ -270,25 +272,41 @@ def path_solutions(design, y, coef, alphas, *, sample_weight, X_mean, norm2,
         y = np.ascontiguousarray(y)
     random = selection == "random"
     rng = check_random_state(random_state) if random else None
-    previous_alpha = None
     # one set of work arrays for the whole path, not one per alpha
     workspace = {}
-    for k, alpha in enumerate(alphas):
+    # the engine solves a block of alphas per call (per alpha, a call from Python costs
+    # more than a solve on small data); a block's solutions stay small beside X
+    x_bytes = (gram.data.nbytes if gram is not None
+               else design.data.nbytes + design.indices.nbytes)
+    block = int(min(len(alphas), max(1, max(_BLOCK_BYTES, x_bytes // 16)
+                                     // (coef.size * coef.itemsize))))
+    coefs = np.empty((block, coef.size), dtype=coef.dtype)
+    alphas = np.asarray(alphas, dtype=np.float64)
+    for start in range(0, len(alphas), block):
+        stop = min(start + block, len(alphas))
         # the sequential strong rule (Tibshirani et al. 2012), applied by the engine on
-        # the gradient at the previous solution it computes anyway
-        strong_ratio = previous_alpha / alpha if previous_alpha and alpha > 0 else 0.0
-        solution = solve_enet(
+        # the gradient at the previous solution it computes anyway (for the first alpha
+        # of a block; the engine takes the ratios within it)
+        previous = alphas[start - 1] if start > 0 else 0.0
+        solutions = solve_enet_path(
             design, y, sample_weight=sample_weight, X_mean=X_mean, norm2=norm2,
-            center=fit_intercept, coef=coef, alpha=float(alpha), l1_ratio=float(l1_ratio),
-            penalty_factor=penalty_factor, lower=lower, upper=upper, max_iter=max_iter,
-            tol=float(tol), solver=solver, lipschitz=lipschitz, random=random, gram=gram,
-            strong_ratio=strong_ratio, seed=rng.randint(1, 2**31 - 1) if random else 1,
-            workspace=workspace,
+            center=fit_intercept, coef=coef, alphas=alphas[start:stop],
+            l1_ratio=float(l1_ratio), penalty_factor=penalty_factor, lower=lower,
+            upper=upper, max_iter=max_iter, tol=float(tol), solver=solver,
+            lipschitz=lipschitz, random=random, gram=gram,
+            strong_ratio=previous / alphas[start] if previous and alphas[start] > 0 else 0.0,
+            seeds=rng.randint(1, 2**31 - 1, size=stop - start) if random else None,
+            workspace=workspace, coefs=coefs,
         )
-        previous_alpha = alpha
-        if not solution.converged:
-            warn_not_converged(solution, stacklevel=3)
-        yield k, alpha, solution
+        for i, solution in enumerate(solutions):
+            coef[:] = coefs[i]
+            if not solution.converged:
+                warn_not_converged(solution, stacklevel=3)
+            yield start + i, alphas[start + i], solution
+
+
+# bytes of solutions a block of alphas may hold at least (see path_solutions)
+_BLOCK_BYTES = 1 << 18
 
 
 def lasso_path(X, y, *, eps=1e-3, n_alphas=None, alphas=100, precompute="auto", Xy=None,

@@ -27,7 +27,7 @@ def _work(workspace, name, shape, dtype, zeroed):
     return array
 
 
-def enet_solve(
+def enet_solve_path(
     const floating[::1] X_data,
     const index_t[::1] X_indices,
     const index_t[::1] X_indptr,
@@ -40,15 +40,20 @@ def enet_solve(
     const double[::1] norm2,
     bint center,
     floating[::1] w,
-    const double[::1] l1_weight,
-    const double[::1] l2_weight,
+    const double[::1] l1_base,
+    const double[::1] l2_base,
+    const double[::1] scales,
     const double[::1] lower,
     const double[::1] upper,
     int max_iter,
     double tol,
+    double[::1] gaps,
+    int[::1] n_iters,
+    unsigned char[::1] converged,
+    floating[:, ::1] coefs=None,
     str solver="cd",
     bint random=False,
-    uint32_t seed=1,
+    const uint32_t[::1] seeds=None,
     bint screening=True,
     double inner_ratio=0.1,
     bint extrapolation=False,
@@ -63,10 +68,14 @@ def enet_solve(
     double strong_ratio=0.0,
     dict workspace=None,
 ):
-    """Minimise 1/2 ||yc - Xc w||_S^2 + sum_j h_j(w_j).
+    """Minimise 1/2 ||yc - Xc w||_S^2 + sum_j h_j(w_j) along a sequence of penalties.
 
     This is scikit-learn's elastic-net objective multiplied by n_samples, with
-    h_j(t) = l1_weight[j] |t| + l2_weight[j] / 2 t^2 + indicator(lower[j] <= t <= upper[j]).
+    h_j(t) = l1_weight[j] |t| + l2_weight[j] / 2 t^2 + indicator(lower[j] <= t <= upper[j])
+    and, at step k, l1_weight = scales[k] * l1_base, l2_weight = scales[k] * l2_base.
+    Each problem starts from the solution of the one before (`w` holds it). A whole
+    path in one call: per alpha, what is left is the engine's own work (a call per
+    alpha from Python costs more than the solve on small data).
 
     Parameters
     ----------
@@ -86,18 +95,30 @@ def enet_solve(
         Fit an intercept (implicit centring).
     w : array of shape (n_features,)
         Start point, overwritten with the solution.
-    l1_weight, l2_weight : float64 arrays of shape (n_features,)
+    l1_base, l2_base : float64 arrays of shape (n_features,)
+    scales : float64 array of shape (n_alphas,)
+        Decreasing along a path (alphas, with the bases n_samples * l1_ratio * the
+        penalty factors and n_samples * (1 - l1_ratio) * the penalty factors).
     lower, upper : float64 arrays of shape (n_features,) or (0,)
         Bounds with lower <= 0 <= upper (+-inf allowed), or empty for none.
     max_iter : int
         Epochs (cd, counted in full-pass equivalents) or iterations (fista, ista).
     tol : float
         Stop when the gap is <= tol * ||yc||_S^2 (scikit-learn's rule).
+    gaps : float64 array of shape (n_alphas,)
+        Out: the duality gap reached at each step (n-scaled; divided by n_samples it
+        is scikit-learn's dual_gap_), never below 0.
+    n_iters : int array of shape (n_alphas,)
+        Out: epochs (cd) or iterations (fista, ista) of each step.
+    converged : uint8 array of shape (n_alphas,)
+        Out: whether each step reached the target.
+    coefs : array of shape (n_alphas, n_features) or None
+        Out: each step's solution (None: only `w`, the last one, is kept).
     solver : {"cd", "fista", "ista"}
     random : bool
         cd: random instead of cyclic coordinate order.
-    seed : int
-        cd: seed of the random order.
+    seeds : uint32 array of shape (n_alphas,) or None
+        cd: seed of the random order of each step.
     screening : bool
         cd: gap-safe screening of features that are provably zero.
     inner_ratio : float
@@ -134,10 +155,10 @@ def enet_solve(
         cd: solve first on these features (and the nonzero ones), then on all; e.g. the
         given rule. Never changes the solution.
     strong_ratio : float
-        cd: alpha_prev / alpha when warm-started from the solution at alpha_prev along a
-        path; the engine then starts on the features the sequential strong rule keeps
-        (checked by the full gap in the end, so it never changes the solution either).
-        0 for none.
+        cd: alpha_prev / alpha of the first step when `w` is the solution at alpha_prev
+        (the later steps use scales[k - 1] / scales[k]); the engine then starts on the
+        features the sequential strong rule keeps (checked by the full gap in the end,
+        so it never changes the solution either). 0 for none.
     workspace : dict or None
         Keeps the work arrays between calls (a path solves 100 problems of one shape):
         they are allocated once instead of once per alpha, which also spares the
@@ -149,16 +170,12 @@ def enet_solve(
 
     Returns
     -------
-    gap : float
-        Duality gap reached (n-scaled; divide by n_samples for scikit-learn's dual_gap_).
     tol_abs : float
         The gap target tol * ||yc||_S^2.
-    n_iter : int
-    converged : bool
     lipschitz : float
         fista/ista: the step constant finally used (0 for cd).
     n_restarts : int
-        fista: how many times the momentum restarted.
+        fista: how many times the momentum restarted (over all steps).
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
@@ -171,10 +188,13 @@ def enet_solve(
     cdef const double* lo = &lower[0] if lower.shape[0] > 0 else NULL
     cdef const double* hi = &upper[0] if upper.shape[0] > 0 else NULL
     cdef double tol_abs, gap = 0.0, L = lipschitz if lipschitz > 0 else 1.0
-    cdef int n_iter = 0, converged = 0, n_restarts = 0
+    cdef int n_iter = 0, done = 0, n_restarts = 0, restarts = 0
     cdef bint use_cd = solver == "cd", accelerated = solver == "fista"
     if n_features == 0:
-        return 0.0, 0.0, 0, True, 0.0, 0
+        gaps[:scales.shape[0]] = 0.0
+        n_iters[:scales.shape[0]] = 0
+        converged[:scales.shape[0]] = True
+        return 0.0, 0.0, 0
     dtype = np.float32 if floating is float else np.float64
     # workspaces: rows of length n_samples and n_features in the dtype of X, plus
     # the float64 gradient and the index lists of the active features
@@ -227,6 +247,14 @@ def enet_solve(
         if start_mask.shape[0] != n_features:
             raise ValueError("start_set must have one entry per feature")
         start = &start_mask[0]
+    cdef Py_ssize_t n_alphas = scales.shape[0], k, j
+    if gaps.shape[0] < n_alphas or n_iters.shape[0] < n_alphas or (
+            converged.shape[0] < n_alphas):
+        raise ValueError("gaps, n_iters and converged need one entry per scale")
+    if coefs is not None and (coefs.shape[0] < n_alphas or coefs.shape[1] != n_features):
+        raise ValueError("coefs must have shape (n_alphas, n_features)")
+    if seeds is not None and seeds.shape[0] < n_alphas:
+        raise ValueError("seeds needs one entry per scale")
     if storage == GRAM:
         if solver != "cd":
             raise ValueError("Gram storage is for coordinate descent only")
@@ -234,35 +262,57 @@ def enet_solve(
         tol_abs = max(tol, 64 * (1.2e-7 if floating is float else 2.3e-16)) * y_norm2
     else:
         tol_abs = gap_target(&y[0], n_samples, y_mean, sw, tol)
+    # the penalty weights of the current step
+    cdef double[:, ::1] weights = _work(workspace, "weights", (2, n_features), np.float64,
+                                        False)
+    cdef double* l1w = &weights[0, 0]
+    cdef double* l2w = &weights[1, 0]
+    cdef double ratio = strong_ratio
     with nogil:
-        if use_cd:
-            converged = cd_solve(
-                data, indices, indptr, storage, n, n_features,
-                &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], y_norm2,
-                &w[0], &sample_space[0, 0], &sample_space[1, 0], &grad[0],
-                &ranking_space[0, 0],
-                &ring_space[0, 0] if extrapolate else NULL,
-                &ring_space[ring_rows - 1, 0] if (extrapolate or accelerate or settle) else NULL,
-                &w_ring[0] if anderson_capacity > 0 else NULL,
-                &w_ring[(ANDERSON_DEPTH + 1) * anderson_capacity] if anderson_capacity > 0 else NULL,
-                &index_space[0, 0], &index_space[1, 0],
-                &l1_weight[0], &l2_weight[0], lo, hi,
-                max_iter, tol, tol_abs, random, seed, screening, max(gap_freq, 1),
-                inner_ratio, extrapolate, accelerate, anderson_capacity if settle else 0,
-                start,
-                strong_ratio if storage != GRAM else 0.0, &index_space[2, 0],
-                &newton_space[0], newton_cap, &index_space[3, 0], &gap, &n_iter,
-            )
-        else:
-            converged = prox_grad_solve(
-                data, indices, indptr, storage, n, p,
-                &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], &w[0],
-                &l1_weight[0], &l2_weight[0], lo, hi, max_iter, tol_abs, &L,
-                accelerated, restart, max(gap_freq, 1),
-                &feature_space[0, 0], &feature_space[1, 0],
-                &sample_space[0, 0], &sample_space[1, 0], &sample_space[2, 0],
-                &sample_space[3, 0], &sample_space[4, 0], &sample_space[5, 0],
-                &grad[0], &index_space[0, 0], &gap, &n_iter, &n_restarts,
-            )
-    # a gap is never negative: below zero it is the rounding of an exact solution
-    return max(gap, 0.0), tol_abs, n_iter, bool(converged), (0.0 if use_cd else L), n_restarts
+        for k in range(n_alphas):
+            for j in range(n_features):
+                l1w[j] = scales[k] * l1_base[j]
+                l2w[j] = scales[k] * l2_base[j]
+            if k > 0:
+                ratio = scales[k - 1] / scales[k] if scales[k] > 0.0 else 0.0
+            gap = 0.0
+            n_iter = 0
+            if use_cd:
+                done = cd_solve(
+                    data, indices, indptr, storage, n, n_features,
+                    &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], y_norm2,
+                    &w[0], &sample_space[0, 0], &sample_space[1, 0], &grad[0],
+                    &ranking_space[0, 0],
+                    &ring_space[0, 0] if extrapolate else NULL,
+                    &ring_space[ring_rows - 1, 0] if (extrapolate or accelerate or settle)
+                    else NULL,
+                    &w_ring[0] if anderson_capacity > 0 else NULL,
+                    &w_ring[(ANDERSON_DEPTH + 1) * anderson_capacity]
+                    if anderson_capacity > 0 else NULL,
+                    &index_space[0, 0], &index_space[1, 0], l1w, l2w, lo, hi,
+                    max_iter, tol, tol_abs, random, seeds[k] if seeds is not None else 1,
+                    screening, max(gap_freq, 1), inner_ratio, extrapolate, accelerate,
+                    anderson_capacity if settle else 0, start if k == 0 else NULL,
+                    ratio if storage != GRAM else 0.0, &index_space[2, 0],
+                    &newton_space[0], newton_cap, &index_space[3, 0], &gap, &n_iter,
+                )
+            else:
+                done = prox_grad_solve(
+                    data, indices, indptr, storage, n, p,
+                    &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], &w[0],
+                    l1w, l2w, lo, hi, max_iter, tol_abs, &L,
+                    accelerated, restart, max(gap_freq, 1),
+                    &feature_space[0, 0], &feature_space[1, 0],
+                    &sample_space[0, 0], &sample_space[1, 0], &sample_space[2, 0],
+                    &sample_space[3, 0], &sample_space[4, 0], &sample_space[5, 0],
+                    &grad[0], &index_space[0, 0], &gap, &n_iter, &restarts,
+                )
+                n_restarts += restarts
+            # a gap is never negative: below zero it is the rounding of an exact solution
+            gaps[k] = max(gap, 0.0)
+            n_iters[k] = n_iter
+            converged[k] = done
+            if coefs is not None:
+                for j in range(n_features):
+                    coefs[k, j] = w[j]
+    return tol_abs, (0.0 if use_cd else L), n_restarts

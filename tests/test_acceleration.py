@@ -39,8 +39,8 @@ def with_engine_options(monkeypatch, **options):
     own against plain coordinate descent)."""
     options.setdefault("newton", False)
     options.setdefault("settle_anderson", False)
-    solve = functools.partial(engine._enet.enet_solve, **options)
-    monkeypatch.setattr(engine, "_enet", types.SimpleNamespace(enet_solve=solve))
+    solve = functools.partial(engine._enet.enet_solve_path, **options)
+    monkeypatch.setattr(engine, "_enet", types.SimpleNamespace(enet_solve_path=solve))
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])

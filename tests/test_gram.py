@@ -4,6 +4,7 @@ import pytest
 import scipy.sparse as sp
 
 import fastpen
+from fastpen._engine import Design, use_gram
 from conftest import kkt_violation, make_problem, make_weights, objective
 
 
@@ -80,3 +81,35 @@ def test_path_uses_gram_for_tall_data_and_matches():
     naive = fastpen.lasso_path(X, y, alphas=20, tol=1e-10, fit_intercept=True,
                                precompute=False)
     np.testing.assert_allclose(auto[1], naive[1], atol=1e-7)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_auto_gram_for_narrow_sparse_data(weighted):
+    # narrow sparse float64 X (n_features^2 <= nnz): 'auto' runs on Q, built column by
+    # column; wider sparse X with precompute=True builds Q with scipy's product
+    narrow, y = make_problem(sparse=True, seed=75, n_samples=400, n_features=12)
+    wide, y_wide = make_problem(sparse=True, seed=76, n_samples=100, n_features=60,
+                                density=0.05)
+    assert narrow.shape[1] ** 2 <= narrow.nnz and wide.shape[1] ** 2 > wide.nnz
+    assert use_gram("auto", Design(narrow), "cd")
+    assert not use_gram("auto", Design(wide), "cd")
+    assert not use_gram("auto", Design(narrow.astype(np.float32)), "cd")
+    for X, target, precompute in [(narrow, y, "auto"), (wide, y_wide, True)]:
+        sw = make_weights(X.shape[0]) if weighted else None
+        common = dict(alphas=15, tol=1e-10, fit_intercept=True, sample_weight=sw)
+        alphas, gram_coefs, _ = fastpen.lasso_path(X, target, precompute=precompute,
+                                                   **common)
+        _, naive_coefs, _ = fastpen.lasso_path(X, target, precompute=False, **common)
+        for k, alpha in enumerate(alphas):
+            intercept = _intercept(X, target, gram_coefs[:, k], sw)
+            assert objective(X, target, gram_coefs[:, k], intercept, alpha, 1.0, sw) == (
+                pytest.approx(objective(X, target, naive_coefs[:, k],
+                                        _intercept(X, target, naive_coefs[:, k], sw),
+                                        alpha, 1.0, sw), rel=1e-8))
+        assert kkt_violation(X, target, gram_coefs[:, -1], intercept, alphas[-1], 1.0,
+                             sw) < 1e-6
+
+
+def _intercept(X, y, coef, sw):
+    s = np.ones(X.shape[0]) if sw is None else sw
+    return float(s @ (y - X @ coef) / s.sum())
