@@ -221,7 +221,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
     if coef_init is not None:
         coef[:] = np.asarray(coef_init, dtype=X.dtype).ravel()
 
-    coefs = np.empty((n_features, alphas.size), dtype=X.dtype)
+    # one row per alpha (contiguous writes), returned as its (n_features, n_alphas) view
+    coef_rows = np.empty((alphas.size, n_features), dtype=X.dtype)
     dual_gaps = np.empty(alphas.size)
     n_iters = []
     for k, alpha, solution in path_solutions(
@@ -230,12 +231,13 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
         upper=upper, max_iter=max_iter, tol=tol, solver=solver, selection=selection,
         random_state=random_state, gram=gram,
     ):
-        coefs[:, k] = coef
+        coef_rows[k] = coef
         dual_gaps[k] = solution.dual_gap
         n_iters.append(solution.n_iter)
         if verbose:
             print(f"alpha {alpha:.4e}: {np.count_nonzero(coef)} nonzero, "
                   f"{solution.n_iter} iterations, gap {solution.dual_gap:.2e}")
+    coefs = coef_rows.T
     if return_n_iter:
         return alphas, coefs, dual_gaps, n_iters
     return alphas, coefs, dual_gaps

@@ -532,6 +532,9 @@ cdef inline int cd_solve(
     cdef int n_snapshots = 0, n_iterates = 0
     cdef GapKind kind = gap_kind(p, l1w, l2w)
     cdef int converged = 0
+    # whether the gap's dual point may be any vector (a true dual: l1 penalties and no
+    # free unpenalized feature), so that the drifted residual still certifies
+    cdef bint any_vector_dual = True
     progress.work = 0
     res.y_norm2 = y_norm2
 
@@ -542,8 +545,13 @@ cdef inline int cd_solve(
             lower == NULL or lower[j] == -INFINITY or upper[j] == INFINITY
         ):
             screening = False
+            any_vector_dual = False
     if kind != GAP_L1:
         screening = False
+        any_vector_dual = False
+    if storage == GRAM:
+        # its gap is computed from w and the gradient, no residual to drift from
+        any_vector_dual = False
     # extrapolation needs a true dual (the cases where screening is allowed) and the
     # residual of the sample space (not the Gram gradient)
     use_extrapolation = use_extrapolation and screening and storage != GRAM and ring != NULL
@@ -625,9 +633,10 @@ cdef inline int cd_solve(
                 # rounding drift can fake convergence, so confirm on a fresh residual
                 primal_norm2 = res.norm2
                 reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
-                if use_extrapolation:
+                if use_extrapolation or any_vector_dual:
                     # any fixed vector gives a valid dual point (the drifted residual
-                    # included): only the primal term changes
+                    # included): only the primal term changes, and no second gradient
+                    # is needed
                     residual_summaries(n, q, y, y_mean, sw, center, &res)
                     gap += 0.5 * (res.norm2 - primal_norm2)
                 else:
