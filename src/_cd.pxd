@@ -388,10 +388,16 @@ cdef inline int try_newton(
     NEWTON_PARTIAL or NEWTON_FULL (see `newton_step`)."""
     cdef Py_ssize_t f, n_chosen = 0
     cdef int outcome
+    cdef bint ridge = False
     for f in range(n_support):
         if w[support[f]] != 0.0:
             chosen[n_chosen] = support[f]
             n_chosen += 1
+            ridge = ridge or l2w[support[f]] > 0.0
+    if storage != GRAM and not ridge and n_chosen > n - center:
+        # more columns than the (centred) rows can span: the Hessian is singular, and
+        # building it (the step's whole cost) would only end in a refusal
+        return NEWTON_REFUSED
     # in sample space the Hessian's dots, with Gram storage the factorisation
     epochs[0] += (n_chosen / 6.0 * n_chosen * n_chosen / n if storage == GRAM
                   else 0.5 * n_chosen * n_chosen) / n_active
