@@ -280,7 +280,7 @@ def path_solutions(design, y, coef, alphas, *, sample_weight, X_mean, norm2,
     # more than a solve on small data); a block's solutions stay small beside X
     x_bytes = (gram.data.nbytes if gram is not None
                else design.data.nbytes + design.indices.nbytes)
-    block = int(min(len(alphas), max(1, max(_BLOCK_BYTES, x_bytes // 16)
+    block = int(min(len(alphas), max(1, max(_BLOCK_BYTES, x_bytes // _X_FRACTION)
                                      // (coef.size * coef.itemsize))))
     coefs = np.empty((block, coef.size), dtype=coef.dtype)
     alphas = np.asarray(alphas, dtype=np.float64)
@@ -307,8 +307,10 @@ def path_solutions(design, y, coef, alphas, *, sample_weight, X_mean, norm2,
             yield start + i, alphas[start + i], solution
 
 
-# bytes of solutions a block of alphas may hold at least (see path_solutions)
+# bytes of solutions a block of alphas may hold (see path_solutions): at least
+# _BLOCK_BYTES, else a _X_FRACTION-th of the size of X
 _BLOCK_BYTES = 1 << 18
+_X_FRACTION = 16
 
 
 def lasso_path(X, y, *, eps=1e-3, n_alphas=None, alphas=100, precompute="auto", Xy=None,

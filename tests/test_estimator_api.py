@@ -314,19 +314,24 @@ for j in range(1, 2000):
 X = np.asfortranarray(X)
 y = rng.standard_normal(1000)
 print("fitting", flush=True)
-fastpen.Lasso(alpha=1e-6, tol=1e-14, max_iter=10**6).fit(X, y)
+{fit}
 print("finished", flush=True)
 """
 
 
-def test_ctrl_c_interrupts_a_long_fit():
+@pytest.mark.parametrize("fit", [
+    "fastpen.Lasso(alpha=1e-6, tol=1e-14, max_iter=10**6).fit(X, y)",
+    # a path solves its alphas inside one engine call: the interrupt leaves it too
+    "fastpen.lasso_path(X, y, alphas=[1e-2, 1e-6], tol=1e-14, max_iter=10**6)",
+], ids=["fit", "path"])
+def test_ctrl_c_interrupts_a_long_fit(fit):
     """SIGINT during a fit raises KeyboardInterrupt promptly instead of finishing the fit.
 
     Run in a fresh interpreter, as a user's script is: the signal goes to that process
     only, whatever other tests left behind in this one.
     """
-    process = subprocess.Popen([sys.executable, "-c", _LONG_FIT], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-c", _LONG_FIT.format(fit=fit)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout.readline().strip() == "fitting"
         time.sleep(1.0)  # well inside the fit: without the check it runs for minutes

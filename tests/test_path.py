@@ -201,3 +201,21 @@ def test_row_moments_match_the_shifted_weighted_products(dtype, weighted, contig
     np.testing.assert_allclose(xsy, B.T @ (s * z), rtol=rtol, atol=rtol * rows.size)
     np.testing.assert_allclose([total, sy, syy], [s.sum(), s @ z, s @ z**2], rtol=1e-12)
     assert np.array_equal(G, G.T)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("selection", ["cyclic", "random"])
+def test_path_blocks_do_not_change_the_path(monkeypatch, sparse, selection):
+    # the engine solves blocks of alphas per call; one alpha per block (the old way)
+    # must give the same path, iteration for iteration
+    X, y = make_problem(sparse=sparse, seed=81, n_samples=50, n_features=80)
+    options = dict(alphas=12, tol=1e-8, fit_intercept=True, selection=selection,
+                   random_state=3, return_n_iter=True)
+    alphas, coefs, gaps, n_iters = fastpen.lasso_path(X, y, **options)
+    monkeypatch.setattr(fastpen._path, "_BLOCK_BYTES", 1)
+    monkeypatch.setattr(fastpen._path, "_X_FRACTION", 1 << 40)
+    alphas_1, coefs_1, gaps_1, n_iters_1 = fastpen.lasso_path(X, y, **options)
+    np.testing.assert_array_equal(coefs_1, coefs)
+    np.testing.assert_array_equal(gaps_1, gaps)
+    assert n_iters_1 == n_iters
+    assert np.count_nonzero(coefs[:, -1]) > 5
