@@ -39,6 +39,8 @@ cdef enum:
     NEWTON_REFUSED = 0
     NEWTON_PARTIAL = 1
     NEWTON_FULL = 2
+    # Newton steps in a row while each zeroes coefficients
+    NEWTON_ATTEMPTS = 4
     # a sweep count the sweeps over a support never reach
     NEVER = MAX_SUPPORT_SWEEPS + 1
 
@@ -221,43 +223,50 @@ cdef inline int newton_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
     const double* norm2, floating* w, floating* q, floating* scratch,
-    const Py_ssize_t* support, Py_ssize_t n_support,
+    Py_ssize_t* support, Py_ssize_t n_support,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
-    double* hessian, double* step, Residual* res, Progress* progress,
+    double* saved, double* hessian, double* step, double* moved, double* work,
+    Residual* res, Progress* progress,
 ) except -1 nogil:
-    """Newton step on a support with its signs held: the exact minimiser there.
+    """Newton steps on a support with its signs held: the exact minimiser there.
 
     With the support S and the signs of w_S right, the objective restricted to them is
     a quadratic, (Xc_S^T S Xc_S + diag(l2)) w_S = Xc_S^T S yc - l1 sign(w_S), and one
     Cholesky solve lands on its minimiser, where CD on nearly collinear columns creeps
-    (its contraction is 1 - the smallest eigenvalue ratio). When a sign would flip (or a
-    bound be crossed), the step stops there and that coefficient leaves the support.
-    The step is kept only when the objective drops, so a wrong support costs the solve
-    and nothing else. Unlike the extrapolations it depends on the current point
-    only, not on a history of iterates. Returns 1 when it was kept, 0 when not; the
-    Hessian lets Ctrl-C through as the sweeps do.
+    (its contraction is 1 - the smallest eigenvalue ratio). When signs would flip (or
+    bounds be crossed), the whole step with those coefficients set to zero is tried
+    first, then the step up to the first crossing. A move is kept only when the
+    objective drops, so a wrong support costs the solve and nothing else. A step that
+    zeroes coefficients leaves a smaller support whose signs may now be right: up to
+    NEWTON_ATTEMPTS steps are taken in a row, each on the Hessian of the one before
+    with the zeroed rows and columns taken out (`saved` keeps it), so the columns'
+    dots are computed once. Unlike the extrapolations it depends on the current point
+    only, not on a history of iterates.
+
+    `support` (compacted in place as coefficients leave) has n_support entries;
+    `saved` and `hessian` hold n_support^2 doubles, `step` and `moved` n_support.
+    `work` is increased by the work done, in column dots. Returns the outcome of the
+    last step taken, NEWTON_PARTIAL (coefficients left the support) or NEWTON_FULL,
+    or NEWTON_REFUSED when none was; the Hessian lets Ctrl-C through as the sweeps do.
     """
-    cdef Py_ssize_t a, b, i, k, ja, jb
-    cdef int s = <int> n_support, info = 0, one = 1
-    cdef char* lower_triangle = b"L"
-    cdef double acc, before, after, w_new, fraction, largest
-    cdef Py_ssize_t crossing
-    cdef floating d
+    cdef Py_ssize_t a, b, i, k, ja, jb, kept
+    cdef int s = <int> n_support, attempt
+    cdef int outcome = NEWTON_REFUSED, result = NEWTON_REFUSED
+    cdef double acc
     cdef const floating* column
     if n_support < 1:
-        return False
+        return NEWTON_REFUSED
+    # the Hessian's lower triangle, in `saved`
     if storage == SPARSE:
         for i in range(n):
             scratch[i] = 0.0
     for b in range(s):
         jb = support[b]
+        saved[b + b * s] = norm2[jb] + l2w[jb]
         if storage == GRAM:
-            # the Hessian is a block of Q, the gradient q itself
-            hessian[b + b * s] = norm2[jb] + l2w[jb]
+            # a block of Q
             for a in range(b + 1, s):
-                hessian[a + b * s] = X_data[support[a] + jb * n]
-            scratch[b] = q[jb]
-            step[b] = q[jb] - (l1w[jb] if w[jb] > 0.0 else -l1w[jb]) - l2w[jb] * w[jb]
+                saved[a + b * s] = X_data[support[a] + jb * n]
             continue
         if storage == SPARSE:
             # column b dense in `scratch`, so that its dots with the others are sparse
@@ -266,41 +275,90 @@ cdef inline int newton_step(
             column = scratch
         else:
             column = &X_data[jb * n]
-        hessian[b + b * s] = norm2[jb] + l2w[jb]
         for a in range(b + 1, s):
             ja = support[a]
             acc = col_dot_weighted(X_data, X_indices, X_indptr, storage, n, ja, column, sw)
             if center:
                 # weights sum to n: sum s (x_a - m_a)(x_b - m_b) = x_a.S x_b - n m_a m_b
                 acc -= n * X_mean[ja] * X_mean[jb]
-            hessian[a + b * s] = acc
+            saved[a + b * s] = acc
         if storage == SPARSE:
             for k in range(X_indptr[jb], X_indptr[jb + 1]):
                 scratch[X_indices[k]] = 0.0
         progress.work += (s - b) * col_size(X_indptr, storage, n, jb)
         check_interrupt(progress)
-        acc = col_dot_weighted(X_data, X_indices, X_indptr, storage, n, jb, q, sw)
-        if center:
-            acc -= X_mean[jb] * res.weighted_sum
+    if storage != GRAM:
+        work[0] += 0.5 * s * s
+    for attempt in range(NEWTON_ATTEMPTS):
+        memcpy(hessian, saved, s * s * sizeof(double))
+        outcome = newton_move_once(
+            X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w, q, scratch,
+            support, s, l1w, l2w, lower, upper, hessian, step, moved, res)
+        work[0] += s + s / 6.0 * s * s / n
+        if outcome != NEWTON_REFUSED:
+            result = outcome
+        if outcome != NEWTON_PARTIAL:
+            break
+        # take the zeroed coefficients' rows and columns out of the saved Hessian, in
+        # place: each entry moves to a lower index, taken in increasing order
+        kept = 0
+        for b in range(s):
+            if w[support[b]] != 0.0:
+                moved[kept] = <double> b  # the old position of the kept b-th
+                support[kept] = support[b]
+                kept += 1
+        for b in range(kept):
+            for a in range(b, kept):
+                saved[a + b * kept] = saved[<Py_ssize_t> moved[a] + <Py_ssize_t> moved[b] * s]
+        s = <int> kept
+        if s == 0:
+            break
+    return result
+
+
+cdef inline int newton_move_once(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    int storage, int n, const floating* sw, const double* X_mean, bint center,
+    floating* w, floating* q, floating* scratch, const Py_ssize_t* support, int s,
+    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    double* hessian, double* step, double* moved, Residual* res,
+) noexcept nogil:
+    """One Newton step of `newton_step` on the Hessian in `hessian` (lower triangle,
+    factorised in place): the gradient at w, the solve, the moves. Returns
+    NEWTON_REFUSED, NEWTON_PARTIAL or NEWTON_FULL."""
+    cdef Py_ssize_t b, jb
+    cdef int info = 0, one = 1
+    cdef char* lower_triangle = b"L"
+    cdef double acc, before, w_new, fraction, largest = 0.0
+    cdef Py_ssize_t crossing
+    for b in range(s):
+        jb = support[b]
+        if storage == GRAM:
+            # q is the gradient itself; kept for the objective change of the move
+            acc = q[jb]
+            scratch[b] = q[jb]
+        else:
+            acc = col_dot_weighted(X_data, X_indices, X_indptr, storage, n, jb, q, sw)
+            if center:
+                acc -= X_mean[jb] * res.weighted_sum
         # minus the gradient of the restricted objective at w
         step[b] = acc - (l1w[jb] if w[jb] > 0.0 else -l1w[jb]) - l2w[jb] * w[jb]
-    largest = 0.0
-    for b in range(s):
         largest = max(largest, hessian[b + b * s])
     dpotrf(lower_triangle, &s, hessian, &s, &info)
     if info != 0:
-        return False
+        return NEWTON_REFUSED
     for b in range(s):
         # a nearly singular Hessian (more features than the rank of the data supports,
         # condition number beyond about 1e8): its step is rounding noise, and whether
         # the factorisation succeeds at all depends on that noise
         if hessian[b + b * s] * hessian[b + b * s] < 1e-8 * largest:
-            return False
+            return NEWTON_REFUSED
     dpotrs(lower_triangle, &s, &one, hessian, &s, step, &s, &info)
     if info != 0:
-        return False
+        return NEWTON_REFUSED
     # along the step the model is exact until a coefficient reaches zero (or a
-    # bound): stop there, and that coefficient leaves the support (homotopy's move)
+    # bound): the step up to there, after which that coefficient leaves the support
+    # (homotopy's move)
     fraction = 1.0
     crossing = -1
     for b in range(s):
@@ -317,25 +375,59 @@ cdef inline int newton_step(
                 fraction = (upper[jb] - w[jb]) / step[b]
                 crossing = -1
     if fraction <= 0.0:
-        return False
+        return NEWTON_REFUSED
     if storage == GRAM:
         # q is the gradient, not a residual: the smooth part's change along d is
         # -d^T q + d^T Q d / 2 = -d^T (q_before + q_after) / 2, exact and free of the
         # ||yc||^2-sized terms a value of the objective would carry
         before = 0.0
+        for b in range(s):
+            jb = support[b]
+            before += l1w[jb] * fabs(w[jb]) + 0.5 * l2w[jb] * w[jb] * w[jb]
     else:
-        before = penalised_objective(n, q, sw, center, w, support, n_support, l1w, l2w)
+        before = penalised_objective(n, q, sw, center, w, support, s, l1w, l2w)
+    if fraction < 1.0 and newton_move(
+            X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w, q, scratch,
+            support, s, l1w, l2w, lower, upper, step, 1.0, -1, moved, before, res):
+        # the whole step with the coefficients it would flip set to zero instead (the
+        # orthant projection): all those that are leaving leave at once, where the
+        # step to the first crossing takes one per step
+        return NEWTON_PARTIAL
+    if newton_move(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w, q,
+                   scratch, support, s, l1w, l2w, lower, upper, step, fraction, crossing,
+                   moved, before, res):
+        return NEWTON_FULL if fraction == 1.0 else NEWTON_PARTIAL
+    return NEWTON_REFUSED
+
+
+cdef inline bint newton_move(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    int storage, int n, const floating* sw, const double* X_mean, bint center,
+    floating* w, floating* q, const floating* q_before, const Py_ssize_t* support,
+    int s, const double* l1w, const double* l2w, const double* lower,
+    const double* upper, const double* step, double fraction, Py_ssize_t crossing,
+    double* moved, double before, Residual* res,
+) noexcept nogil:
+    """Move the support's coefficients by `fraction` of the Newton `step`, keep the
+    move when the objective drops below `before`, else undo it.
+
+    Coefficients the move would take across zero stop at zero (with fraction 1, the
+    orthant projection; `crossing` is the one the step to the first crossing stops
+    at), and bounds clip. `q_before`: with Gram storage, the gradient before the move
+    (on the support, in support order)."""
+    cdef Py_ssize_t b, jb
+    cdef double after, target
+    cdef floating d
     for b in range(s):
         jb = support[b]
-        if b == crossing:
+        target = w[jb] + fraction * step[b]
+        if b == crossing or target * w[jb] <= 0.0:
             d = -w[jb]  # exactly zero, not a rounding residue of the other sign
         else:
-            d = <floating> (w[jb] + fraction * step[b]) - w[jb]
+            d = <floating> target - w[jb]
             if lower != NULL:
                 d = <floating> (min(max(w[jb] + d, lower[jb]), upper[jb]) - w[jb])
-        step[b] = d
-        if storage == GRAM:
-            before += l1w[jb] * fabs(w[jb]) + 0.5 * l2w[jb] * w[jb] * w[jb]
+        moved[b] = d
         if d != 0.0:
             move_coefficient(X_data, X_indices, X_indptr, storage, n, X_mean, center, jb,
                              d, w, q, res)
@@ -343,17 +435,16 @@ cdef inline int newton_step(
         after = 0.0
         for b in range(s):
             jb = support[b]
-            after += (-0.5 * step[b] * (scratch[b] + q[jb]) + l1w[jb] * fabs(w[jb])
+            after += (-0.5 * moved[b] * (q_before[b] + q[jb]) + l1w[jb] * fabs(w[jb])
                       + 0.5 * l2w[jb] * w[jb] * w[jb])
     else:
-        after = penalised_objective(n, q, sw, center, w, support, n_support, l1w, l2w)
+        after = penalised_objective(n, q, sw, center, w, support, s, l1w, l2w)
     if after < before:
-        return NEWTON_FULL if crossing < 0 and fraction == 1.0 else NEWTON_PARTIAL
+        return True
     for b in range(s):
-        jb = support[b]
-        if step[b] != 0.0:
-            move_coefficient(X_data, X_indices, X_indptr, storage, n, X_mean, center, jb,
-                             <floating> -step[b], w, q, res)
+        if moved[b] != 0.0:
+            move_coefficient(X_data, X_indices, X_indptr, storage, n, X_mean, center,
+                             support[b], <floating> -moved[b], w, q, res)
     return False
 
 
@@ -381,14 +472,15 @@ cdef inline int try_newton(
     double* newton_space, Py_ssize_t* chosen, Residual* res, Progress* progress,
     double* epochs, int* n_snapshots, int* n_iterates,
 ) except -1 nogil:
-    """A Newton step on the nonzero coefficients of `support` (gathered in `chosen`:
-    a sweep since the support was listed may have zeroed some), its work counted in
-    epochs (see `newton_due_sweeps`); a step taken
-    breaks the sequences the extrapolations read. Returns NEWTON_REFUSED,
-    NEWTON_PARTIAL or NEWTON_FULL (see `newton_step`)."""
+    """Newton steps (`newton_step`) on the nonzero coefficients of `support` (gathered
+    in `chosen`: a sweep since the support was listed may have zeroed some), their
+    work counted in epochs; a step taken breaks the sequences the extrapolations read.
+    Returns the outcome of the last step taken (NEWTON_PARTIAL or NEWTON_FULL), or
+    NEWTON_REFUSED when none was."""
     cdef Py_ssize_t f, n_chosen = 0
-    cdef int outcome
+    cdef int result
     cdef bint ridge = False
+    cdef double work = 0.0
     for f in range(n_support):
         if w[support[f]] != 0.0:
             chosen[n_chosen] = support[f]
@@ -398,16 +490,17 @@ cdef inline int try_newton(
         # more columns than the (centred) rows can span: the Hessian is singular, and
         # building it (the step's whole cost) would only end in a refusal
         return NEWTON_REFUSED
-    # in sample space the Hessian's dots, with Gram storage the factorisation
-    epochs[0] += (n_chosen / 6.0 * n_chosen * n_chosen / n if storage == GRAM
-                  else 0.5 * n_chosen * n_chosen) / n_active
-    outcome = newton_step(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
-                          norm2, w, q, scratch, chosen, n_chosen, l1w, l2w, lower, upper,
-                          newton_space, &newton_space[n_chosen * n_chosen], res, progress)
-    if outcome != NEWTON_REFUSED:
+    result = newton_step(
+        X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2, w, q,
+        scratch, chosen, n_chosen, l1w, l2w, lower, upper, newton_space,
+        &newton_space[n_chosen * n_chosen], &newton_space[2 * n_chosen * n_chosen],
+        &newton_space[2 * n_chosen * n_chosen + n_chosen], &work, res, progress)
+    # column dots (of length n; with Gram storage, the same flops) per epoch
+    epochs[0] += work / n_active
+    if result != NEWTON_REFUSED:
         n_snapshots[0] = 0
         n_iterates[0] = 0
-    return outcome
+    return result
 
 
 cdef inline void record_iterate(
@@ -514,12 +607,16 @@ cdef inline int cd_solve(
 
     A support that CD settles slowly (nearly collinear columns) gets a Newton step
     (`newton_step`) once the sweeps spent on it cost as much as its Hessian, when it has
-    at most `newton_cap` features (`newton_space`: newton_cap^2 + newton_cap doubles;
+    at most `newton_cap` features (`newton_space`: 2 newton_cap^2 + 2 newton_cap doubles;
     0 for none; `newton_support`: p indices).
     """
     cdef Py_ssize_t f, j, n_active = 0, n_support
     cdef int full_sweeps_on_support = 0
     cdef Py_ssize_t newton_at
+    cdef int outcome
+    # coordinate changes this small against the largest coefficient are rounding
+    cdef double ROUNDING = 16.0 * (1.1920928955078125e-07 if floating is float
+                                   else 2.220446049250313e-16)
     cdef bint support_changed
     cdef Py_ssize_t previous_support = -1
     cdef int inner, n_iter = 0, n_full_sweeps = 0
@@ -639,10 +736,13 @@ cdef inline int cd_solve(
                 # rounding drift can fake convergence, so confirm on a fresh residual
                 primal_norm2 = res.norm2
                 reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
-                if use_extrapolation or any_vector_dual:
+                if use_extrapolation or (any_vector_dual and floating is double):
                     # any fixed vector gives a valid dual point (the drifted residual
                     # included): only the primal term changes, and no second gradient
-                    # is needed
+                    # is needed. In float32 the gradient is taken again all the same:
+                    # the drift can hide a feature's violation of its bound by a few
+                    # tenths of a percent, which the gap of the fresh residual (the
+                    # dual point scikit-learn's gap uses) shows
                     residual_summaries(n, q, y, y_mean, sw, center, &res)
                     gap += 0.5 * (res.norm2 - primal_norm2)
                 else:
@@ -719,6 +819,10 @@ cdef inline int cd_solve(
                            use_anderson or (not support_changed
                                             and n_support <= settle_anderson),
                            &n_snapshots, &n_iterates, &res)
+            if progress.d_w_max <= ROUNDING * progress.w_max:
+                # changes at the rounding of the coefficients: settled, whatever the
+                # target below says (after an exact Newton step they never shrink)
+                break
             if inner_tol < 0.0:
                 # the gap shrinks about as d_w^2 along a linear tail: aim at the target
                 inner_tol = progress.d_w_max * min(0.8, max(
@@ -727,11 +831,15 @@ cdef inline int cd_solve(
                 break
             if inner + 1 >= newton_at:
                 newton_at = NEVER
-                if try_newton(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
-                              norm2, w, q, weighted_q, support, n_support, n_active, l1w,
-                              l2w, lower, upper, newton_space, newton_support, &res,
-                              &progress, &epochs, &n_snapshots,
-                              &n_iterates) == NEWTON_PARTIAL:
+                outcome = try_newton(
+                    X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2, w,
+                    q, weighted_q, support, n_support, n_active, l1w, l2w, lower, upper,
+                    newton_space, newton_support, &res, &progress, &epochs, &n_snapshots,
+                    &n_iterates)
+                if outcome == NEWTON_FULL:
+                    # the support's problem is solved: on to the full sweep
+                    break
+                if outcome == NEWTON_PARTIAL:
                     newton_at = inner + 1 + newton_due_sweeps(n_support, storage, n)
 
     if not converged and restricted:

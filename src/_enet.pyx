@@ -229,16 +229,17 @@ def enet_solve_path(
     cdef floating[::1] w_ring = _work(
         workspace, "w_ring", (max(1, (ANDERSON_DEPTH + 2) * anderson_capacity),),
         dtype, False)
-    # cd: the Hessian and step of a Newton step on a support of at most newton_cap
-    # (its Hessian kept under an eighth of X, or 64 x 64, the smaller cap for small X;
-    # with Gram storage it is a block of Q, which is there already)
+    # cd: the Hessian (and its factor) and step of a Newton step on a support of at
+    # most newton_cap features (both matrices kept under an eighth of X, or 64 x 64,
+    # the smaller cap for small X; with Gram storage a block of Q, of which there is
+    # one already)
     cdef Py_ssize_t newton_cap = 0
     if use_cd and newton:
         newton_cap = min(<Py_ssize_t> NEWTON_MAX_SUPPORT, n_features, n_features
                          if storage == GRAM else max(<Py_ssize_t> 64, <Py_ssize_t> sqrt(
-                             X_data.shape[0] * sizeof(floating) / 64.0)))
+                             X_data.shape[0] * sizeof(floating) / 128.0)))
     cdef double[::1] newton_space = _work(
-        workspace, "newton", (max(1, newton_cap * newton_cap + newton_cap),), np.float64,
+        workspace, "newton", (max(1, 2 * newton_cap * (newton_cap + 1)),), np.float64,
         False)
     cdef const unsigned char[::1] start_mask
     cdef const unsigned char* start = NULL
