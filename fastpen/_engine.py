@@ -315,6 +315,19 @@ gap : float
     The n-scaled gap (the number scikit-learn prints in its warning).
 """
 
+class PathSolution(namedtuple("PathSolution", Solution._fields)):
+    """Results of a solve along alphas: :class:`Solution`'s fields, each an array over
+    the alphas (gap_target a float)."""
+
+    __slots__ = ()
+
+    def solution(self, k):
+        """The :class:`Solution` at alpha k."""
+        return Solution(float(self.intercept[k]), float(self.dual_gap[k]),
+                        self.gap_target, int(self.n_iter[k]), bool(self.converged[k]),
+                        float(self.gap[k]))
+
+
 _MESSAGE_CONVERGENCE = (
     "Objective did not converge. You might want to increase "
     "the number of iterations, check the scale of the "
@@ -362,7 +375,7 @@ def solve_enet(design, y, *, alpha, seed=1, **options):
     Solution
     """
     return solve_enet_path(design, y, alphas=np.array([float(alpha)]),
-                           seeds=np.array([seed], dtype=np.int64), **options)[0]
+                           seeds=np.array([seed], dtype=np.int64), **options).solution(0)
 
 
 def solve_enet_path(
@@ -418,7 +431,7 @@ def solve_enet_path(
 
     Returns
     -------
-    list of Solution, one per alpha
+    PathSolution
     """
     n = design.n_samples
     alphas = np.ascontiguousarray(alphas, dtype=np.float64)
@@ -464,5 +477,5 @@ def solve_enet_path(
         intercepts = np.full(n_alphas, y_mean - float(np.dot(X_mean, coef)))
     else:
         intercepts = y_mean - coefs[:n_alphas].astype(np.float64) @ X_mean
-    return [Solution(float(intercepts[k]), gaps[k] / n, tol_abs, int(n_iters[k]),
-                     bool(converged[k]), float(gaps[k])) for k in range(n_alphas)]
+    return PathSolution(intercepts, gaps / n, tol_abs, n_iters, converged.astype(bool),
+                        gaps)

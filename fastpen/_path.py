@@ -1,13 +1,14 @@
 """Regularization paths: the alpha grid, lasso_path and enet_path."""
 import numbers
+from collections import namedtuple
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array, check_random_state
 
 from ._engine import (
-    SOLVERS, Design, GramDesign, solve_enet_path, use_gram, warn_not_converged,
-    weighted_mean,
+    SOLVERS, Design, GramDesign, PathSolution, solve_enet_path, use_gram,
+    warn_not_converged, weighted_mean,
 )
 from ._validation import (
     canonical_csc,
@@ -21,9 +22,30 @@ from ._validation import (
 )
 
 
+def _already_valid(X, y):
+    """Whether X and y are already what `_validate_path_data` makes of them: Fortran
+    float32/64 or canonical CSC, finite, 2-D with a sample, y 1-D float of the same
+    dtype and length, finite. Then scikit-learn's check_array (whose own overhead
+    exceeds a small path's whole solve) has nothing to do."""
+    if sp.issparse(X):
+        if X.format != "csc" or not X.has_canonical_format:
+            return False
+        values = X.data
+    elif isinstance(X, np.ndarray) and type(X) is np.ndarray:
+        if X.ndim != 2 or not X.flags.f_contiguous:
+            return False
+        values = X
+    else:
+        return False
+    return (X.dtype in (np.float64, np.float32) and X.ndim == 2 and X.shape[0] > 0
+            and X.shape[1] > 0 and type(y) is np.ndarray and y.dtype == X.dtype
+            and y.shape == (X.shape[0],) and y.flags.c_contiguous
+            and bool(np.isfinite(values).all()) and bool(np.isfinite(y).all()))
+
+
 def _validate_path_data(X, y, check_input):
     """X as the engines read it (Fortran dense or CSC, float32/64, no copy when possible)."""
-    if check_input:
+    if check_input and not _already_valid(X, y):
         X = check_array(X, accept_sparse=["csc", "csr", "coo"], dtype=[np.float64, np.float32],
                         order="F", accept_large_sparse=True)
         y = check_array(y, dtype=X.dtype.type, ensure_2d=False, order="C")
@@ -224,28 +246,26 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
     # one row per alpha (contiguous writes), returned as its (n_features, n_alphas) view
     coef_rows = np.empty((alphas.size, n_features), dtype=X.dtype)
     dual_gaps = np.empty(alphas.size)
-    n_iters = []
-    for k, alpha, solution in path_solutions(
+    n_iters = np.empty(alphas.size, dtype=int)
+    for start, stop, result in path_blocks(
         design, y, coef, alphas, sample_weight=sw, X_mean=X_mean, norm2=norm2,
         fit_intercept=fit_intercept, l1_ratio=l1_ratio, penalty_factor=pf, lower=lower,
         upper=upper, max_iter=max_iter, tol=tol, solver=solver, selection=selection,
-        random_state=random_state, gram=gram,
+        random_state=random_state, gram=gram, coef_rows=coef_rows,
     ):
-        coef_rows[k] = coef
-        dual_gaps[k] = solution.dual_gap
-        n_iters.append(solution.n_iter)
-        if verbose:
-            print(f"alpha {alpha:.4e}: {np.count_nonzero(coef)} nonzero, "
-                  f"{solution.n_iter} iterations, gap {solution.dual_gap:.2e}")
+        dual_gaps[start:stop] = result.dual_gap
+        n_iters[start:stop] = result.n_iter
+    if verbose:
+        for k, alpha in enumerate(alphas):
+            print(f"alpha {alpha:.4e}: {np.count_nonzero(coef_rows[k])} nonzero, "
+                  f"{n_iters[k]} iterations, gap {dual_gaps[k]:.2e}")
     coefs = coef_rows.T
     if return_n_iter:
-        return alphas, coefs, dual_gaps, n_iters
+        return alphas, coefs, dual_gaps, n_iters.tolist()
     return alphas, coefs, dual_gaps
 
 
-def path_solutions(design, y, coef, alphas, *, sample_weight, X_mean, norm2,
-                   fit_intercept, l1_ratio, penalty_factor, lower, upper, max_iter, tol,
-                   solver, selection, random_state, gram=None):
+def path_solutions(design, y, coef, alphas, **options):
     """Solve along decreasing `alphas`, each fit warm-started from the previous one.
 
     A generator, so that a caller can use each solution as it comes (cross-validation
@@ -259,15 +279,42 @@ def path_solutions(design, y, coef, alphas, *, sample_weight, X_mean, norm2,
     coef : ndarray of shape (n_features,), dtype of X
         Start point, updated in place: after each yield it holds that alpha's solution.
     alphas : ndarray of float, decreasing
-    sample_weight, X_mean, norm2, fit_intercept, l1_ratio, penalty_factor, lower, upper,
-    max_iter, tol, solver, selection, random_state
-        As :func:`enet_path` (validated; weights rescaled to sum to n_samples).
-    gram : GramDesign or None
+    **options
+        sample_weight, X_mean, norm2, fit_intercept, l1_ratio, penalty_factor, lower,
+        upper, max_iter, tol, solver, selection, random_state: as :func:`enet_path`
+        (validated; weights rescaled to sum to n_samples); gram: a GramDesign or None.
 
     Yields
     ------
     k, alpha, solution
         The index in `alphas`, the alpha and the engine's :class:`Solution`.
+    """
+    for start, stop, result in path_blocks(design, y, coef, alphas, **options):
+        for k in range(start, stop):
+            coef[:] = result.coefs[k - start]
+            yield k, alphas[k], result.solution(k - start)
+
+
+def path_blocks(design, y, coef, alphas, *, sample_weight, X_mean, norm2, fit_intercept,
+                l1_ratio, penalty_factor, lower, upper, max_iter, tol, solver, selection,
+                random_state, gram=None, coef_rows=None):
+    """Solve along decreasing `alphas` in blocks of alphas, each solved in one call of
+    the engine (per alpha, a call from Python costs more than a solve on small data),
+    each fit warm-started from the previous one.
+
+    Parameters
+    ----------
+    design, y, coef, alphas, sample_weight, ..., gram
+        As :func:`path_solutions` (`coef` ends at the last alpha's solution).
+    coef_rows : ndarray of shape (n_alphas, n_features), dtype of X, or None
+        Where to write the solutions (one block, then). None: blocks whose solutions
+        stay small beside X, in a buffer reused from block to block.
+
+    Yields
+    ------
+    start, stop, result
+        The block's alphas are alphas[start:stop]; `result` is the engine's
+        :class:`PathSolution` with, as `result.coefs`, the block's solutions (rows).
     """
     lipschitz = design.lipschitz(sample_weight, fit_intercept) if solver != "cd" else None
     if y is not None:  # None: a Gram design carries its target moments
@@ -276,21 +323,23 @@ def path_solutions(design, y, coef, alphas, *, sample_weight, X_mean, norm2,
     rng = check_random_state(random_state) if random else None
     # one set of work arrays for the whole path, not one per alpha
     workspace = {}
-    # the engine solves a block of alphas per call (per alpha, a call from Python costs
-    # more than a solve on small data); a block's solutions stay small beside X
-    x_bytes = (gram.data.nbytes if gram is not None
-               else design.data.nbytes + design.indices.nbytes)
-    block = int(min(len(alphas), max(1, max(_BLOCK_BYTES, x_bytes // _X_FRACTION)
-                                     // (coef.size * coef.itemsize))))
-    coefs = np.empty((block, coef.size), dtype=coef.dtype)
     alphas = np.asarray(alphas, dtype=np.float64)
+    if coef_rows is not None:
+        block = max(1, len(alphas))
+    else:
+        x_bytes = (gram.data.nbytes if gram is not None
+                   else design.data.nbytes + design.indices.nbytes)
+        block = int(min(len(alphas), max(1, max(_BLOCK_BYTES, x_bytes // _X_FRACTION)
+                                         // (coef.size * coef.itemsize))))
+        buffer = np.empty((block, coef.size), dtype=coef.dtype)
     for start in range(0, len(alphas), block):
         stop = min(start + block, len(alphas))
+        coefs = coef_rows[start:stop] if coef_rows is not None else buffer[:stop - start]
         # the sequential strong rule (Tibshirani et al. 2012), applied by the engine on
         # the gradient at the previous solution it computes anyway (for the first alpha
         # of a block; the engine takes the ratios within it)
         previous = alphas[start - 1] if start > 0 else 0.0
-        solutions = solve_enet_path(
+        result = solve_enet_path(
             design, y, sample_weight=sample_weight, X_mean=X_mean, norm2=norm2,
             center=fit_intercept, coef=coef, alphas=alphas[start:stop],
             l1_ratio=float(l1_ratio), penalty_factor=penalty_factor, lower=lower,
@@ -300,11 +349,16 @@ def path_solutions(design, y, coef, alphas, *, sample_weight, X_mean, norm2,
             seeds=rng.randint(1, 2**31 - 1, size=stop - start) if random else None,
             workspace=workspace, coefs=coefs,
         )
-        for i, solution in enumerate(solutions):
-            coef[:] = coefs[i]
-            if not solution.converged:
-                warn_not_converged(solution, stacklevel=3)
-            yield start + i, alphas[start + i], solution
+        for k in np.flatnonzero(~result.converged):
+            warn_not_converged(result.solution(k), stacklevel=4)
+        yield start, stop, _BlockResult(*result, coefs)
+
+
+class _BlockResult(namedtuple("_BlockResult", PathSolution._fields + ("coefs",))):
+    """A block's :class:`PathSolution` and its solutions."""
+
+    __slots__ = ()
+    solution = PathSolution.solution
 
 
 # bytes of solutions a block of alphas may hold (see path_solutions): at least

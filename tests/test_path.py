@@ -7,6 +7,7 @@ from sklearn import linear_model as sk
 from sklearn.exceptions import ConvergenceWarning
 
 import fastpen
+from fastpen._engine import Design
 from conftest import kkt_violation, make_problem, make_weights, objective
 
 
@@ -207,20 +208,30 @@ def test_row_moments_match_the_shifted_weighted_products(dtype, weighted, contig
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 @pytest.mark.parametrize("selection", ["cyclic", "random"])
 def test_path_blocks_do_not_change_the_path(monkeypatch, sparse, selection):
-    # the engine solves blocks of alphas per call; one alpha per block (the old way)
-    # must give the same path, iteration for iteration
+    # enet_path solves the whole path in one engine call; the generator behind
+    # cross-validation solves blocks that fit beside X. One alpha per block (the old
+    # way) must give the same path, iteration for iteration
     X, y = make_problem(sparse=sparse, seed=81, n_samples=50, n_features=80)
-    options = dict(alphas=12, tol=1e-8, fit_intercept=True, selection=selection,
-                   random_state=3, return_n_iter=True)
+    options = dict(tol=1e-8, fit_intercept=True, selection=selection, random_state=3)
     with warnings.catch_warnings():
         # every alpha converges (random order once stalled here: support sweeps at
         # rounding level after an exact Newton step, until max_iter)
         warnings.simplefilter("error", ConvergenceWarning)
-        alphas, coefs, gaps, n_iters = fastpen.lasso_path(X, y, **options)
+        alphas, coefs, gaps, n_iters = fastpen.lasso_path(X, y, alphas=12,
+                                                          return_n_iter=True, **options)
     monkeypatch.setattr(fastpen._path, "_BLOCK_BYTES", 1)
     monkeypatch.setattr(fastpen._path, "_X_FRACTION", 1 << 40)
-    alphas_1, coefs_1, gaps_1, n_iters_1 = fastpen.lasso_path(X, y, **options)
-    np.testing.assert_array_equal(coefs_1, coefs)
-    np.testing.assert_array_equal(gaps_1, gaps)
-    assert n_iters_1 == n_iters
+    X, y = fastpen._path._validate_path_data(X, y, True)
+    design = Design(X)
+    X_mean, norm2 = design.column_stats(None, True)
+    coef = np.zeros(X.shape[1])
+    rows = []
+    for k, alpha, solution in fastpen._path.path_solutions(
+            design, y, coef, alphas, sample_weight=None, X_mean=X_mean, norm2=norm2,
+            l1_ratio=1.0, penalty_factor=np.ones(X.shape[1]), lower=None, upper=None,
+            max_iter=1000, solver="cd", **options):
+        rows.append((coef.copy(), solution.dual_gap, solution.n_iter))
+    np.testing.assert_array_equal(np.array([r[0] for r in rows]).T, coefs)
+    np.testing.assert_array_equal([r[1] for r in rows], gaps)
+    assert [r[2] for r in rows] == n_iters
     assert np.count_nonzero(coefs[:, -1]) > 5
