@@ -141,9 +141,10 @@ def enet_solve_path(
         map), on supports whose iterates take at most an eighth of X's size. On by
         default: the scikit-learn checks hold with it.
     newton : bool
-        cd: a Newton step on a support that coordinate descent settles slowly (at most
-        NEWTON_MAX_SUPPORT features), kept only when it keeps the signs and bounds and
-        lowers the objective.
+        cd: Newton steps on a support that coordinate descent settles slowly (at most
+        NEWTON_MAX_SUPPORT features; with Gram storage too), each kept only when it
+        lowers the objective; coefficients a step would take across zero (or a bound)
+        stop there and leave the support (see `_cd.newton_step`).
     lipschitz : float
         fista/ista: initial step 1/lipschitz (from `fastpen._design.lipschitz_constant`);
         backtracking raises it when the quadratic upper bound fails.
