@@ -427,7 +427,7 @@ def solve_enet_path(
     workspace : dict or None
         The engine's work arrays, kept for the next call.
     coefs : ndarray of shape (n_alphas, n_features), dtype of X, or None
-        Out: the solution at each alpha.
+        Out: the solution at each alpha (None: not kept, beyond `coef`).
 
     Returns
     -------
@@ -436,6 +436,9 @@ def solve_enet_path(
     n = design.n_samples
     alphas = np.ascontiguousarray(alphas, dtype=np.float64)
     n_alphas = alphas.size
+    if coefs is None and n_alphas > 1:
+        # each alpha's intercept needs its coefficients
+        coefs = np.empty((n_alphas, coef.size), dtype=coef.dtype)
     l1_base = penalty_factor * (n * l1_ratio)
     l2_base = penalty_factor * (n * (1.0 - l1_ratio))
     gaps = np.empty(n_alphas)
