@@ -615,7 +615,7 @@ cdef inline int cd_solve(
     cdef Py_ssize_t newton_at
     cdef int outcome
     # coordinate changes this small against the largest coefficient are rounding
-    cdef double ROUNDING = 16.0 * (1.1920928955078125e-07 if floating is float
+    cdef double rounding = 16.0 * (1.1920928955078125e-07 if floating is float
                                    else 2.220446049250313e-16)
     cdef bint support_changed
     cdef Py_ssize_t previous_support = -1
@@ -819,7 +819,7 @@ cdef inline int cd_solve(
                            use_anderson or (not support_changed
                                             and n_support <= settle_anderson),
                            &n_snapshots, &n_iterates, &res)
-            if progress.d_w_max <= ROUNDING * progress.w_max:
+            if progress.d_w_max <= rounding * progress.w_max:
                 # changes at the rounding of the coefficients: settled, whatever the
                 # target below says (after an exact Newton step they never shrink)
                 break
