@@ -98,15 +98,7 @@ class GramDesign:
         """
         n = X.shape[0]
         if sp.issparse(X):
-            if X.shape[1] ** 2 <= X.nnz:
-                # narrow: column by column (scipy's product costs more in bookkeeping)
-                d = self.design
-                Q = _design.sparse_gram(
-                    d.data, d.indices, d.indptr, n, X.shape[1],
-                    _EMPTY.astype(X.dtype) if sample_weight is None else sample_weight)
-            else:
-                weighted = X if sample_weight is None else sp.diags(sample_weight) @ X
-                Q = np.asarray((X.T @ weighted).toarray(), dtype=np.float64)
+            Q = sparse_gram(X, sample_weight)
             if center:
                 Q -= n * np.outer(self.X_mean, self.X_mean)
             return Q.astype(X.dtype)
@@ -263,6 +255,76 @@ def row_moments(X, rows, y, sample_weight, x_shift, y_shift):
     return _design.row_moments(X.reshape(-1, order="F"), X.shape[0], X.shape[1], rows,
                                np.asarray(y[rows], dtype=np.float64), weights, shift,
                                float(y_shift), chunk)
+
+
+# Temporaries built from X (a centred or weighted chunk of rows or columns) hold at most
+# this many elements: bounded memory, and still long enough for BLAS to run at full speed.
+CHUNK = 2**21
+
+
+def compressed_blocks(X, budget=None):
+    """Consecutive ranges of the compressed axis (columns of CSC, rows of CSR) holding at
+    most `budget` nonzeros each (or one long row/column), as (start, stop, block): the
+    block is a CSC/CSR matrix over views of X's arrays, not a copy."""
+    budget = CHUNK if budget is None else budget
+    indptr = X.indptr
+    count = indptr.shape[0] - 1
+    start = 0
+    while start < count:
+        limit = indptr[start] + budget
+        stop = max(start + 1, int(np.searchsorted(indptr, limit, side="right")) - 1)
+        stop = min(stop, count)
+        lo, hi = indptr[start], indptr[stop]
+        local = indptr[start:stop + 1] - lo
+        if X.format == "csc":
+            block = sp.csc_matrix((X.data[lo:hi], X.indices[lo:hi], local),
+                                  shape=(X.shape[0], stop - start), copy=False)
+        else:
+            block = sp.csr_matrix((X.data[lo:hi], X.indices[lo:hi], local),
+                                  shape=(stop - start, X.shape[1]), copy=False)
+        yield start, stop, block
+        start = stop
+
+
+def mixed_budget(X):
+    """Blocks for a product that reads all of X once per block (scipy's sparse-sparse
+    product walks its whole left operand): at most 16 of them, each at least CHUNK
+    nonzeros, so the time stays within 16 passes and the copies within 1/16 of X."""
+    return max(CHUNK, -(-X.nnz // 16))
+
+
+def sparse_gram(X, weights):
+    """X^T S X of a CSC or CSR X as a dense float64 array, with bounded temporaries.
+
+    Narrow CSC X (n_features^2 at most nnz): column by column in the engine
+    (``_design.sparse_gram``), where scipy's product spends more on its bookkeeping than
+    on the arithmetic. Otherwise scipy, which multiplies two sparse matrices in one
+    format, converting the other operand: a product of X.T with X converts a whole copy
+    of X. Blocks of X's compressed axis keep every conversion (and the weighted copy) to
+    one block.
+    """
+    p = X.shape[1]
+    if X.format == "csc" and p * p <= X.nnz:
+        data, indices, indptr, _ = design_arrays(X)
+        return _design.sparse_gram(
+            data, indices, indptr, X.shape[0], p,
+            _EMPTY.astype(X.dtype) if weights is None else np.asarray(weights, X.dtype))
+    G = np.zeros((p, p))
+    budget = mixed_budget(X) if X.format == "csc" else None
+    for start, stop, block in compressed_blocks(X, budget):
+        if X.format == "csc":  # G[:, J] = X^T S X_J
+            if weights is not None:
+                block = block.copy()
+                block.data *= weights[block.indices].astype(X.dtype)
+            G[:, start:stop] = (X.T @ block).toarray()
+        else:  # G += X_I^T S_I X_I
+            scaled = block
+            if weights is not None:
+                scaled = block.copy()
+                scaled.data *= np.repeat(weights[start:stop], np.diff(block.indptr)).astype(
+                    X.dtype)
+            G += (block.T.tocsr() @ scaled).toarray()
+    return G
 
 
 def _column(X, j):

@@ -23,7 +23,9 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
 from ._elastic_net import linear_predict
-from ._engine import Design, solve_enet
+from ._engine import (
+    CHUNK, Design, compressed_blocks, mixed_budget, solve_enet, sparse_gram,
+)
 from ._validation import (
     canonical_csc,
     check_bool,
@@ -42,10 +44,6 @@ _EXACT = ("cholesky", "svd")
 # below tol makes the default certify 1e-5; the bounds are conservative (by 2x to 100x
 # on the bench problems), so the coefficients typically match the exact ones to ~1e-6.
 _CERTIFY = 1e-1
-
-# Temporaries built from X (a centred or weighted chunk of rows or columns) hold at most
-# this many elements: bounded memory, and still long enough for BLAS to run at full speed.
-_CHUNK = 2**21
 
 # Dense p x p or n x n matrices above this size are not formed by solver="auto"
 # (sparse X then uses conjugate gradients) or by RidgeCV(cv=K).
@@ -170,14 +168,14 @@ def _check_alpha_grid(alphas, owner, *, strictly_positive):
 
 
 def _row_steps(n_rows, n_cols):
-    step = max(1, _CHUNK // max(n_cols, 1))
+    step = max(1, CHUNK // max(n_cols, 1))
     for start in range(0, n_rows, step):
         yield start, min(start + step, n_rows)
 
 
 def _squared_blocks(X):
-    """Blocks of X (see _compressed_blocks) with their values squared, in float64."""
-    for start, stop, block in _compressed_blocks(X):
+    """Blocks of X (see compressed_blocks) with their values squared, in float64."""
+    for start, stop, block in compressed_blocks(X):
         data = block.data.astype(np.float64)
         data *= data
         kind = sp.csc_matrix if X.format == "csc" else sp.csr_matrix
@@ -210,69 +208,12 @@ def _sparse_col_sq_sums(X, weights):
     return out
 
 
-def _compressed_blocks(X, budget=None):
-    """Consecutive ranges of the compressed axis (columns of CSC, rows of CSR) holding at
-    most `budget` nonzeros each (or one long row/column), as (start, stop, block): the
-    block is a CSC/CSR matrix over views of X's arrays, not a copy."""
-    budget = _CHUNK if budget is None else budget
-    indptr = X.indptr
-    count = indptr.shape[0] - 1
-    start = 0
-    while start < count:
-        limit = indptr[start] + budget
-        stop = max(start + 1, int(np.searchsorted(indptr, limit, side="right")) - 1)
-        stop = min(stop, count)
-        lo, hi = indptr[start], indptr[stop]
-        local = indptr[start:stop + 1] - lo
-        if X.format == "csc":
-            block = sp.csc_matrix((X.data[lo:hi], X.indices[lo:hi], local),
-                                  shape=(X.shape[0], stop - start), copy=False)
-        else:
-            block = sp.csr_matrix((X.data[lo:hi], X.indices[lo:hi], local),
-                                  shape=(stop - start, X.shape[1]), copy=False)
-        yield start, stop, block
-        start = stop
-
-
-def _mixed_budget(X):
-    """Blocks for a product that reads all of X once per block (scipy's sparse-sparse
-    product walks its whole left operand): at most 16 of them, each at least _CHUNK
-    nonzeros, so the time stays within 16 passes and the copies within 1/16 of X."""
-    return max(_CHUNK, -(-X.nnz // 16))
-
-
-def _sparse_gram_raw(X, weights):
-    """X^T S X as a dense float64 array, with bounded temporaries.
-
-    scipy multiplies two sparse matrices in one format, converting the other operand: a
-    product of X.T with X converts a whole copy of X. Blocks of X's compressed axis keep
-    every conversion (and the weighted copy) to one block.
-    """
-    p = X.shape[1]
-    G = np.zeros((p, p))
-    budget = _mixed_budget(X) if X.format == "csc" else None
-    for start, stop, block in _compressed_blocks(X, budget):
-        if X.format == "csc":  # G[:, J] = X^T S X_J
-            if weights is not None:
-                block = block.copy()
-                block.data *= weights[block.indices].astype(X.dtype)
-            G[:, start:stop] = (X.T @ block).toarray()
-        else:  # G += X_I^T S_I X_I
-            scaled = block
-            if weights is not None:
-                scaled = block.copy()
-                scaled.data *= np.repeat(weights[start:stop], np.diff(block.indptr)).astype(
-                    X.dtype)
-            G += (block.T.tocsr() @ scaled).toarray()
-    return G
-
-
 def _sparse_kernel_raw(X):
-    """X X^T as a dense float64 array, with temporaries bounded by _CHUNK nonzeros."""
+    """X X^T as a dense float64 array, with temporaries bounded by CHUNK nonzeros."""
     n = X.shape[0]
     K = np.zeros((n, n))
-    budget = _mixed_budget(X) if X.format == "csr" else None
-    for start, stop, block in _compressed_blocks(X, budget):
+    budget = mixed_budget(X) if X.format == "csr" else None
+    for start, stop, block in compressed_blocks(X, budget):
         if X.format == "csc":  # K += X_J X_J^T
             K += (block @ block.T.tocsc()).toarray()
         else:  # K[:, I] = X X_I^T
@@ -398,7 +339,7 @@ class _Centred:
         return G
 
     def _sparse_gram(self):
-        G = _sparse_gram_raw(self.X, self.sw)
+        G = sparse_gram(self.X, self.sw)
         if self.center:
             G -= self.W * np.outer(self.xbar, self.xbar)
         return G
@@ -825,8 +766,8 @@ def _sparse_costs(X):
         counts = np.diff(X.indptr)
     else:  # bincount casts indices to intp: count chunk by chunk, not on a copy of them
         counts = np.zeros(n if rows else p, dtype=np.int64)
-        for lo in range(0, X.nnz, _CHUNK):
-            counts += np.bincount(X.indices[lo:lo + _CHUNK], minlength=counts.shape[0])
+        for lo in range(0, X.nnz, CHUNK):
+            counts += np.bincount(X.indices[lo:lo + CHUNK], minlength=counts.shape[0])
     products = float(np.sum(counts.astype(np.float64) ** 2))
     exact = (6e-9 * products + 25e-9 * min(float(m) * m, products) + 1e-8 * m * m
              + m**3 / 3.0 / 50e9)
@@ -985,7 +926,7 @@ def _loo_errors(design, t, alphas):
         # eigenvectors instead (X @ V_K is cheap on CSC) and accumulate over the blocks
         fitted = np.zeros((n, A * T))
         leverage = np.zeros((n, A))
-        width = max(1, _CHUNK // max(n, 1))
+        width = max(1, CHUNK // max(n, 1))
         for k0 in range(0, p, width):
             k1 = min(k0 + width, p)
             P = np.asarray(design.X @ V_dt[:, k0:k1], dtype=np.float64)
@@ -1113,13 +1054,13 @@ def _split_blocks(splits, n):
 
 def _row_pieces(rows, design):
     """Chunks of an index array: slices (views of X) when it is a contiguous range, else
-    index arrays (bounded gathered copies). Dense chunks hold _CHUNK elements; sparse ones
+    index arrays (bounded gathered copies). Dense chunks hold CHUNK elements; sparse ones
     a number of nonzeros (taking rows of CSC scans all of X: at most ~16 pieces per pass)."""
     if design.sparse:
-        budget = _mixed_budget(design.X) if design.X.format == "csc" else _CHUNK
+        budget = mixed_budget(design.X) if design.X.format == "csc" else CHUNK
         step = max(1, int(budget * design.n // max(design.X.nnz, 1)))
     else:
-        step = max(1, _CHUNK // max(design.p, 1))
+        step = max(1, CHUNK // max(design.p, 1))
     rows = np.asarray(rows)
     contiguous = rows.size > 0 and rows[-1] - rows[0] + 1 == rows.size and bool(
         np.all(np.diff(rows) == 1))
@@ -1154,7 +1095,7 @@ def _block_moments(design, Y, rows, shift, y_shift):
         block = design.row_block(piece)
         if design.sparse:
             block = sp.csr_matrix(block)  # a bounded block of rows
-            G += _sparse_gram_raw(block, None if design.sw is None else s)
+            G += sparse_gram(block, None if design.sw is None else s)
             u += np.asarray(block.T @ s.astype(design.dtype), dtype=np.float64)
             r += np.asarray(block.T @ sYc, dtype=np.float64)
         else:

@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
+import fastpen._engine as engine_module
 import fastpen._ridge as ridge_module
 
 from fastpen._elastic_net import ElasticNet
@@ -484,9 +485,11 @@ def large_float32(layout, n=100_000, p=100):
                          ids=["auto", "cholesky", "cg", "RidgeCV", "RidgeCV-5fold"])
 def test_float32_is_read_in_place(layout, estimator, monkeypatch):
     """The fit allocates far less than X: no copy, no upcast, no densifying. Temporaries
-    built from X (centred or weighted chunks) are bounded by _CHUNK elements, made small
+    built from X (centred or weighted chunks) are bounded by CHUNK elements, made small
     here so that the bound shows on a test-sized X."""
-    monkeypatch.setattr(ridge_module, "_CHUNK", 2**14)
+    # the constant lives with the sparse helpers in _engine; _ridge reads its own import
+    monkeypatch.setattr(ridge_module, "CHUNK", 2**14)
+    monkeypatch.setattr(engine_module, "CHUNK", 2**14)
     X, y, sw, size = large_float32(layout)
     n, p = X.shape
     tracemalloc.start()
