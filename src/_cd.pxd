@@ -13,7 +13,10 @@ from libc.stdint cimport uint32_t
 from libc.string cimport memcpy
 from scipy.linalg.cython_lapack cimport dpotrf, dpotrs
 
-from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy, col_size
+from _columns cimport (
+    index_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy, col_size,
+    column_products,
+)
 from _penalty cimport GapKind, GAP_L1, prox_coordinate
 from _engine_common cimport (
     Residual, Progress, compute_gap, gap_at_vector, extrapolate_residual,
@@ -249,11 +252,9 @@ cdef inline int newton_step(
     last step taken, NEWTON_PARTIAL (coefficients left the support) or NEWTON_FULL,
     or NEWTON_REFUSED when none was; the Hessian lets Ctrl-C through as the sweeps do.
     """
-    cdef Py_ssize_t a, b, i, k, ja, jb, kept
+    cdef Py_ssize_t a, b, i, jb, kept
     cdef int s = <int> n_support, attempt
     cdef int outcome = NEWTON_REFUSED, result = NEWTON_REFUSED
-    cdef double acc
-    cdef const floating* column
     if n_support < 1:
         return NEWTON_REFUSED
     # the Hessian's lower triangle, in `saved`
@@ -262,31 +263,20 @@ cdef inline int newton_step(
             scratch[i] = 0.0
     for b in range(s):
         jb = support[b]
-        saved[b + b * s] = norm2[jb] + l2w[jb]
         if storage == GRAM:
             # a block of Q
             for a in range(b + 1, s):
                 saved[a + b * s] = X_data[support[a] + jb * n]
-            continue
-        if storage == SPARSE:
-            # column b dense in `scratch`, so that its dots with the others are sparse
-            for k in range(X_indptr[jb], X_indptr[jb + 1]):
-                scratch[X_indices[k]] = X_data[k]
-            column = scratch
         else:
-            column = &X_data[jb * n]
-        for a in range(b + 1, s):
-            ja = support[a]
-            acc = col_dot_weighted(X_data, X_indices, X_indptr, storage, n, ja, column, sw)
+            column_products(X_data, X_indices, X_indptr, storage, n, support, s, b, sw,
+                            scratch, &saved[b * s])
             if center:
                 # weights sum to n: sum s (x_a - m_a)(x_b - m_b) = x_a.S x_b - n m_a m_b
-                acc -= n * X_mean[ja] * X_mean[jb]
-            saved[a + b * s] = acc
-        if storage == SPARSE:
-            for k in range(X_indptr[jb], X_indptr[jb + 1]):
-                scratch[X_indices[k]] = 0.0
-        progress.work += (s - b) * col_size(X_indptr, storage, n, jb)
-        check_interrupt(progress)
+                for a in range(b + 1, s):
+                    saved[a + b * s] -= n * X_mean[support[a]] * X_mean[jb]
+            progress.work += (s - b) * col_size(X_indptr, storage, n, jb)
+            check_interrupt(progress)
+        saved[b + b * s] = norm2[jb] + l2w[jb]
     if storage != GRAM:
         work[0] += 0.5 * s * s
     for attempt in range(NEWTON_ATTEMPTS):

@@ -68,6 +68,31 @@ cdef inline double col_dot_weighted(
     return acc
 
 
+cdef inline void column_products(
+    const floating* data, const index_t* indices, const index_t* indptr,
+    int storage, int n_samples, const Py_ssize_t* columns, Py_ssize_t n_columns,
+    Py_ssize_t b, const floating* weights, floating* scratch, double* out,
+) noexcept nogil:
+    """out[a] = x_{columns[a]}^T diag(weights) x_{columns[b]} for a = b .. n_columns - 1
+    (plain products when weights is NULL): column b of the lower triangle of a Gram
+    matrix. A sparse column b is scattered into `scratch` (n_samples zeros, left zeroed)
+    so that each product costs only the other column's nonzeros."""
+    cdef Py_ssize_t a, k, jb = columns[b]
+    cdef const floating* column
+    if storage == SPARSE:
+        for k in range(indptr[jb], indptr[jb + 1]):
+            scratch[indices[k]] = data[k]
+        column = scratch
+    else:
+        column = &data[jb * n_samples]
+    for a in range(b, n_columns):
+        out[a] = col_dot_weighted(data, indices, indptr, storage, n_samples, columns[a],
+                                  column, weights)
+    if storage == SPARSE:
+        for k in range(indptr[jb], indptr[jb + 1]):
+            scratch[indices[k]] = 0.0
+
+
 cdef inline void col_axpy(
     const floating* data, const index_t* indices, const index_t* indptr,
     int storage, int n_samples, Py_ssize_t j, floating a, floating* v,

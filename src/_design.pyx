@@ -4,7 +4,9 @@ import numpy as np
 from cython cimport floating
 from libc.math cimport fabs, sqrt
 
-from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times
+from _columns cimport (
+    index_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times, column_products,
+)
 from scipy.linalg.cython_blas cimport dsyrk, ssyrk, dgemv, sgemv, dgemm, sgemm
 
 
@@ -307,12 +309,21 @@ def sparse_gram(
     ndarray of shape (n_features, n_features), float64
     """
     cdef double[:, ::1] out = np.zeros((n_features, n_features))
-    cdef double[::1] dense = np.zeros(max(n_samples, 1))
-    cdef Py_ssize_t j, k, t
-    cdef double acc
-    cdef bint weighted = sample_weight.shape[0] > 0
+    cdef floating[::1] dense = np.zeros(max(n_samples, 1), dtype=np.asarray(X_data).dtype)
+    cdef Py_ssize_t[::1] columns = np.arange(n_features, dtype=np.intp)
+    cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef Py_ssize_t j, k
     if n_features == 0 or X_data.shape[0] == 0:
         return np.asarray(out)
+    with nogil:
+        for k in range(n_features):
+            # row k of the C-ordered `out` holds column k's products with columns k..
+            column_products(&X_data[0], &X_indices[0], &X_indptr[0], SPARSE,
+                            <int> n_samples, &columns[0], n_features, k, sw, &dense[0],
+                            &out[k, 0])
+            for j in range(k + 1, n_features):
+                out[j, k] = out[k, j]
+    return np.asarray(out)
     with nogil:
         for k in range(n_features):
             for t in range(X_indptr[k], X_indptr[k + 1]):
