@@ -11,7 +11,8 @@ from cython cimport floating
 from libc.math cimport ceil, fabs, sqrt, INFINITY
 from libc.stdint cimport uint32_t
 from libc.string cimport memcpy
-from scipy.linalg.cython_lapack cimport dpotrf, dpotrs
+from scipy.linalg.cython_blas cimport dgemv, dtrsv
+from scipy.linalg.cython_lapack cimport dpotrs, dpstrf
 
 from _columns cimport (
     index_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy, col_size,
@@ -42,8 +43,9 @@ cdef enum:
     NEWTON_REFUSED = 0
     NEWTON_PARTIAL = 1
     NEWTON_FULL = 2
-    # Newton steps in a row while each zeroes coefficients
-    NEWTON_ATTEMPTS = 4
+    # Newton steps in a row while each zeroes coefficients (riboflavin's supports of
+    # 60 to 70 features needed up to a dozen; 4 left its path at 158 ms, 40 at 90 ms)
+    NEWTON_ATTEMPTS = 40
     # a sweep count the sweeps over a support never reach
     NEVER = MAX_SUPPORT_SWEEPS + 1
 
@@ -228,8 +230,8 @@ cdef inline int newton_step(
     const double* norm2, floating* w, floating* q, floating* scratch,
     Py_ssize_t* support, Py_ssize_t n_support,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
-    double* saved, double* hessian, double* step, double* moved, double* work,
-    Residual* res, Progress* progress,
+    double* saved, double* hessian, double* step, double* moved, double* factor_work,
+    int* pivots, double* work, Residual* res, Progress* progress,
 ) except -1 nogil:
     """Newton steps on a support with its signs held: the exact minimiser there.
 
@@ -246,15 +248,24 @@ cdef inline int newton_step(
     dots are computed once. Unlike the extrapolations it depends on the current point
     only, not on a history of iterates.
 
+    A support with more features than the data's rank (CD passes through such
+    supports on p >> n problems, and creeps there: the restricted problem is flat in
+    the null space) has a singular Hessian. There a move along the null space of the
+    columns leaves the fit as it is and lowers the l1 penalty until a coefficient
+    reaches zero (`null_space_direction`); such moves repeat until the support has
+    full rank, and do not count among the NEWTON_ATTEMPTS.
+
     `support` (compacted in place as coefficients leave) has n_support entries;
-    `saved` and `hessian` hold n_support^2 doubles, `step` and `moved` n_support.
+    `saved` and `hessian` hold n_support^2 doubles, `step` and `moved` n_support,
+    `factor_work` 4 n_support, `pivots` n_support ints.
     `work` is increased by the work done, in column dots. Returns the outcome of the
     last step taken, NEWTON_PARTIAL (coefficients left the support) or NEWTON_FULL,
     or NEWTON_REFUSED when none was; the Hessian lets Ctrl-C through as the sweeps do.
     """
     cdef Py_ssize_t a, b, i, jb, kept
-    cdef int s = <int> n_support, attempt
+    cdef int s = <int> n_support, attempts = 0
     cdef int outcome = NEWTON_REFUSED, result = NEWTON_REFUSED
+    cdef bint null_step = False
     if n_support < 1:
         return NEWTON_REFUSED
     # the Hessian's lower triangle, in `saved`
@@ -279,16 +290,21 @@ cdef inline int newton_step(
         saved[b + b * s] = norm2[jb] + l2w[jb]
     if storage != GRAM:
         work[0] += 0.5 * s * s
-    for attempt in range(NEWTON_ATTEMPTS):
+    while attempts < NEWTON_ATTEMPTS:
         memcpy(hessian, saved, s * s * sizeof(double))
         outcome = newton_move_once(
             X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w, q, scratch,
-            support, s, l1w, l2w, lower, upper, hessian, step, moved, res)
+            support, s, l1w, l2w, lower, upper, hessian, step, moved, factor_work, pivots,
+            &null_step, res)
         work[0] += s + s / 6.0 * s * s / n
         if outcome != NEWTON_REFUSED:
             result = outcome
         if outcome != NEWTON_PARTIAL:
             break
+        if not null_step:
+            # a null-space move zeroes one of more coefficients than the rank: at most
+            # n_support of them, so they need no cap of their own
+            attempts += 1
         # take the zeroed coefficients' rows and columns out of the saved Hessian, in
         # place: each entry moves to a lower index, taken in increasing order
         kept = 0
@@ -306,21 +322,64 @@ cdef inline int newton_step(
     return result
 
 
+cdef inline double null_space_direction(
+    const double* factor, int s, int rank, const double* v, const double* u,
+    const double* held, double* d,
+) noexcept nogil:
+    """A descent direction in the null space of a singular Hessian, from its pivoted
+    Cholesky factor; returns its rate of descent.
+
+    With the pivoted H = [L1; L2] [L1; L2]^T (L1 rank x rank), the vectors
+    d = [a; b] with a = -L1^-T L2^T b make H d = 0: the fit does not move, and the
+    objective changes at the rate -v^T d for v minus its gradient. b = v2 - L2 L1^-1 v1
+    makes that rate -||b||^2, the steepest in this parametrisation; the dependent
+    coefficients flagged in `held` (one flag per row of L2) keep b = 0. `v` and `d` in
+    pivoted order, `u` = L1^-1 v1."""
+    cdef int one = 1, dependent = s - rank, k
+    cdef double plus_one = 1.0, minus_one = -1.0, zero = 0.0, rate = 0.0
+    cdef char* lower_triangle = b"L"
+    cdef char* plain = b"N"
+    cdef char* transposed = b"T"
+    # b = v2 - L2 u
+    memcpy(&d[rank], &v[rank], dependent * sizeof(double))
+    dgemv(plain, &dependent, &rank, &minus_one, <double*> &factor[rank], &s, <double*> u,
+          &one, &plus_one, &d[rank], &one)
+    for k in range(dependent):
+        if held[k] != 0.0:
+            d[rank + k] = 0.0
+        rate += d[rank + k] * d[rank + k]
+    # a = -L1^-T L2^T b
+    dgemv(transposed, &dependent, &rank, &minus_one, <double*> &factor[rank], &s,
+          &d[rank], &one, &zero, d, &one)
+    dtrsv(lower_triangle, transposed, plain, &rank, <double*> factor, &s, d, &one)
+    return rate
+
+
 cdef inline int newton_move_once(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
     floating* w, floating* q, floating* scratch, const Py_ssize_t* support, int s,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
-    double* hessian, double* step, double* moved, Residual* res,
+    double* hessian, double* step, double* moved, double* factor_work, int* pivots,
+    bint* null_step, Residual* res,
 ) noexcept nogil:
-    """One Newton step of `newton_step` on the Hessian in `hessian` (lower triangle,
-    factorised in place): the gradient at w, the solve, the moves. Returns
-    NEWTON_REFUSED, NEWTON_PARTIAL or NEWTON_FULL."""
-    cdef Py_ssize_t b, jb
-    cdef int info = 0, one = 1
+    """One step of `newton_step` on the Hessian in `hessian` (lower triangle,
+    factorised in place, with pivoting): the gradient at w, the solve (or, on a
+    singular Hessian, a null-space direction), the moves. Returns NEWTON_REFUSED,
+    NEWTON_PARTIAL or NEWTON_FULL; `null_step` tells whether the move was along the
+    null space."""
+    cdef Py_ssize_t b, jb, crossed = -1, position
+    cdef int info = 0, one = 1, rank = 0, outcome
     cdef char* lower_triangle = b"L"
-    cdef double acc, before, w_new, fraction, largest = 0.0
-    cdef Py_ssize_t crossing
+    cdef char* plain = b"N"
+    cdef double acc, largest = 0.0, pivot_floor
+    # factor_work: dpstrf's work, then minus the gradient and the null-space direction
+    # (pivoted order), L1^-1 of the gradient's pivot part, and the held flags
+    cdef double* gradient = factor_work
+    cdef double* direction = &factor_work[s]
+    cdef double* solved = &factor_work[2 * s]
+    cdef double* held = &factor_work[3 * s]
+    null_step[0] = False
     for b in range(s):
         jb = support[b]
         if storage == GRAM:
@@ -334,37 +393,101 @@ cdef inline int newton_move_once(
         # minus the gradient of the restricted objective at w
         step[b] = acc - (l1w[jb] if w[jb] > 0.0 else -l1w[jb]) - l2w[jb] * w[jb]
         largest = max(largest, hessian[b + b * s])
-    dpotrf(lower_triangle, &s, hessian, &s, &info)
+    # pivots (squared) below 1e-12 of the largest diagonal entry are rounding (the
+    # sparse Hessian's centring cancels terms of the size of the largest): the
+    # Hessian's rank ends there
+    pivot_floor = 1e-12 * largest
+    dpstrf(lower_triangle, &s, hessian, &s, pivots, &rank, &pivot_floor, factor_work,
+           &info)
+    if info < 0 or rank == 0:
+        return NEWTON_REFUSED
+    # the last pivot kept below 1e-10 (a condition number beyond about 1e10): no
+    # clear rank, and a solve through it would be mostly rounding. Where the rank is
+    # clear the steps depend on the data, not on the rounding (weighted and
+    # row-repeated fits take the same ones)
+    if hessian[(rank - 1) * (s + 1)] * hessian[(rank - 1) * (s + 1)] < 1e-10 * largest:
+        return NEWTON_REFUSED
+    # the solves in pivoted order (moved holds the permuted right-hand side)
+    for b in range(s):
+        moved[b] = step[pivots[b] - 1]
+    if rank < s:
+        # more columns than rank: moves along the null space, each to the coefficient
+        # it zeroes. While that is a dependent one, the factor still holds for the
+        # others (that coefficient just stays at zero); a pivot one ends the run
+        memcpy(gradient, moved, s * sizeof(double))
+        memcpy(solved, gradient, rank * sizeof(double))
+        dtrsv(lower_triangle, plain, plain, &rank, hessian, &s, solved, &one)
+        for b in range(s - rank):
+            held[b] = 0.0
+        while null_space_direction(hessian, s, rank, gradient, solved, held,
+                                   direction) > 0.0:
+            for b in range(s):
+                step[pivots[b] - 1] = direction[b]
+            if take_step(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w,
+                         q, scratch, support, s, l1w, l2w, lower, upper, step, moved,
+                         True, &crossed, res) == NEWTON_REFUSED:
+                # flat along the null space, or a move lost in rounding
+                break
+            null_step[0] = True
+            position = 0
+            while position < s and pivots[position] - 1 != crossed:
+                position += 1
+            if position < rank or position == s:
+                return NEWTON_PARTIAL
+            held[position - rank] = 1.0
+        # the Newton step on the pivot columns, the dependent ones held where they are
+        memcpy(moved, gradient, rank * sizeof(double))
+        for b in range(rank, s):
+            moved[b] = 0.0
+    dpotrs(lower_triangle, &rank, &one, hessian, &s, moved, &s, &info)
     if info != 0:
         return NEWTON_REFUSED
     for b in range(s):
-        # a nearly singular Hessian (more features than the rank of the data supports,
-        # condition number beyond about 1e8): its step is rounding noise, and whether
-        # the factorisation succeeds at all depends on that noise
-        if hessian[b + b * s] * hessian[b + b * s] < 1e-8 * largest:
-            return NEWTON_REFUSED
-    dpotrs(lower_triangle, &s, &one, hessian, &s, step, &s, &info)
-    if info != 0:
-        return NEWTON_REFUSED
+        step[pivots[b] - 1] = moved[b]
+    outcome = take_step(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w,
+                        q, scratch, support, s, l1w, l2w, lower, upper, step, moved,
+                        False, &crossed, res)
+    if outcome == NEWTON_REFUSED and null_step[0]:
+        return NEWTON_PARTIAL
+    if outcome != NEWTON_REFUSED:
+        null_step[0] = False
+    return outcome
+
+
+cdef inline int take_step(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    int storage, int n, const floating* sw, const double* X_mean, bint center,
+    floating* w, floating* q, floating* scratch, const Py_ssize_t* support, int s,
+    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    const double* step, double* moved, bint unbounded, Py_ssize_t* crossed,
+    Residual* res,
+) noexcept nogil:
+    """Move along a Newton `step` (or, `unbounded`, a null-space direction) as far as
+    the model holds; returns NEWTON_REFUSED, NEWTON_PARTIAL or NEWTON_FULL, and in
+    `crossed` the support position of the coefficient the move stopped at (-1: none,
+    or a bound)."""
+    cdef Py_ssize_t b, jb, crossing = -1
+    cdef double before
     # along the step the model is exact until a coefficient reaches zero (or a
     # bound): the step up to there, after which that coefficient leaves the support
-    # (homotopy's move)
-    fraction = 1.0
-    crossing = -1
+    # (homotopy's move). A null-space direction has no length of its own: the
+    # objective falls along it until the first crossing
+    cdef double fraction = INFINITY if unbounded else 1.0
     for b in range(s):
         jb = support[b]
-        w_new = w[jb] + step[b]
-        if w_new * w[jb] <= 0.0 and -w[jb] / step[b] < fraction:
+        if step[b] * w[jb] < 0.0 and -w[jb] / step[b] < fraction:
             fraction = -w[jb] / step[b]
             crossing = b
         if lower != NULL:
-            if w_new < lower[jb] and (lower[jb] - w[jb]) / step[b] < fraction:
+            # (an infinite bound gives an infinite fraction)
+            if step[b] < 0.0 and (lower[jb] - w[jb]) / step[b] < fraction:
                 fraction = (lower[jb] - w[jb]) / step[b]
                 crossing = -1
-            if w_new > upper[jb] and (upper[jb] - w[jb]) / step[b] < fraction:
+            if step[b] > 0.0 and (upper[jb] - w[jb]) / step[b] < fraction:
                 fraction = (upper[jb] - w[jb]) / step[b]
                 crossing = -1
-    if fraction <= 0.0:
+    crossed[0] = crossing
+    if fraction <= 0.0 or fraction == INFINITY:
         return NEWTON_REFUSED
     if storage == GRAM:
         # q is the gradient, not a residual: the smooth part's change along d is
@@ -376,7 +499,7 @@ cdef inline int newton_move_once(
             before += l1w[jb] * fabs(w[jb]) + 0.5 * l2w[jb] * w[jb] * w[jb]
     else:
         before = penalised_objective(n, q, sw, center, w, support, s, l1w, l2w)
-    if fraction < 1.0 and newton_move(
+    if fraction < 1.0 and not unbounded and newton_move(
             X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w, q, scratch,
             support, s, l1w, l2w, lower, upper, step, 1.0, -1, moved, before, res):
         # the whole step with the coefficients it would flip set to zero instead (the
@@ -455,7 +578,8 @@ cdef inline Py_ssize_t newton_due_sweeps(
 
 cdef inline int try_newton(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const floating* sw, const double* X_mean, bint center,
+    int storage, int n, Py_ssize_t p, const floating* y, double y_mean,
+    const floating* sw, const double* X_mean, bint center,
     const double* norm2, floating* w, floating* q, floating* scratch,
     const Py_ssize_t* support, Py_ssize_t n_support, Py_ssize_t n_active,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
@@ -469,27 +593,33 @@ cdef inline int try_newton(
     NEWTON_REFUSED when none was."""
     cdef Py_ssize_t f, n_chosen = 0
     cdef int result
-    cdef bint ridge = False
     cdef double work = 0.0
     for f in range(n_support):
         if w[support[f]] != 0.0:
             chosen[n_chosen] = support[f]
             n_chosen += 1
-            ridge = ridge or l2w[support[f]] > 0.0
-    if storage != GRAM and not ridge and n_chosen > n - center:
-        # more columns than the (centred) rows can span: the Hessian is singular, and
-        # building it (the step's whole cost) would only end in a refusal
-        return NEWTON_REFUSED
     result = newton_step(
         X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2, w, q,
         scratch, chosen, n_chosen, l1w, l2w, lower, upper, newton_space,
         &newton_space[n_chosen * n_chosen], &newton_space[2 * n_chosen * n_chosen],
-        &newton_space[2 * n_chosen * n_chosen + n_chosen], &work, res, progress)
-    # column dots (of length n; with Gram storage, the same flops) per epoch
-    epochs[0] += work / n_active
+        &newton_space[2 * n_chosen * n_chosen + n_chosen],
+        &newton_space[2 * n_chosen * n_chosen + 2 * n_chosen],
+        # the pivots' ints, in the last n_chosen doubles (an int fits in a double)
+        <int*> &newton_space[2 * n_chosen * n_chosen + 6 * n_chosen], &work, res,
+        progress)
     if result != NEWTON_REFUSED:
         n_snapshots[0] = 0
         n_iterates[0] = 0
+        # the steps move every coefficient of the support, null-space moves by as much
+        # as it takes to zero one (their columns cancel): the residual's rounding from
+        # those updates is rebuilt away (in float32 CD would otherwise settle on the
+        # drifted residual, out of reach of the gap check that resets it)
+        reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
+        if storage != GRAM:
+            residual_summaries(n, q, y, y_mean, sw, center, res)
+        work += n_chosen
+    # column dots (of length n; with Gram storage, the same flops) per epoch
+    epochs[0] += work / n_active
     return result
 
 
@@ -597,7 +727,7 @@ cdef inline int cd_solve(
 
     A support that CD settles slowly (nearly collinear columns) gets a Newton step
     (`newton_step`) once the sweeps spent on it cost as much as its Hessian, when it has
-    at most `newton_cap` features (`newton_space`: 2 newton_cap^2 + 2 newton_cap doubles;
+    at most `newton_cap` features (`newton_space`: 2 newton_cap^2 + 7 newton_cap doubles;
     0 for none; `newton_support`: p indices).
     """
     cdef Py_ssize_t f, j, n_active = 0, n_support
@@ -772,10 +902,10 @@ cdef inline int cd_solve(
             full_sweeps_on_support += 1
             if n_support <= newton_cap and full_sweeps_on_support >= newton_due_sweeps(n_support, storage, n):
                 full_sweeps_on_support = 0
-                try_newton(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
-                           norm2, w, q, weighted_q, support, n_support, n_active, l1w, l2w,
-                           lower, upper, newton_space, newton_support, &res, &progress,
-                           &epochs, &n_snapshots, &n_iterates)
+                try_newton(X_data, X_indices, X_indptr, storage, n, p, y, y_mean, sw,
+                           X_mean, center, norm2, w, q, weighted_q, support, n_support,
+                           n_active, l1w, l2w, lower, upper, newton_space, newton_support,
+                           &res, &progress, &epochs, &n_snapshots, &n_iterates)
                 gap_is_current = False
             continue
         full_sweeps_on_support = 0
@@ -822,7 +952,8 @@ cdef inline int cd_solve(
             if inner + 1 >= newton_at:
                 newton_at = NEVER
                 outcome = try_newton(
-                    X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2, w,
+                    X_data, X_indices, X_indptr, storage, n, p, y, y_mean, sw, X_mean,
+                    center, norm2, w,
                     q, weighted_q, support, n_support, n_active, l1w, l2w, lower, upper,
                     newton_space, newton_support, &res, &progress, &epochs, &n_snapshots,
                     &n_iterates)

@@ -144,7 +144,8 @@ def enet_solve_path(
         cd: Newton steps on a support that coordinate descent settles slowly (at most
         NEWTON_MAX_SUPPORT features; with Gram storage too), each kept only when it
         lowers the objective; coefficients a step would take across zero (or a bound)
-        stop there and leave the support (see `_cd.newton_step`).
+        stop there and leave the support. On a support with more features than its
+        rank, moves along the null space zero the surplus (see `_cd.newton_step`).
     lipschitz : float
         fista/ista: initial step 1/lipschitz (from `fastpen._design.lipschitz_constant`);
         backtracking raises it when the quadratic upper bound fails.
@@ -242,8 +243,8 @@ def enet_solve_path(
                          if storage == GRAM else max(<Py_ssize_t> 64, <Py_ssize_t> sqrt(
                              X_data.shape[0] * sizeof(floating) / 128.0)))
     cdef double[::1] newton_space = _work(
-        workspace, "newton", (max(1, 2 * newton_cap * (newton_cap + 1)),), np.float64,
-        False)
+        workspace, "newton", (max(1, 2 * newton_cap * newton_cap + 7 * newton_cap),),
+        np.float64, False)
     cdef const unsigned char[::1] start_mask
     cdef const unsigned char* start = NULL
     if start_set is not None:

@@ -131,3 +131,33 @@ def test_newton_step_ends_a_stall_on_nearly_collinear_columns():
                               max_iter=200_000).fit(X, y)
     assert model.n_iter_ < 1000
     assert kkt_violation(X, y, model.coef_, 0.0, alpha, 1.0) <= 1e-9
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_null_space_moves_end_the_creep_on_supports_wider_than_the_rank(
+        monkeypatch, sparse, fit_intercept):
+    # 15 distinct rows (each twice) and 30 columns: CD passes through supports of more
+    # columns than the rank, flat along the null space, where it creeps (thousands of
+    # epochs to tol=1e-10); moves along the null space zero the surplus coefficients
+    rng = np.random.RandomState(42)
+    X = rng.rand(15, 30)
+    y = rng.randint(0, 3, size=15).astype(float)
+    X, y = np.vstack([X, X]), np.hstack([y, y])
+    Xc = X - X.mean(axis=0) if fit_intercept else X
+    yc = y - y.mean() if fit_intercept else y
+    alpha = np.max(np.abs(Xc.T @ yc)) / len(y) / 1000
+    X = sp.csc_matrix(X) if sparse else np.asfortranarray(X)
+    results = {}
+    for newton in (True, False):
+        with monkeypatch.context() as patch:
+            with_engine_options(patch, newton=newton)
+            results[newton] = fastpen.Lasso(alpha=alpha, tol=1e-10, max_iter=1_000_000,
+                                            fit_intercept=fit_intercept).fit(X, y)
+    objectives = {newton: objective(X, y, model.coef_, model.intercept_, alpha, 1.0)
+                  for newton, model in results.items()}
+    bound = results[True].dual_gap_ + results[False].dual_gap_
+    assert abs(objectives[True] - objectives[False]) <= bound + 1e-12 * objectives[False]
+    assert kkt_violation(X, y, results[True].coef_, results[True].intercept_, alpha,
+                         1.0) <= 1e-6
+    assert results[True].n_iter_ * 5 <= results[False].n_iter_
