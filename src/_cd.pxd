@@ -11,6 +11,7 @@ from cython cimport floating
 from libc.math cimport ceil, fabs, sqrt, INFINITY
 from libc.stdint cimport uint32_t
 from libc.string cimport memcpy
+from cpython.mem cimport PyMem_RawRealloc
 from scipy.linalg.cython_blas cimport dgemv, dtrsv
 from scipy.linalg.cython_lapack cimport dpotrs, dpstrf
 
@@ -18,7 +19,7 @@ from _columns cimport (
     index_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy, col_size,
     column_products,
 )
-from _penalty cimport GapKind, GAP_L1, prox_coordinate
+from _penalty cimport GapKind, GAP_L1, prox_coordinate, duality_gap
 from _engine_common cimport (
     Residual, Progress, compute_gap, gap_at_vector, extrapolate_residual,
     affine_combination, screen,
@@ -48,6 +49,13 @@ cdef enum:
     NEWTON_ATTEMPTS = 40
     # a sweep count the sweeps over a support never reach
     NEVER = MAX_SUPPORT_SWEEPS + 1
+
+
+cdef struct NewtonSpace:
+    # the Newton step's work space, grown to the supports it is tried on (2 s^2 + 7 s
+    # doubles), so that a cap meant for the odd large support costs nothing until then
+    double* data
+    Py_ssize_t size
 
 
 cdef inline uint32_t xorshift(uint32_t* state) noexcept nogil:
@@ -583,7 +591,7 @@ cdef inline int try_newton(
     const double* norm2, floating* w, floating* q, floating* scratch,
     const Py_ssize_t* support, Py_ssize_t n_support, Py_ssize_t n_active,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
-    double* newton_space, Py_ssize_t* chosen, Residual* res, Progress* progress,
+    NewtonSpace* space, Py_ssize_t* chosen, Residual* res, Progress* progress,
     double* epochs, int* n_snapshots, int* n_iterates,
 ) except -1 nogil:
     """Newton steps (`newton_step`) on the nonzero coefficients of `support` (gathered
@@ -594,10 +602,21 @@ cdef inline int try_newton(
     cdef Py_ssize_t f, n_chosen = 0
     cdef int result
     cdef double work = 0.0
+    cdef Py_ssize_t needed
+    cdef double* grown
+    cdef double* newton_space
     for f in range(n_support):
         if w[support[f]] != 0.0:
             chosen[n_chosen] = support[f]
             n_chosen += 1
+    needed = 2 * n_chosen * n_chosen + 7 * n_chosen
+    if space.size < needed:
+        grown = <double*> PyMem_RawRealloc(space.data, needed * sizeof(double))
+        if grown == NULL:
+            return NEWTON_REFUSED
+        space.data = grown
+        space.size = needed
+    newton_space = space.data
     result = newton_step(
         X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2, w, q,
         scratch, chosen, n_chosen, l1w, l2w, lower, upper, newton_space,
@@ -700,8 +719,9 @@ cdef inline int cd_solve(
     bint screening, int gap_freq, double inner_ratio, bint use_extrapolation,
     bint use_anderson, Py_ssize_t settle_anderson, const unsigned char* start_set,
     double strong_ratio,
-    Py_ssize_t* reserve, double* newton_space, Py_ssize_t newton_cap,
-    Py_ssize_t* newton_support, double* gap_out, int* n_iter_out,
+    Py_ssize_t* reserve, NewtonSpace* newton_space, Py_ssize_t newton_cap,
+    Py_ssize_t* newton_support, bint carry, Residual* carried, bint* carried_ok,
+    double* gap_out, int* n_iter_out,
 ) except -1 nogil:
     """Run coordinate descent until the duality gap is <= tol_abs or max_iter epochs.
 
@@ -727,10 +747,19 @@ cdef inline int cd_solve(
 
     A support that CD settles slowly (nearly collinear columns) gets a Newton step
     (`newton_step`) once the sweeps spent on it cost as much as its Hessian, when it has
-    at most `newton_cap` features (`newton_space`: 2 newton_cap^2 + 7 newton_cap doubles;
-    0 for none; `newton_support`: p indices).
+    at most `newton_cap` features (0 for none; `newton_space` grows as needed, the
+    caller frees it; `newton_support`: p indices).
+
+    Along a path the gradient that certified one alpha is the first one the next
+    needs (same coefficients): with `carry`, a solve that ends with the gradient of
+    every feature in `grad` says so in `carried_ok`, with the sums of the vector it
+    was taken against in `carried`; a solve called with `carried_ok` set starts from
+    them instead of a pass over X. (The restricted phase then ends on every feature,
+    not only the ones the first gap did not screen, so that its last gradient covers
+    all of them: it costs the screened features' columns, and saves a whole pass.)
     """
-    cdef Py_ssize_t f, j, n_active = 0, n_support
+    cdef Py_ssize_t f, j, n_active = 0, n_support, n_features_all = 0
+    cdef Residual certified
     cdef int full_sweeps_on_support = 0
     cdef Py_ssize_t newton_at
     cdef int outcome
@@ -788,11 +817,23 @@ cdef inline int cd_solve(
             w[j] = 0.0
     reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
     n_active = all_features(p, norm2, w, start_set, active)
+    for j in range(p):
+        if norm2[j] > 0.0:
+            n_features_all += 1
     screening_allowed = screening
-    # also initialises the residual summaries (the centring offset) the sweeps read
-    gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
-                      center, norm2, w, q, weighted_q, grad, l1w, l2w, lower, upper,
-                      active, n_active, kind, &res, &dual_scale)
+    if carried_ok[0] and start_set == NULL and storage != GRAM:
+        # the gradient of every feature at these coefficients, from the solve before:
+        # the gap against the vector it was taken on (a valid dual point), the primal
+        # from the fresh residual (whose sums the sweeps read)
+        residual_summaries(n, q, y, y_mean, sw, center, &res)
+        gap = duality_gap(n_active, active, w, grad, l1w, l2w, lower, upper, norm2,
+                          res.norm2, carried.norm2, carried.dot_y, kind, &dual_scale)
+    else:
+        # also initialises the residual summaries (the centring offset) the sweeps read
+        gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
+                          center, norm2, w, q, weighted_q, grad, l1w, l2w, lower, upper,
+                          active, n_active, kind, &res, &dual_scale)
+    carried_ok[0] = False
     if not restricted:
         if gap <= tol_abs:
             gap_out[0] = gap
@@ -845,7 +886,8 @@ cdef inline int cd_solve(
                 # the full gap decide
                 restricted = False
                 screening = screening_allowed
-                n_active = restore_features(p, norm2, w, reserve, n_reserve, active)
+                n_active = restore_features(p, norm2, w, reserve, 0 if carry else n_reserve,
+                                            active)
                 gap = best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
                                X_mean, center, norm2, w, q, weighted_q, grad, grad_acc,
                                ring, n_snapshots, q_acc, l1w, l2w, lower, upper, active,
@@ -855,6 +897,8 @@ cdef inline int cd_solve(
                 # the residual was updated incrementally many times: in float32 its
                 # rounding drift can fake convergence, so confirm on a fresh residual
                 primal_norm2 = res.norm2
+                # the sums of the vector `grad` was taken on
+                certified = res
                 reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
                 if use_extrapolation or (any_vector_dual and floating is double):
                     # any fixed vector gives a valid dual point (the drifted residual
@@ -870,9 +914,13 @@ cdef inline int cd_solve(
                                       sw, X_mean, center, norm2, w, q, weighted_q, grad,
                                       l1w, l2w, lower, upper, active, n_active, kind,
                                       &res, &dual_scale)
+                    certified = res
                     acc_wins = False
                 if gap <= tol_abs:
                     converged = 1
+                    if carry and n_active == n_features_all and storage != GRAM:
+                        carried[0] = certified
+                        carried_ok[0] = True
                     break
             if screening:
                 n_active = screen(X_data, X_indices, X_indptr, storage, n, X_mean, center,

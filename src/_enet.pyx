@@ -7,8 +7,12 @@ from libc.math cimport sqrt
 from libc.stdint cimport uint32_t
 
 from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM
-from _engine_common cimport gap_target
-from _cd cimport cd_solve, EXTRAPOLATION_DEPTH, ANDERSON_DEPTH, NEWTON_MAX_SUPPORT
+from _engine_common cimport Residual, gap_target
+from cpython.mem cimport PyMem_RawFree
+
+from _cd cimport (
+    cd_solve, NewtonSpace, EXTRAPOLATION_DEPTH, ANDERSON_DEPTH, NEWTON_MAX_SUPPORT,
+)
 from _fista cimport prox_grad_solve
 
 SOLVERS = ("cd", "fista", "ista")
@@ -234,17 +238,20 @@ def enet_solve_path(
         workspace, "w_ring", (max(1, (ANDERSON_DEPTH + 2) * anderson_capacity),),
         dtype, False)
     # cd: the Hessian (and its factor) and step of a Newton step on a support of at
-    # most newton_cap features (both matrices kept under an eighth of X, or 64 x 64,
-    # the smaller cap for small X; with Gram storage a block of Q, of which there is
-    # one already)
+    # most newton_cap features: both matrices kept under an eighth of X, or under
+    # 1 MB (256 x 256) when X is small (its space is allocated when a support needs
+    # it). On p >> n data CD passes through supports of a few times n features,
+    # where it creeps and only Newton's null-space moves help (riboflavin, 71 x 4088:
+    # supports of up to 294 in a 2.3 MB X). With Gram storage a block of Q, of which
+    # there is one already
     cdef Py_ssize_t newton_cap = 0
     if use_cd and newton:
         newton_cap = min(<Py_ssize_t> NEWTON_MAX_SUPPORT, n_features, n_features
-                         if storage == GRAM else max(<Py_ssize_t> 64, <Py_ssize_t> sqrt(
+                         if storage == GRAM else max(<Py_ssize_t> 256, <Py_ssize_t> sqrt(
                              X_data.shape[0] * sizeof(floating) / 128.0)))
-    cdef double[::1] newton_space = _work(
-        workspace, "newton", (max(1, 2 * newton_cap * newton_cap + 7 * newton_cap),),
-        np.float64, False)
+    cdef NewtonSpace newton_space
+    newton_space.data = NULL
+    newton_space.size = 0
     cdef const unsigned char[::1] start_mask
     cdef const unsigned char* start = NULL
     if start_set is not None:
@@ -273,51 +280,60 @@ def enet_solve_path(
     cdef double* l1w = &weights[0, 0]
     cdef double* l2w = &weights[1, 0]
     cdef double ratio = strong_ratio
-    with nogil:
-        for k in range(n_alphas):
-            for j in range(n_features):
-                l1w[j] = scales[k] * l1_base[j]
-                l2w[j] = scales[k] * l2_base[j]
-            if k > 0:
-                ratio = scales[k - 1] / scales[k] if scales[k] > 0.0 else 0.0
-            gap = 0.0
-            n_iter = 0
-            if use_cd:
-                done = cd_solve(
-                    data, indices, indptr, storage, n, n_features,
-                    &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], y_norm2,
-                    &w[0], &sample_space[0, 0], &sample_space[1, 0], &grad[0],
-                    &ranking_space[0, 0],
-                    &ring_space[0, 0] if extrapolate else NULL,
-                    &ring_space[ring_rows - 1, 0] if (extrapolate or accelerate or settle)
-                    else NULL,
-                    &w_ring[0] if anderson_capacity > 0 else NULL,
-                    &w_ring[(ANDERSON_DEPTH + 1) * anderson_capacity]
-                    if anderson_capacity > 0 else NULL,
-                    &index_space[0, 0], &index_space[1, 0], l1w, l2w, lo, hi,
-                    max_iter, tol, tol_abs, random, seeds[k] if seeds is not None else 1,
-                    screening, max(gap_freq, 1), inner_ratio, extrapolate, accelerate,
-                    anderson_capacity if settle else 0, start if k == 0 else NULL,
-                    ratio if storage != GRAM else 0.0, &index_space[2, 0],
-                    &newton_space[0], newton_cap, &index_space[3, 0], &gap, &n_iter,
-                )
-            else:
-                done = prox_grad_solve(
-                    data, indices, indptr, storage, n, p,
-                    &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], &w[0],
-                    l1w, l2w, lo, hi, max_iter, tol_abs, &L,
-                    accelerated, restart, max(gap_freq, 1),
-                    &feature_space[0, 0], &feature_space[1, 0],
-                    &sample_space[0, 0], &sample_space[1, 0], &sample_space[2, 0],
-                    &sample_space[3, 0], &sample_space[4, 0], &sample_space[5, 0],
-                    &grad[0], &index_space[0, 0], &gap, &n_iter, &restarts,
-                )
-                n_restarts += restarts
-            # a gap is never negative: below zero it is the rounding of an exact solution
-            gaps[k] = max(gap, 0.0)
-            n_iters[k] = n_iter
-            converged[k] = done
-            if coefs is not None:
+    # the gradient that certified one step, for the next (see cd_solve)
+    cdef Residual carried
+    cdef bint carried_ok = False
+    try:
+        with nogil:
+            for k in range(n_alphas):
                 for j in range(n_features):
-                    coefs[k, j] = w[j]
+                    l1w[j] = scales[k] * l1_base[j]
+                    l2w[j] = scales[k] * l2_base[j]
+                if k > 0:
+                    ratio = scales[k - 1] / scales[k] if scales[k] > 0.0 else 0.0
+                gap = 0.0
+                n_iter = 0
+                if use_cd:
+                    done = cd_solve(
+                        data, indices, indptr, storage, n, n_features,
+                        &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], y_norm2,
+                        &w[0], &sample_space[0, 0], &sample_space[1, 0], &grad[0],
+                        &ranking_space[0, 0],
+                        &ring_space[0, 0] if extrapolate else NULL,
+                        &ring_space[ring_rows - 1, 0]
+                        if (extrapolate or accelerate or settle) else NULL,
+                        &w_ring[0] if anderson_capacity > 0 else NULL,
+                        &w_ring[(ANDERSON_DEPTH + 1) * anderson_capacity]
+                        if anderson_capacity > 0 else NULL,
+                        &index_space[0, 0], &index_space[1, 0], l1w, l2w, lo, hi,
+                        max_iter, tol, tol_abs, random,
+                        seeds[k] if seeds is not None else 1,
+                        screening, max(gap_freq, 1), inner_ratio, extrapolate, accelerate,
+                        anderson_capacity if settle else 0, start if k == 0 else NULL,
+                        ratio if storage != GRAM else 0.0, &index_space[2, 0],
+                        &newton_space, newton_cap, &index_space[3, 0],
+                        k + 1 < n_alphas, &carried, &carried_ok, &gap, &n_iter,
+                    )
+                else:
+                    done = prox_grad_solve(
+                        data, indices, indptr, storage, n, p,
+                        &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], &w[0],
+                        l1w, l2w, lo, hi, max_iter, tol_abs, &L,
+                        accelerated, restart, max(gap_freq, 1),
+                        &feature_space[0, 0], &feature_space[1, 0],
+                        &sample_space[0, 0], &sample_space[1, 0], &sample_space[2, 0],
+                        &sample_space[3, 0], &sample_space[4, 0], &sample_space[5, 0],
+                        &grad[0], &index_space[0, 0], &gap, &n_iter, &restarts,
+                    )
+                    n_restarts += restarts
+                # a gap is never negative: below zero it is the rounding of an exact
+                # solution
+                gaps[k] = max(gap, 0.0)
+                n_iters[k] = n_iter
+                converged[k] = done
+                if coefs is not None:
+                    for j in range(n_features):
+                        coefs[k, j] = w[j]
+    finally:
+        PyMem_RawFree(newton_space.data)
     return tol_abs, (0.0 if use_cd else L), n_restarts
