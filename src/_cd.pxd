@@ -12,7 +12,7 @@ from libc.math cimport ceil, fabs, sqrt, INFINITY
 from libc.stdint cimport uint32_t
 from libc.string cimport memcpy
 from cpython.mem cimport PyMem_RawRealloc
-from scipy.linalg.cython_blas cimport dgemv, dtrsv
+from scipy.linalg.cython_blas cimport dgemv, dsyrk, dtrsv
 from scipy.linalg.cython_lapack cimport dpotrs, dpstrf
 
 from _columns cimport (
@@ -39,6 +39,8 @@ cdef enum:
     NEWTON_MIN_SWEEPS = 10
     # ... and of more than n_support / NEWTON_SWEEP_DIVISOR (the Hessian costs n_support / 2)
     NEWTON_SWEEP_DIVISOR = 2
+    # ... n_support / NEWTON_DENSE_DIVISOR for dense X, whose Hessian is one BLAS-3 call
+    NEWTON_DENSE_DIVISOR = 8
     # outcomes of a Newton step: not taken; taken up to a coefficient that left the
     # support (or a bound); taken whole
     NEWTON_REFUSED = 0
@@ -239,7 +241,7 @@ cdef inline int newton_step(
     Py_ssize_t* support, Py_ssize_t n_support,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     double* saved, double* hessian, double* step, double* moved, double* factor_work,
-    int* pivots, double* work, Residual* res, Progress* progress,
+    int* pivots, double* gathered, double* work, Residual* res, Progress* progress,
 ) except -1 nogil:
     """Newton steps on a support with its signs held: the exact minimiser there.
 
@@ -265,13 +267,19 @@ cdef inline int newton_step(
 
     `support` (compacted in place as coefficients leave) has n_support entries;
     `saved` and `hessian` hold n_support^2 doubles, `step` and `moved` n_support,
-    `factor_work` 4 n_support, `pivots` n_support ints.
+    `factor_work` 4 n_support, `pivots` n_support ints; `gathered`, n x n_support
+    doubles for dense X (else NULL), takes the support's columns so that the Hessian
+    is one BLAS-3 product.
     `work` is increased by the work done, in column dots. Returns the outcome of the
     last step taken, NEWTON_PARTIAL (coefficients left the support) or NEWTON_FULL,
     or NEWTON_REFUSED when none was; the Hessian lets Ctrl-C through as the sweeps do.
     """
     cdef Py_ssize_t a, b, i, jb, kept
-    cdef int s = <int> n_support, attempts = 0
+    cdef int s = <int> n_support, attempts = 0, rows = n
+    cdef double plus_one = 1.0, zero = 0.0
+    cdef const floating* column
+    cdef char* lower_triangle = b"L"
+    cdef char* transposed = b"T"
     cdef int outcome = NEWTON_REFUSED, result = NEWTON_REFUSED
     cdef bint null_step = False
     if n_support < 1:
@@ -280,9 +288,28 @@ cdef inline int newton_step(
     if storage == SPARSE:
         for i in range(n):
             scratch[i] = 0.0
+    if gathered != NULL:
+        # S^1/2 X_S in one block, and its Gram matrix by BLAS-3 (several times the
+        # speed of the column dots: the step then pays for itself sooner)
+        for b in range(s):
+            column = &X_data[support[b] * n]
+            if sw != NULL:
+                for i in range(n):
+                    gathered[i + b * n] = column[i] * sqrt(sw[i])
+            else:
+                for i in range(n):
+                    gathered[i + b * n] = column[i]
+        dsyrk(lower_triangle, transposed, &s, &rows, &plus_one, gathered, &rows, &zero,
+              saved, &s)
+        progress.work += s * n
+        check_interrupt(progress)
     for b in range(s):
         jb = support[b]
-        if storage == GRAM:
+        if gathered != NULL:
+            if center:
+                for a in range(b + 1, s):
+                    saved[a + b * s] -= n * X_mean[support[a]] * X_mean[jb]
+        elif storage == GRAM:
             # a block of Q
             for a in range(b + 1, s):
                 saved[a + b * s] = X_data[support[a] + jb * n]
@@ -581,6 +608,9 @@ cdef inline Py_ssize_t newton_due_sweeps(
     sweeps on a support still change it."""
     if storage == GRAM:
         return max(<Py_ssize_t> NEWTON_MIN_SWEEPS // 2, n_support * n_support // (6 * n))
+    if storage == DENSE:
+        # the Hessian by BLAS-3 (see newton_step)
+        return max(<Py_ssize_t> NEWTON_MIN_SWEEPS, n_support // NEWTON_DENSE_DIVISOR)
     return max(<Py_ssize_t> NEWTON_MIN_SWEEPS, n_support // NEWTON_SWEEP_DIVISOR)
 
 
@@ -609,7 +639,8 @@ cdef inline int try_newton(
         if w[support[f]] != 0.0:
             chosen[n_chosen] = support[f]
             n_chosen += 1
-    needed = 2 * n_chosen * n_chosen + 7 * n_chosen
+    needed = 2 * n_chosen * n_chosen + 7 * n_chosen + (
+        n * n_chosen if storage == DENSE else 0)
     if space.size < needed:
         grown = <double*> PyMem_RawRealloc(space.data, needed * sizeof(double))
         if grown == NULL:
@@ -624,8 +655,9 @@ cdef inline int try_newton(
         &newton_space[2 * n_chosen * n_chosen + n_chosen],
         &newton_space[2 * n_chosen * n_chosen + 2 * n_chosen],
         # the pivots' ints, in the last n_chosen doubles (an int fits in a double)
-        <int*> &newton_space[2 * n_chosen * n_chosen + 6 * n_chosen], &work, res,
-        progress)
+        <int*> &newton_space[2 * n_chosen * n_chosen + 6 * n_chosen],
+        &newton_space[2 * n_chosen * n_chosen + 7 * n_chosen] if storage == DENSE
+        else NULL, &work, res, progress)
     if result != NEWTON_REFUSED:
         n_snapshots[0] = 0
         n_iterates[0] = 0
