@@ -141,9 +141,10 @@ def enet_solve_path(
         them on, even at tol=1e-10).
     settle_anderson : bool
         cd: the same Anderson steps, but only once a full sweep has left the support
-        as it was (the slow linear tail, where the support's sweeps are iterates of one
-        map), on supports whose iterates take at most an eighth of X's size. On by
-        default: the scikit-learn checks hold with it.
+        as it was or the support has been swept SETTLED_SWEEPS times (the slow linear
+        tail, where the support's sweeps are iterates of one map), on supports whose
+        iterates take at most an eighth of X's size, each jump kept in the current
+        orthant. On by default: the scikit-learn checks hold with it.
     newton : bool
         cd: Newton steps on a support that coordinate descent settles slowly (at most
         NEWTON_MAX_SUPPORT features; with Gram storage too), each kept only when it
