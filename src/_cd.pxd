@@ -47,7 +47,8 @@ cdef enum:
     NEWTON_PARTIAL = 1
     NEWTON_FULL = 2
     # Newton steps in a row while each zeroes coefficients (riboflavin's supports of
-    # 60 to 70 features needed up to a dozen; 4 left its path at 158 ms, 40 at 90 ms)
+    # 60 to 70 features take up to a dozen: its path without intercept took 158 ms
+    # with 4, 90 ms with 40)
     NEWTON_ATTEMPTS = 40
     # sweeps over one support after which it counts as settled, changed or not by the
     # full sweep before (its sweeps are then iterates of one map; P4's path: 15.9 s
@@ -347,8 +348,8 @@ cdef inline int newton_step(
         if outcome != NEWTON_PARTIAL:
             break
         if not null_step:
-            # a null-space move zeroes one of more coefficients than the rank: at most
-            # n_support of them, so they need no cap of their own
+            # each null-space move zeroes one of the coefficients beyond the rank, so
+            # there are fewer than n_support of them: they need no cap of their own
             attempts += 1
         # take the zeroed coefficients' rows and columns out of the saved Hessian, in
         # place: each entry moves to a lower index, taken in increasing order
@@ -606,20 +607,30 @@ cdef inline bint newton_move(
     return False
 
 
+cdef inline bint gathers_columns(
+    Py_ssize_t n_support, int storage, Py_ssize_t p, size_t itemsize,
+) noexcept nogil:
+    """Whether the Newton step gathers the support's dense columns for a BLAS-3
+    Hessian: while that block (in float64) stays under an eighth of X (of n x p items
+    of `itemsize` bytes); else their dots are taken one by one."""
+    return storage == DENSE and n_support * 64 <= p * <Py_ssize_t> itemsize
+
+
 cdef inline Py_ssize_t newton_due_sweeps(
-    Py_ssize_t n_support, int storage, int n,
+    Py_ssize_t n_support, int storage, int n, bint gathered,
 ) noexcept nogil:
     """Sweeps over a support that cost as much as its Newton step: when one is due.
 
     In sample space the Hessian's s^2 / 2 column dots cost about s / 2 sweeps of the
-    support; with Gram storage it is a block of Q already there, and the Cholesky
+    support, and a few times less when the columns are `gathered` for one BLAS-3
+    product (measured: a step due after s / 8 sweeps took P1's path from 174 to 124
+    ms); with Gram storage it is a block of Q already there, and the Cholesky
     factorisation's s^3 / 6 flops cost s^2 / (6 p) sweeps (each an axpy of length p per
     coordinate). At least NEWTON_MIN_SWEEPS (NEWTON_MIN_SWEEPS / 2 on Gram): the first
     sweeps on a support still change it."""
     if storage == GRAM:
         return max(<Py_ssize_t> NEWTON_MIN_SWEEPS // 2, n_support * n_support // (6 * n))
-    if storage == DENSE:
-        # the Hessian by BLAS-3 (see newton_step)
+    if gathered:
         return max(<Py_ssize_t> NEWTON_MIN_SWEEPS, n_support // NEWTON_DENSE_DIVISOR)
     return max(<Py_ssize_t> NEWTON_MIN_SWEEPS, n_support // NEWTON_SWEEP_DIVISOR)
 
@@ -643,14 +654,15 @@ cdef inline int try_newton(
     cdef int result
     cdef double work = 0.0
     cdef Py_ssize_t needed
+    cdef bint gather
     cdef double* grown
     cdef double* newton_space
     for f in range(n_support):
         if w[support[f]] != 0.0:
             chosen[n_chosen] = support[f]
             n_chosen += 1
-    needed = 2 * n_chosen * n_chosen + 7 * n_chosen + (
-        n * n_chosen if storage == DENSE else 0)
+    gather = gathers_columns(n_chosen, storage, p, sizeof(floating))
+    needed = 2 * n_chosen * n_chosen + 7 * n_chosen + (n * n_chosen if gather else 0)
     if space.size < needed:
         grown = <double*> PyMem_RawRealloc(space.data, needed * sizeof(double))
         if grown == NULL:
@@ -666,8 +678,8 @@ cdef inline int try_newton(
         &newton_space[2 * n_chosen * n_chosen + 2 * n_chosen],
         # the pivots' ints, in the last n_chosen doubles (an int fits in a double)
         <int*> &newton_space[2 * n_chosen * n_chosen + 6 * n_chosen],
-        &newton_space[2 * n_chosen * n_chosen + 7 * n_chosen] if storage == DENSE
-        else NULL, &work, res, progress)
+        &newton_space[2 * n_chosen * n_chosen + 7 * n_chosen] if gather else NULL,
+        &work, res, progress)
     if result != NEWTON_REFUSED:
         n_snapshots[0] = 0
         n_iterates[0] = 0
@@ -991,7 +1003,9 @@ cdef inline int cd_solve(
         if n_support == n_active:
             # no cycling: the full sweeps are the iteration on this support
             full_sweeps_on_support += 1
-            if n_support <= newton_cap and full_sweeps_on_support >= newton_due_sweeps(n_support, storage, n):
+            if n_support <= newton_cap and full_sweeps_on_support >= newton_due_sweeps(
+                    n_support, storage, n,
+                    gathers_columns(n_support, storage, p, sizeof(floating))):
                 full_sweeps_on_support = 0
                 try_newton(X_data, X_indices, X_indptr, storage, n, p, y, y_mean, sw,
                            X_mean, center, norm2, w, q, weighted_q, support, n_support,
@@ -1013,7 +1027,8 @@ cdef inline int cd_solve(
         # a Newton step once the sweeps have cost as much; again after a step that
         # stopped where a coefficient left (the support is then smaller, and may now be
         # right), not after a refusal (that support's Hessian stays what it was)
-        newton_at = (newton_due_sweeps(n_support, storage, n) if n_support <= newton_cap
+        newton_at = (newton_due_sweeps(n_support, storage, n, gathers_columns(
+            n_support, storage, p, sizeof(floating))) if n_support <= newton_cap
                      else NEVER)
         for inner in range(MAX_SUPPORT_SWEEPS):
             if epochs >= max_iter:
@@ -1053,7 +1068,9 @@ cdef inline int cd_solve(
                     # the support's problem is solved: on to the full sweep
                     break
                 if outcome == NEWTON_PARTIAL:
-                    newton_at = inner + 1 + newton_due_sweeps(n_support, storage, n)
+                    newton_at = inner + 1 + newton_due_sweeps(
+                        n_support, storage, n,
+                        gathers_columns(n_support, storage, p, sizeof(floating)))
 
     if not converged and restricted:
         n_active = restore_features(p, norm2, w, reserve, n_reserve, active)
