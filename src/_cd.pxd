@@ -617,20 +617,20 @@ cdef inline bint gathers_columns(
 
 
 cdef inline Py_ssize_t newton_due_sweeps(
-    Py_ssize_t n_support, int storage, int n, bint gathered,
+    Py_ssize_t n_support, int storage, int n, Py_ssize_t p, size_t itemsize,
 ) noexcept nogil:
     """Sweeps over a support that cost as much as its Newton step: when one is due.
 
     In sample space the Hessian's s^2 / 2 column dots cost about s / 2 sweeps of the
-    support, and a few times less when the columns are `gathered` for one BLAS-3
-    product (measured: a step due after s / 8 sweeps took P1's path from 174 to 124
+    support, and a few times less when the columns are gathered for one BLAS-3
+    product (`gathers_columns`) (measured: a step due after s / 8 sweeps took P1's path from 174 to 124
     ms); with Gram storage it is a block of Q already there, and the Cholesky
     factorisation's s^3 / 6 flops cost s^2 / (6 p) sweeps (each an axpy of length p per
     coordinate). At least NEWTON_MIN_SWEEPS (NEWTON_MIN_SWEEPS / 2 on Gram): the first
     sweeps on a support still change it."""
     if storage == GRAM:
         return max(<Py_ssize_t> NEWTON_MIN_SWEEPS // 2, n_support * n_support // (6 * n))
-    if gathered:
+    if gathers_columns(n_support, storage, p, itemsize):
         return max(<Py_ssize_t> NEWTON_MIN_SWEEPS, n_support // NEWTON_DENSE_DIVISOR)
     return max(<Py_ssize_t> NEWTON_MIN_SWEEPS, n_support // NEWTON_SWEEP_DIVISOR)
 
@@ -872,9 +872,12 @@ cdef inline int cd_solve(
             w[j] = 0.0
     reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
     n_active = all_features(p, norm2, w, start_set, active)
-    for j in range(p):
-        if norm2[j] > 0.0:
-            n_features_all += 1
+    if start_set == NULL:
+        n_features_all = n_active
+    else:
+        for j in range(p):
+            if norm2[j] > 0.0:
+                n_features_all += 1
     screening_allowed = screening
     if carried_ok[0] and start_set == NULL and storage != GRAM:
         # the gradient of every feature at these coefficients, from the solve before:
@@ -941,8 +944,8 @@ cdef inline int cd_solve(
                 # the full gap decide
                 restricted = False
                 screening = screening_allowed
-                n_active = restore_features(p, norm2, w, reserve, 0 if carry else n_reserve,
-                                            active)
+                n_active = restore_features(p, norm2, w, reserve,
+                                            0 if carry else n_reserve, active)
                 gap = best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
                                X_mean, center, norm2, w, q, weighted_q, grad, grad_acc,
                                ring, n_snapshots, q_acc, l1w, l2w, lower, upper, active,
@@ -1004,8 +1007,7 @@ cdef inline int cd_solve(
             # no cycling: the full sweeps are the iteration on this support
             full_sweeps_on_support += 1
             if n_support <= newton_cap and full_sweeps_on_support >= newton_due_sweeps(
-                    n_support, storage, n,
-                    gathers_columns(n_support, storage, p, sizeof(floating))):
+                    n_support, storage, n, p, sizeof(floating)):
                 full_sweeps_on_support = 0
                 try_newton(X_data, X_indices, X_indptr, storage, n, p, y, y_mean, sw,
                            X_mean, center, norm2, w, q, weighted_q, support, n_support,
@@ -1027,9 +1029,8 @@ cdef inline int cd_solve(
         # a Newton step once the sweeps have cost as much; again after a step that
         # stopped where a coefficient left (the support is then smaller, and may now be
         # right), not after a refusal (that support's Hessian stays what it was)
-        newton_at = (newton_due_sweeps(n_support, storage, n, gathers_columns(
-            n_support, storage, p, sizeof(floating))) if n_support <= newton_cap
-                     else NEVER)
+        newton_at = (newton_due_sweeps(n_support, storage, n, p, sizeof(floating))
+                     if n_support <= newton_cap else NEVER)
         for inner in range(MAX_SUPPORT_SWEEPS):
             if epochs >= max_iter:
                 break
@@ -1060,17 +1061,15 @@ cdef inline int cd_solve(
                 newton_at = NEVER
                 outcome = try_newton(
                     X_data, X_indices, X_indptr, storage, n, p, y, y_mean, sw, X_mean,
-                    center, norm2, w,
-                    q, weighted_q, support, n_support, n_active, l1w, l2w, lower, upper,
-                    newton_space, newton_support, &res, &progress, &epochs, &n_snapshots,
-                    &n_iterates)
+                    center, norm2, w, q, weighted_q, support, n_support, n_active, l1w,
+                    l2w, lower, upper, newton_space, newton_support, &res, &progress,
+                    &epochs, &n_snapshots, &n_iterates)
                 if outcome == NEWTON_FULL:
                     # the support's problem is solved: on to the full sweep
                     break
                 if outcome == NEWTON_PARTIAL:
                     newton_at = inner + 1 + newton_due_sweeps(
-                        n_support, storage, n,
-                        gathers_columns(n_support, storage, p, sizeof(floating)))
+                        n_support, storage, n, p, sizeof(floating))
 
     if not converged and restricted:
         n_active = restore_features(p, norm2, w, reserve, n_reserve, active)

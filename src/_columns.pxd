@@ -147,19 +147,31 @@ cdef inline void X_times(
             col_axpy(data, indices, indptr, storage, n_samples, j, w[j], out)
 
 
+cdef inline void columns_dot(
+    const floating* data, const index_t* indices, const index_t* indptr,
+    int storage, int n_samples, Py_ssize_t first, Py_ssize_t count, const floating* v,
+    double* out,
+) noexcept nogil:
+    """out[j] = x_j^T v (col_dot's value) for the consecutive columns j = first ..
+    first + count - 1, in double: one BLAS dgemv for dense float64 (a call per column
+    costs more than the dot itself on short columns), column dots otherwise (float32
+    accumulation would lose the gradient to cancellation)."""
+    cdef Py_ssize_t j
+    cdef char* trans = b"T"
+    cdef int one = 1, n_columns = <int> count
+    cdef double unit = 1.0, zero = 0.0
+    if floating is double:
+        if storage == DENSE and count > 1:
+            dgemv(trans, &n_samples, &n_columns, &unit, <double*> &data[first * n_samples],
+                  &n_samples, <double*> v, &one, &zero, &out[first], &one)
+            return
+    for j in range(first, first + count):
+        out[j] = col_dot(data, indices, indptr, storage, n_samples, j, v)
+
+
 cdef inline void Xt_times(
     const floating* data, const index_t* indices, const index_t* indptr,
     int storage, int n_samples, int n_features, const floating* v, double* out,
 ) noexcept nogil:
-    """out = X^T v in double: BLAS dgemv for dense float64, column dots accumulated in
-    double otherwise (float32 accumulation would lose the gradient to cancellation)."""
-    cdef Py_ssize_t j
-    cdef char* trans = b"T"
-    cdef int one = 1
-    cdef double unit = 1.0, zero = 0.0
-    if storage != SPARSE and floating is double:
-        dgemv(trans, &n_samples, &n_features, &unit, <double*> data, &n_samples,
-              <double*> v, &one, &zero, out, &one)
-        return
-    for j in range(n_features):
-        out[j] = col_dot(data, indices, indptr, storage, n_samples, j, v)
+    """out = X^T v in double (see columns_dot)."""
+    columns_dot(data, indices, indptr, storage, n_samples, 0, n_features, v, out)

@@ -8,9 +8,7 @@ from cython cimport floating
 from libc.math cimport fabs, sqrt
 from cpython.exc cimport PyErr_CheckSignals
 
-from scipy.linalg.cython_blas cimport dgemv
-
-from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, col_dot, col_axpy
+from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, col_axpy, columns_dot
 from _penalty cimport GapKind, GAP_L1, GAP_L2, GAP_NONE, duality_gap
 
 cdef enum:
@@ -71,31 +69,20 @@ cdef inline void centred_gradient(
     """grad[j] = (Xc^T S v)_j for j in active, where weighted_sum = 1^T S v."""
     cdef Py_ssize_t i, f, j, run
     cdef const floating* vs = v
-    cdef int n_rows = n, n_columns, one = 1
-    cdef double plus_one = 1.0, zero = 0.0
-    cdef char* transposed = b"T"
     if sw != NULL:
-        # one pass of S v so that the gradient below is plain BLAS dots
+        # one pass of S v so that the gradient below is plain BLAS products
         for i in range(n):
             weighted_v[i] = sw[i] * v[i]
         vs = weighted_v
     f = 0
     while f < n_active:
+        # runs of consecutive columns (a gradient over every feature is one run) go to
+        # BLAS as one matrix-vector product
         j = active[f]
         run = 1
-        if floating is double and storage == DENSE:
-            # consecutive columns (a gradient over every feature is one run) are one
-            # matrix-vector product: a call per column costs more than the dot on short
-            # columns (P1, 200 rows: a third of the path's time went to ddot's calls)
-            while f + run < n_active and active[f + run] == j + run:
-                run += 1
-        if run >= 4:
-            n_columns = <int> run
-            dgemv(transposed, &n_rows, &n_columns, &plus_one, <double*> &X_data[j * n],
-                  &n_rows, <double*> vs, &one, &zero, &grad[j], &one)
-        else:
-            run = 1
-            grad[j] = col_dot(X_data, X_indices, X_indptr, storage, n, j, vs)
+        while f + run < n_active and active[f + run] == j + run:
+            run += 1
+        columns_dot(X_data, X_indices, X_indptr, storage, n, j, run, vs, grad)
         if center:
             for i in range(j, j + run):
                 grad[i] -= X_mean[i] * weighted_sum
