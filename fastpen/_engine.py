@@ -444,7 +444,7 @@ def solve_enet_path(
     design, y, *, sample_weight, X_mean, norm2, center, coef, alphas, l1_ratio,
     penalty_factor, lower, upper, max_iter, tol, solver="cd", random=False, seeds=None,
     screening=True, lipschitz=None, restart=True, gram=None, start_set=None,
-    strong_ratio=0.0, workspace=None, coefs=None,
+    strong_ratio=0.0, workspace=None, coefs=None, history=None,
 ):
     """Solve the elastic net at each of `alphas` in turn, each from the solution before,
     in one call of the engine named by `solver` (``fastpen._enet.enet_solve_path``).
@@ -490,6 +490,12 @@ def solve_enet_path(
         The engine's work arrays, kept for the next call.
     coefs : ndarray of shape (n_alphas, n_features), dtype of X, or None
         Out: the solution at each alpha (None: not kept, beyond `coef`).
+    history : tuple (coef_before, alpha_before, alpha_coef) or None
+        When the path goes on from an earlier call: `coef` solves alpha_coef, and
+        coef_before (dtype of X) alpha_before, the alpha before it (None: unknown).
+        The engine starts each alpha from the path's tangent through the two solutions
+        before it (cd only); the history makes that the same whether a path is solved
+        in one call or several.
 
     Returns
     -------
@@ -513,6 +519,10 @@ def solve_enet_path(
         seeds=None if seeds is None else (np.asarray(seeds) & 0xFFFFFFFF).astype(np.uint32),
         workspace=workspace,
     )
+    if history is not None and solver == "cd":
+        coef_before, alpha_before, alpha_coef = history
+        options.update(previous_coef=coef_before, previous_scales=np.array(
+            [alpha_before if coef_before is not None else 0.0, alpha_coef]))
     if gram is not None:
         Xty, y_norm2, y_mean = gram.target(y)
         p = design.n_features

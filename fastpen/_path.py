@@ -332,9 +332,16 @@ def path_blocks(design, y, coef, alphas, *, sample_weight, X_mean, norm2, fit_in
         block = int(min(len(alphas), max(1, max(_BLOCK_BYTES, x_bytes // _X_FRACTION)
                                          // (coef.size * coef.itemsize))))
         buffer = np.empty((block, coef.size), dtype=coef.dtype)
+    # the solution at the alpha before the one `coef` solves, for the engine's tangent
+    # start (see solve_enet_path's `history`)
+    coef_before = None
     for start in range(0, len(alphas), block):
         stop = min(start + block, len(alphas))
         coefs = coef_rows[start:stop] if coef_rows is not None else buffer[:stop - start]
+        history = (coef_before, alphas[start - 2] if start > 1 else 0.0,
+                   alphas[start - 1]) if start > 0 else None
+        if stop < len(alphas) and stop - start < 2:
+            coef_before = coef.copy()
         # the sequential strong rule (Tibshirani et al. 2012), applied by the engine on
         # the gradient at the previous solution it computes anyway (for the first alpha
         # of a block; the engine takes the ratios within it)
@@ -347,8 +354,10 @@ def path_blocks(design, y, coef, alphas, *, sample_weight, X_mean, norm2, fit_in
             lipschitz=lipschitz, random=random, gram=gram,
             strong_ratio=previous / alphas[start] if previous and alphas[start] > 0 else 0.0,
             seeds=rng.randint(1, 2**31 - 1, size=stop - start) if random else None,
-            workspace=workspace, coefs=coefs,
+            workspace=workspace, coefs=coefs, history=history,
         )
+        if stop < len(alphas) and stop - start >= 2:
+            coef_before = coefs[stop - start - 2].copy()
         for k in np.flatnonzero(~result.converged):
             warn_not_converged(result.solution(k), stacklevel=4)
         yield start, stop, _BlockResult(*result, coefs)

@@ -71,6 +71,8 @@ def enet_solve_path(
     start_set=None,
     double strong_ratio=0.0,
     dict workspace=None,
+    const floating[::1] previous_coef=None,
+    const double[::1] previous_scales=None,
 ):
     """Minimise 1/2 ||yc - Xc w||_S^2 + sum_j h_j(w_j) along a sequence of penalties.
 
@@ -170,6 +172,13 @@ def enet_solve_path(
         Keeps the work arrays between calls (a path solves 100 problems of one shape):
         they are allocated once instead of once per alpha, which also spares the
         allocator's per-thread arenas the churn that inflates resident memory.
+    previous_coef : array of shape (n_features,) or None
+        cd: the solution at previous_scales[0], when the path goes on from an earlier
+        call (with `w` its solution at previous_scales[1]).
+    previous_scales : float64 array of shape (2,) or None
+        cd: the scales of the two steps before the first one (the one before last
+        first); with the solutions at both, each step starts from the path's tangent
+        (see `predict_along_path` in `_cd.pxd`), later steps from their own two.
     y_norm2 : float
         GRAM storage only: ||yc||_S^2. Then X_data is the Fortran buffer of
         Q = Xc^T S Xc, n_samples is n_features, y is Xc^T S yc, norm2 is diag(Q), and
@@ -284,6 +293,28 @@ def enet_solve_path(
     # the gradient that certified one step, for the next (see cd_solve)
     cdef Residual carried
     cdef bint carried_ok = False
+    # the two solutions before the current step's start, for the path's tangent
+    # (cd_solve's predict_along_path): each step's start is kept in row k % 2
+    # (a path cut in several calls passes the solution before `w`'s and both scales, so
+    # that the cuts do not change the path)
+    cdef bint predict = use_cd and (scales.shape[0] > 2 or previous_scales is not None)
+    cdef floating[:, ::1] starts = _work(
+        workspace, "starts", (2, n_features if predict else 1), dtype, False)
+    # the scale each row of `starts` solves (0: none), and the one `w` solves
+    cdef double[2] row_scales
+    row_scales[0] = 0.0
+    row_scales[1] = 0.0
+    cdef double entry_scale = 0.0
+    cdef double factor
+    if predict and previous_scales is not None:
+        if previous_scales.shape[0] != 2:
+            raise ValueError("previous_scales must hold two scales")
+        entry_scale = previous_scales[1]
+        if previous_coef is not None:
+            if previous_coef.shape[0] != n_features:
+                raise ValueError("previous_coef must have one entry per feature")
+            starts[1, :] = previous_coef
+            row_scales[1] = previous_scales[0]
     try:
         with nogil:
             for k in range(n_alphas):
@@ -294,6 +325,15 @@ def enet_solve_path(
                     ratio = scales[k - 1] / scales[k] if scales[k] > 0.0 else 0.0
                 gap = 0.0
                 n_iter = 0
+                factor = 0.0
+                if predict:
+                    for j in range(n_features):
+                        starts[k % 2, j] = w[j]
+                    row_scales[k % 2] = scales[k - 1] if k > 0 else entry_scale
+                    if (row_scales[(k + 1) % 2] > row_scales[k % 2] > scales[k]
+                            and scales[k] > 0.0):
+                        factor = ((row_scales[k % 2] - scales[k])
+                                  / (row_scales[(k + 1) % 2] - row_scales[k % 2]))
                 if use_cd:
                     done = cd_solve(
                         data, indices, indptr, storage, n, n_features,
@@ -313,7 +353,9 @@ def enet_solve_path(
                         anderson_capacity if settle else 0, start if k == 0 else NULL,
                         ratio if storage != GRAM else 0.0, &index_space[2, 0],
                         &newton_space, newton_cap, &index_space[3, 0],
-                        k + 1 < n_alphas, &carried, &carried_ok, &gap, &n_iter,
+                        k + 1 < n_alphas, &carried, &carried_ok,
+                        &starts[(k + 1) % 2, 0] if factor > 0.0 else NULL, factor,
+                        &gap, &n_iter,
                     )
                 else:
                     done = prox_grad_solve(

@@ -2,6 +2,7 @@
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import pytest
 from sklearn import linear_model as sk
 from sklearn.exceptions import ConvergenceWarning
@@ -235,3 +236,36 @@ def test_path_blocks_do_not_change_the_path(monkeypatch, sparse, selection):
     np.testing.assert_array_equal([r[1] for r in rows], gaps)
     assert [r[2] for r in rows] == n_iters
     assert np.count_nonzero(coefs[:, -1]) > 5
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("storage", ["dense", "gram", "sparse"])
+def test_path_tangent_lands_on_the_next_solution_of_a_fixed_support(storage, dtype,
+                                                                     fit_intercept):
+    # on a support whose signs hold, lasso solutions are affine in alpha: the engine's
+    # start from the tangent through the two solutions before is the next solution,
+    # where a start from the last solution alone needs the sweeps of a fresh solve
+    rng = np.random.default_rng(5)
+    n_samples, n_features = 300, 8
+    X = rng.standard_normal((n_samples, n_features))
+    X[:, 1] += 0.6 * X[:, 0]
+    if storage == "sparse":
+        X = sp.csc_matrix(X * (rng.random(X.shape) < 0.5))
+    X = X.astype(dtype)
+    y = (X @ np.linspace(1, 3, n_features) + 0.1 * rng.standard_normal(n_samples))
+    y = y.astype(dtype)
+    alphas = [0.5, 0.4, 0.3]
+    tol = 1e-10 if dtype == np.float64 else 1e-6
+    options = dict(tol=tol, fit_intercept=fit_intercept, return_n_iter=True,
+                   precompute=storage == "gram")
+    _, coefs, _, n_iters = fastpen.lasso_path(X, y, alphas=alphas, **options)
+    signs = np.sign(coefs)
+    assert np.all(signs != 0) and np.all(signs == signs[:, :1])
+    _, restarted, _, restarted_iters = fastpen.lasso_path(
+        X, y, alphas=alphas[2:], coef_init=coefs[:, 1], **options)
+    # (one epoch of the gap check's sweep; rounding of the solutions before may ask
+    # for another two)
+    assert n_iters[2] <= 3 and 2 * n_iters[2] < restarted_iters[0]
+    np.testing.assert_allclose(coefs[:, 2], restarted[:, 0],
+                               rtol=1e-6 if dtype == np.float64 else 1e-3)
