@@ -10,7 +10,7 @@
 from cython cimport floating
 from libc.math cimport ceil, fabs, sqrt, INFINITY
 from libc.stdint cimport uint32_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from cpython.mem cimport PyMem_RawRealloc
 from scipy.linalg.cython_blas cimport dgemv, dsyrk, dtrsv
 from scipy.linalg.cython_lapack cimport dpotrs, dpstrf
@@ -56,6 +56,9 @@ cdef enum:
     SETTLED_SWEEPS = 10
     # a sweep count the sweeps over a support never reach
     NEVER = MAX_SUPPORT_SWEEPS + 1
+    # features by which a support may differ from the one the last whole Newton step
+    # solved, beyond s / 64, for a step to be due at once
+    NEWTON_NEAR_SUPPORT = 4
 
 
 cdef struct NewtonSpace:
@@ -63,6 +66,38 @@ cdef struct NewtonSpace:
     # doubles), so that a cap meant for the odd large support costs nothing until then
     double* data
     Py_ssize_t size
+    # the support the last whole Newton step solved (a mask of p flags, or NULL, and its
+    # size, -1 for none), kept from one alpha of a path to the next
+    unsigned char* solved
+    Py_ssize_t solved_size
+    # whether that step was taken at the current alpha
+    bint solved_here
+
+
+cdef inline bint solved_before(
+    const Py_ssize_t* support, Py_ssize_t n_support, const floating* w,
+    const NewtonSpace* space,
+) noexcept nogil:
+    """Whether the last whole Newton step (at this alpha or the one before) solved this
+    support, or one that differs from it by at most NEWTON_NEAR_SUPPORT + s / 64
+    features: along a path the supports change a few features at a time, and a
+    Newton step on them is then due at once (the solution moves along the path's
+    tangent, which the step follows exactly while the signs hold)."""
+    cdef Py_ssize_t f, s = 0, outside = 0, differences
+    if space.solved == NULL or space.solved_size < 0:
+        return False
+    for f in range(n_support):
+        if w[support[f]] != 0.0:
+            s += 1
+            if not space.solved[support[f]]:
+                outside += 1
+    # |S - M| + |M - S|, with |M - S| = |M| - (s - |S - M|)
+    differences = 2 * outside + space.solved_size - s
+    if differences == 0 and space.solved_here:
+        # solved at this alpha already: what is left is rounding, which a step again
+        # would only chase (float32)
+        return False
+    return differences <= NEWTON_NEAR_SUPPORT + s // 64
 
 
 cdef inline uint32_t xorshift(uint32_t* state) noexcept nogil:
@@ -680,6 +715,15 @@ cdef inline int try_newton(
         <int*> &newton_space[2 * n_chosen * n_chosen + 6 * n_chosen],
         &newton_space[2 * n_chosen * n_chosen + 7 * n_chosen] if gather else NULL,
         &work, res, progress)
+    if result == NEWTON_FULL and space.solved != NULL:
+        # (p flags against the step's s^2 n flops)
+        memset(space.solved, 0, p)
+        space.solved_size = 0
+        space.solved_here = True
+        for f in range(n_support):
+            if w[support[f]] != 0.0:
+                space.solved[support[f]] = 1
+                space.solved_size += 1
     if result != NEWTON_REFUSED:
         n_snapshots[0] = 0
         n_iterates[0] = 0
@@ -897,6 +941,7 @@ cdef inline int cd_solve(
     cdef bint any_vector_dual = True
     progress.work = 0
     res.y_norm2 = y_norm2
+    newton_space.solved_here = False
 
     for j in range(p):
         # an unpenalized feature free to grow has no feasible dual rescaling: the gap is
@@ -1067,8 +1112,10 @@ cdef inline int cd_solve(
         if n_support == n_active:
             # no cycling: the full sweeps are the iteration on this support
             full_sweeps_on_support += 1
-            if n_support <= newton_cap and full_sweeps_on_support >= newton_due_sweeps(
-                    n_support, storage, n, p, sizeof(floating)):
+            if n_support <= newton_cap and (
+                    full_sweeps_on_support >= newton_due_sweeps(
+                        n_support, storage, n, p, sizeof(floating))
+                    or solved_before(support, n_support, w, newton_space)):
                 full_sweeps_on_support = 0
                 try_newton(X_data, X_indices, X_indptr, storage, n, p, y, y_mean, sw,
                            X_mean, center, norm2, w, q, weighted_q, support, n_support,
@@ -1090,8 +1137,9 @@ cdef inline int cd_solve(
         # a Newton step once the sweeps have cost as much; again after a step that
         # stopped where a coefficient left (the support is then smaller, and may now be
         # right), not after a refusal (that support's Hessian stays what it was)
-        newton_at = (newton_due_sweeps(n_support, storage, n, p, sizeof(floating))
-                     if n_support <= newton_cap else NEVER)
+        newton_at = (NEVER if n_support > newton_cap
+                     else 1 if solved_before(support, n_support, w, newton_space)
+                     else newton_due_sweeps(n_support, storage, n, p, sizeof(floating)))
         for inner in range(MAX_SUPPORT_SWEEPS):
             if epochs >= max_iter:
                 break

@@ -262,6 +262,17 @@ def enet_solve_path(
     cdef NewtonSpace newton_space
     newton_space.data = NULL
     newton_space.size = 0
+    # the support the last whole Newton step solved, kept in the workspace so that a
+    # path cut in several calls takes the same steps
+    kept_mask = workspace.get("solved") if workspace is not None else None
+    cdef unsigned char[::1] solved = _work(
+        workspace, "solved", (n_features if use_cd and newton else 1,), np.uint8, False)
+    cdef Py_ssize_t[::1] solved_size = _work(workspace, "solved_size", (1,), np.intp,
+                                             False)
+    if solved.base is not kept_mask:
+        solved_size[0] = -1
+    newton_space.solved = &solved[0]
+    newton_space.solved_size = solved_size[0]
     cdef const unsigned char[::1] start_mask
     cdef const unsigned char* start = NULL
     if start_set is not None:
@@ -379,4 +390,6 @@ def enet_solve_path(
                         coefs[k, j] = w[j]
     finally:
         PyMem_RawFree(newton_space.data)
+        if use_cd and newton:
+            solved_size[0] = newton_space.solved_size
     return tol_abs, (0.0 if use_cd else L), n_restarts
