@@ -59,6 +59,9 @@ cdef enum:
     # features by which a support may differ from the one the last whole Newton step
     # solved, beyond s / 64, for a step to be due at once
     NEWTON_NEAR_SUPPORT = 4
+    # restricted phases started again on the support and the violators, per solve
+    # (after that, every feature is swept)
+    MAX_WIDENINGS = 4
 
 
 cdef struct NewtonSpace:
@@ -924,7 +927,8 @@ cdef inline int cd_solve(
     cdef double epochs = 0.0, inner_tol, checked_at = 0.0
     cdef bint gap_is_current = True
     cdef bint restricted = start_set != NULL
-    cdef Py_ssize_t n_reserve = 0
+    cdef Py_ssize_t n_reserve = 0, n_restricted
+    cdef int n_widenings = 0
     cdef double threshold_scale = 2.0 - strong_ratio
     cdef bint screening_allowed
     cdef double gap, dual_scale = 1.0
@@ -1057,6 +1061,27 @@ cdef inline int cd_solve(
                                ring, n_snapshots, q_acc, l1w, l2w, lower, upper, active,
                                n_active, kind, use_extrapolation, &res, &res_acc,
                                &dual_scale, &scale_acc, &acc_wins)
+                if gap > tol_abs and n_widenings < MAX_WIDENINGS:
+                    # features the start set left out violate their bound: a start
+                    # set again, by the strong rule on the gradient of every feature
+                    # (at hand), not a sweep of every feature, then the full gap
+                    # decides again (glmnet's strong-set check; P3's path: sweeps of
+                    # 100000 features after the start sets of its late alphas missed
+                    # a few)
+                    n_widenings += 1
+                    n_restricted = 0
+                    for f in range(n_active):
+                        j = active[f]
+                        if w[j] != 0.0 or fabs(grad[j]) >= l1w[j] * min(1.0, threshold_scale):
+                            active[n_restricted] = j
+                            n_restricted += 1
+                    if n_restricted < n_active:
+                        n_active = n_restricted
+                        restricted = True
+                        screening = False
+                        gap_is_current = False
+                        previous_support = -1
+                        continue
             if gap <= tol_abs:
                 # the residual was updated incrementally many times: in float32 its
                 # rounding drift can fake convergence, so confirm on a fresh residual
