@@ -176,6 +176,22 @@ cdef inline Py_ssize_t all_features(
     return count
 
 
+cdef inline Py_ssize_t strong_set(
+    const Py_ssize_t* candidates, Py_ssize_t n_candidates, const floating* w,
+    const double* grad, const double* l1w, double threshold_scale, Py_ssize_t* kept,
+) noexcept nogil:
+    """The sequential strong rule (Tibshirani et al. 2012): of `candidates`, the nonzero
+    coefficients and the zero ones with |grad_j| >= threshold_scale l1w_j, written to
+    `kept` (which may be `candidates` itself); returns how many."""
+    cdef Py_ssize_t f, j, count = 0
+    for f in range(n_candidates):
+        j = candidates[f]
+        if w[j] != 0.0 or fabs(grad[j]) >= l1w[j] * threshold_scale:
+            kept[count] = j
+            count += 1
+    return count
+
+
 cdef inline Py_ssize_t restore_features(
     Py_ssize_t p, const double* norm2, const floating* w, const Py_ssize_t* reserve,
     Py_ssize_t n_reserve, Py_ssize_t* active,
@@ -1006,12 +1022,7 @@ cdef inline int cd_solve(
         if strong_ratio > 0.0 and reserve != NULL:
             memcpy(reserve, active, n_active * sizeof(Py_ssize_t))
             n_reserve = n_active
-            n_active = 0
-            for f in range(n_reserve):
-                j = reserve[f]
-                if w[j] != 0.0 or fabs(grad[j]) >= l1w[j] * threshold_scale:
-                    active[n_active] = j
-                    n_active += 1
+            n_active = strong_set(reserve, n_reserve, w, grad, l1w, threshold_scale, active)
             if n_active < n_reserve:
                 restricted = True
                 screening = False
@@ -1069,12 +1080,8 @@ cdef inline int cd_solve(
                     # 100000 features after the start sets of its late alphas missed
                     # a few)
                     n_widenings += 1
-                    n_restricted = 0
-                    for f in range(n_active):
-                        j = active[f]
-                        if w[j] != 0.0 or fabs(grad[j]) >= l1w[j] * min(1.0, threshold_scale):
-                            active[n_restricted] = j
-                            n_restricted += 1
+                    n_restricted = strong_set(active, n_active, w, grad, l1w,
+                                              min(1.0, threshold_scale), active)
                     if n_restricted < n_active:
                         n_active = n_restricted
                         restricted = True
