@@ -908,6 +908,8 @@ cdef inline int cd_solve(
     `start_set` (a mask, or NULL) restricts the first phase to those features and the
     nonzero ones; once that restricted problem converges, every feature comes back and
     only the full gap certifies, so a wrong start set costs time, never correctness.
+    When that full gap fails, the strong rule on its gradient (of every feature) makes
+    a new start set, up to MAX_WIDENINGS times.
     `strong_ratio` > 0 (alpha_prev / alpha along a path, with `reserve` a buffer of p
     indices) builds such a start set here, by the sequential strong rule (Tibshirani
     et al. 2012) on the gradient at the warm start: a zero coefficient with
@@ -919,7 +921,12 @@ cdef inline int cd_solve(
     A support that CD settles slowly (nearly collinear columns) gets a Newton step
     (`newton_step`) once the sweeps spent on it cost as much as its Hessian, when it has
     at most `newton_cap` features (0 for none; `newton_space` grows as needed, the
-    caller frees it; `newton_support`: p indices).
+    caller frees it; `newton_support`: p indices), or at once when it is within a few
+    features of the support the last whole Newton step solved (`solved_before`).
+
+    `w_before` (or NULL), the solution at the alpha before the one w solves, and
+    `predict_factor` start this alpha from the path's tangent (`predict_along_path`),
+    after the first gap, its screening and the strong rule have read the warm start.
 
     Along a path the gradient that certified one alpha is the first one the next
     needs (same coefficients): with `carry`, a solve that ends with the gradient of
