@@ -116,6 +116,24 @@ def test_unpenalized_and_zero_alpha():
     np.testing.assert_allclose(ols.predict(X), reference.predict(X), rtol=1e-7, atol=1e-7)
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_zero_alpha_with_a_constant_column_whose_mean_rounds(sparse, dtype):
+    # a column of 0.1s centres to rounding noise, not to 0 (its mean is a sum of n
+    # inexact terms): it must count as constant, or alpha=0 divides by that noise
+    X, y = make_problem(seed=13, n_samples=500, n_features=6, dtype=dtype)
+    X = np.column_stack([X[:, :-1], np.full(500, 0.1)]).astype(dtype)
+    if sparse:
+        X = sp.csc_matrix(X)
+    with pytest.warns(UserWarning, match="alpha=0"):
+        ols = fastpen.Lasso(alpha=0.0, tol=1e-12 if dtype == np.float64 else 1e-6,
+                            max_iter=100_000).fit(X, y)
+    assert ols.coef_[-1] == 0
+    reference = sk.LinearRegression().fit(X, y)
+    tol = 1e-7 if dtype == np.float64 else 1e-3
+    np.testing.assert_allclose(ols.predict(X), reference.predict(X), rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("solver", ["cd", "fista"])
 def test_ridge_limit_l1_ratio_zero(solver):
     """l1_ratio=0 is ridge regression: compare with the closed form."""
