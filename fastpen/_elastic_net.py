@@ -254,14 +254,17 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Y = y[:, np.newaxis] if y.ndim == 1 else y
         n_targets = Y.shape[1]
         coef = self._initial_coef(n_targets, n_features, X.dtype)
-        X_mean, norm2 = design.column_stats(sample_weight, self.fit_intercept)
-        # one step constant serves every target
-        lipschitz = (design.lipschitz(sample_weight, self.fit_intercept)
-                     if self.solver != "cd" else None)
         gram = None
         if use_gram(self.precompute, design, self.solver):
             given = None if isinstance(self.precompute, (bool, np.bool_, str)) else self.precompute
+            # (the column statistics come with Q when it is computed here)
             gram = GramDesign(design, sample_weight, self.fit_intercept, gram=given)
+            X_mean, norm2 = gram.X_mean, gram.centred_norm2
+        else:
+            X_mean, norm2 = design.column_stats(sample_weight, self.fit_intercept)
+        # one step constant serves every target
+        lipschitz = (design.lipschitz(sample_weight, self.fit_intercept)
+                     if self.solver != "cd" else None)
         random = self.selection == "random"
         rng = check_random_state(self.random_state) if random else None
 

@@ -67,7 +67,16 @@ class GramDesign:
     gram : ndarray of shape (n_features, n_features), optional
         A precomputed Q to use instead (checked against X on a few entries).
     stats : tuple, optional
-        ``design.column_stats(sample_weight, center)`` when already computed.
+        ``design.column_stats(sample_weight, center)`` when already computed. Without
+        them, for dense X, they come out of the pass that computes Q (one pass over X
+        instead of two; see `centred_norm2`).
+
+    Attributes
+    ----------
+    X_mean : ndarray of shape (n_features,)
+        Weighted column means (zeros without centring).
+    centred_norm2 : ndarray of shape (n_features,)
+        As ``design.column_stats`` returns them (0 for constant columns).
     """
 
     def __init__(self, design, sample_weight, center, gram=None, stats=None):
@@ -75,14 +84,18 @@ class GramDesign:
         self.design = design
         self.sample_weight = sample_weight
         self.center = center
-        # (X_mean, norm2) from the caller when it already has them
-        self.X_mean, centred_norm2 = stats or design.column_stats(sample_weight, center)
-        n, p = X.shape
-        if gram is None:
-            Q = self._compute(X, sample_weight, center)
-        else:
+        if gram is not None:
+            self.X_mean, centred_norm2 = stats or design.column_stats(sample_weight, center)
             Q = np.asarray(gram, dtype=X.dtype)
             self._check(Q, X, sample_weight)
+        elif stats is None and not design.is_sparse:
+            Q, self.X_mean, centred_norm2 = self._compute_with_stats(X, sample_weight,
+                                                                     center)
+        else:
+            # (X_mean, norm2) from the caller when it already has them
+            self.X_mean, centred_norm2 = stats or design.column_stats(sample_weight, center)
+            Q = self._compute(X, sample_weight, center)
+        self.centred_norm2 = centred_norm2
         self.Q = np.asfortranarray(Q)
         # constant columns stay out, as in the other storages
         self.norm2 = np.where(centred_norm2 == 0, 0.0, np.diag(self.Q).astype(np.float64))
@@ -107,6 +120,32 @@ class GramDesign:
         Q = row_moments(X, np.arange(n), np.zeros(n), sample_weight,
                         self.X_mean if center else None, 0.0)[0]
         return Q.astype(X.dtype)
+
+    def _compute_with_stats(self, X, sample_weight, center):
+        """Q, the column means and the centred norms of a dense X in one pass.
+
+        The rows are taken about the mean of the first few (near the column means, so
+        that large means do not cancel) and the rank-one difference to the exact means
+        is taken out after: ``Xc^T S Xc = B^T S B - (B^T s)(B^T s)^T / n``. Constant
+        columns get a norm of exactly 0, as ``Design.column_stats`` gives them.
+        """
+        n = X.shape[0]
+        if not center:
+            Q = (X.T @ X if sample_weight is None else row_moments(
+                X, np.arange(n), np.zeros(n), sample_weight, None, 0.0)[0])
+            raw = np.diag(Q).astype(np.float64)
+            return Q.astype(X.dtype), np.zeros(X.shape[1]), raw
+        shift = np.asarray(X[:_SHIFT_ROWS], dtype=np.float64).mean(axis=0)
+        BSB, Bs = row_moments(X, np.arange(n), np.zeros(n), sample_weight, shift, 0.0)[:2]
+        Q = BSB - np.outer(Bs, Bs) / n
+        X_mean = shift + Bs / n
+        centred = np.diag(Q).astype(np.float64)
+        # sum s x^2 from the same moments, for column_stats' threshold: what is left
+        # after centring a constant column is rounding of that size
+        raw = centred + n * X_mean ** 2
+        eps = max(np.finfo(X.dtype).eps, n * np.finfo(np.float64).eps)
+        norm2 = np.where(centred > 16.0 * eps * eps * raw, centred, 0.0)
+        return Q.astype(X.dtype), X_mean, norm2
 
     def _check(self, Q, X, sample_weight):
         p = X.shape[1]
@@ -236,6 +275,8 @@ class HeldOutRows:
 
 
 _NO_ROWS = np.empty(0, dtype=np.intp)
+# rows whose mean shifts X before its Gram matrix is taken (GramDesign)
+_SHIFT_ROWS = 64
 
 
 def row_moments(X, rows, y, sample_weight, x_shift, y_shift):

@@ -226,7 +226,14 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
     lower, upper = check_bounds(lower_bounds, upper_bounds, positive, n_features)
 
     design = Design(X)
-    X_mean, norm2 = design.column_stats(sw, fit_intercept)
+    gram = None
+    if use_gram(precompute, design, solver):
+        given = None if isinstance(precompute, (bool, np.bool_, str)) else precompute
+        # (the column statistics come with Q when it is computed here)
+        gram = GramDesign(design, sw, fit_intercept, gram=given)
+        X_mean, norm2 = gram.X_mean, gram.centred_norm2
+    else:
+        X_mean, norm2 = design.column_stats(sw, fit_intercept)
     if isinstance(alphas, numbers.Integral) and not isinstance(alphas, bool):
         alphas = _grid(design, X_mean, y, sw, fit_intercept, pf, positive, l1_ratio, eps,
                        check_int(alphas, "alphas", name, low=1))
@@ -235,10 +242,6 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
         if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
             raise ValueError("alphas must be non-negative finite numbers (or a count).")
 
-    gram = None
-    if use_gram(precompute, design, solver):
-        given = None if isinstance(precompute, (bool, np.bool_, str)) else precompute
-        gram = GramDesign(design, sw, fit_intercept, gram=given, stats=(X_mean, norm2))
     coef = np.zeros(n_features, dtype=X.dtype)
     if coef_init is not None:
         coef[:] = np.asarray(coef_init, dtype=X.dtype).ravel()

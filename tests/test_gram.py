@@ -113,3 +113,32 @@ def test_auto_gram_for_narrow_sparse_data(weighted):
 def _intercept(X, y, coef, sw):
     s = np.ones(X.shape[0]) if sw is None else sw
     return float(s @ (y - X @ coef) / s.sum())
+
+
+@pytest.mark.parametrize("center", [False, True])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gram_pass_gives_the_column_statistics_of_column_stats(dtype, weighted, center):
+    # GramDesign without given statistics takes them from the pass that computes Q:
+    # the same means, the same centred norms (a constant column exactly 0), the same Q
+    from fastpen._engine import Design, GramDesign
+
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((500, 9)) + np.array([1000.0] * 3 + [0.0] * 6)
+    X[:, 4] = 0.1  # constant: zero once centred, whatever the rounding of its mean
+    X = np.asfortranarray(X, dtype=dtype)
+    sw = None
+    if weighted:
+        sw = rng.random(500)
+        sw = (sw * (500 / sw.sum())).astype(dtype)
+    design = Design(X)
+    X_mean, norm2 = design.column_stats(sw, center)
+    one_pass = GramDesign(design, sw, center)
+    two_passes = GramDesign(design, sw, center, stats=(X_mean, norm2))
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(one_pass.X_mean, X_mean, rtol=rtol)
+    np.testing.assert_allclose(one_pass.centred_norm2, norm2, rtol=rtol)
+    assert (one_pass.centred_norm2 == 0).tolist() == (norm2 == 0).tolist()
+    assert one_pass.centred_norm2[4] == 0 or not center
+    scale = np.abs(two_passes.Q).max()
+    np.testing.assert_allclose(one_pass.Q, two_passes.Q, atol=rtol * scale)
