@@ -50,10 +50,6 @@ cdef enum:
     # 60 to 70 features take up to a dozen: its path without intercept took 158 ms
     # with 4, 90 ms with 40)
     NEWTON_ATTEMPTS = 40
-    # sweeps over one support after which it counts as settled, changed or not by the
-    # full sweep before (its sweeps are then iterates of one map; P4's path: 15.9 s
-    # with 50, 12.8 s with 10)
-    SETTLED_SWEEPS = 10
     # a sweep count the sweeps over a support never reach
     NEVER = MAX_SUPPORT_SWEEPS + 1
     # features by which a support may differ from the one the last whole Newton step
@@ -898,9 +894,8 @@ cdef inline int cd_solve(
     Full sweeps over the non-screened features alternate with sweeps over the nonzero
     coefficients only (active-set cycling). While cycling, every ANDERSON_DEPTH sweeps
     an Anderson step extrapolates the support's coefficients (kept only when it lowers
-    the objective): always with `use_anderson`, or, with `settle_anderson` > 0, once a
-    full sweep has left the support unchanged or it has been swept SETTLED_SWEEPS
-    times, when it has at most that many features.
+    the objective): always with `use_anderson`, or, with `settle_anderson` > 0, on
+    supports of at most that many features.
     With `use_extrapolation` the residuals are kept for dual extrapolation: each gap
     check takes the better of the rescaled residual and the extrapolated one as dual
     point, and gap-safe screening uses that point.
@@ -1191,9 +1186,7 @@ cdef inline int cd_solve(
             record_iterate(X_data, X_indices, X_indptr, storage, n, sw, center, X_mean,
                            w, q, support, n_support, ring, w_ring, q_acc, w_trial, l1w,
                            l2w, lower, upper, use_extrapolation,
-                           use_anderson or ((not support_changed
-                                             or inner >= SETTLED_SWEEPS)
-                                            and n_support <= settle_anderson),
+                           use_anderson or n_support <= settle_anderson,
                            &n_snapshots, &n_iterates, &res)
             if progress.d_w_max <= rounding * progress.w_max:
                 # changes at the rounding of the coefficients: settled, whatever the
