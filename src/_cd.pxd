@@ -66,7 +66,7 @@ cdef struct NewtonSpace:
     double* data
     Py_ssize_t size
     # the support the last whole Newton step solved (a mask of p flags, or NULL, and its
-    # size, -1 for none), kept from one alpha of a path to the next
+    # size, 0 for none), kept from one alpha of a path to the next
     unsigned char* solved
     Py_ssize_t solved_size
     # whether that step was taken at the current alpha
@@ -83,7 +83,7 @@ cdef inline bint solved_before(
     Newton step on them is then due at once (the solution moves along the path's
     tangent, which the step follows exactly while the signs hold)."""
     cdef Py_ssize_t f, s = 0, outside = 0, differences
-    if space.solved == NULL or space.solved_size < 0:
+    if space.solved == NULL or space.solved_size == 0:
         return False
     for f in range(n_support):
         if w[support[f]] != 0.0:
@@ -295,6 +295,41 @@ cdef inline bint anderson_step(
     return True
 
 
+cdef inline bint reserve_newton_space(NewtonSpace* space, Py_ssize_t needed) noexcept nogil:
+    """Grow the Newton work space to `needed` doubles; False when memory runs out (the
+    caller then does without the step)."""
+    cdef double* grown
+    if space.size < needed:
+        grown = <double*> PyMem_RawRealloc(space.data, needed * sizeof(double))
+        if grown == NULL:
+            return False
+        space.data = grown
+        space.size = needed
+    return True
+
+
+cdef inline double objective_before_move(
+    int storage, Py_ssize_t n, const floating* q, const floating* sw, bint center,
+    const floating* w, const Py_ssize_t* support, Py_ssize_t s, const double* l1w,
+    const double* l2w, floating* q_before,
+) noexcept nogil:
+    """The objective (up to terms the move leaves alone) that `newton_move` compares a
+    move of the `support` coefficients with. With Gram storage q is the gradient, not
+    a residual: the value is the penalty alone, and `q_before` takes the gradient on
+    the support, from which newton_move gets the smooth part's exact change along d,
+    -d^T q + d^T Q d / 2 = -d^T (q_before + q_after) / 2, free of the ||yc||^2-sized
+    terms a value of the objective would carry."""
+    cdef Py_ssize_t b, jb
+    cdef double before = 0.0
+    if storage != GRAM:
+        return penalised_objective(n, q, sw, center, w, support, s, l1w, l2w)
+    for b in range(s):
+        jb = support[b]
+        q_before[b] = q[jb]
+        before += l1w[jb] * fabs(w[jb]) + 0.5 * l2w[jb] * w[jb] * w[jb]
+    return before
+
+
 cdef inline int newton_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
@@ -479,9 +514,8 @@ cdef inline int newton_move_once(
     for b in range(s):
         jb = support[b]
         if storage == GRAM:
-            # q is the gradient itself; kept for the objective change of the move
+            # q is the gradient itself
             acc = q[jb]
-            scratch[b] = q[jb]
         else:
             acc = col_dot_weighted(X_data, X_indices, X_indptr, storage, n, jb, q, sw)
             if center:
@@ -585,16 +619,8 @@ cdef inline int take_step(
     crossed[0] = crossing
     if fraction <= 0.0 or fraction == INFINITY:
         return NEWTON_REFUSED
-    if storage == GRAM:
-        # q is the gradient, not a residual: the smooth part's change along d is
-        # -d^T q + d^T Q d / 2 = -d^T (q_before + q_after) / 2, exact and free of the
-        # ||yc||^2-sized terms a value of the objective would carry
-        before = 0.0
-        for b in range(s):
-            jb = support[b]
-            before += l1w[jb] * fabs(w[jb]) + 0.5 * l2w[jb] * w[jb] * w[jb]
-    else:
-        before = penalised_objective(n, q, sw, center, w, support, s, l1w, l2w)
+    before = objective_before_move(storage, n, q, sw, center, w, support, s, l1w, l2w,
+                                   scratch)
     if fraction < 1.0 and not unbounded and newton_move(
             X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w, q, scratch,
             support, s, l1w, l2w, lower, upper, step, 1.0, -1, moved, before, res):
@@ -703,22 +729,16 @@ cdef inline int try_newton(
     cdef Py_ssize_t f, n_chosen = 0
     cdef int result
     cdef double work = 0.0
-    cdef Py_ssize_t needed
     cdef bint gather
-    cdef double* grown
     cdef double* newton_space
     for f in range(n_support):
         if w[support[f]] != 0.0:
             chosen[n_chosen] = support[f]
             n_chosen += 1
     gather = gathers_columns(n_chosen, storage, p, sizeof(floating))
-    needed = 2 * n_chosen * n_chosen + 7 * n_chosen + (n * n_chosen if gather else 0)
-    if space.size < needed:
-        grown = <double*> PyMem_RawRealloc(space.data, needed * sizeof(double))
-        if grown == NULL:
-            return NEWTON_REFUSED
-        space.data = grown
-        space.size = needed
+    if not reserve_newton_space(
+            space, 2 * n_chosen * n_chosen + 7 * n_chosen + (n * n_chosen if gather else 0)):
+        return NEWTON_REFUSED
     newton_space = space.data
     result = newton_step(
         X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2, w, q,
@@ -776,32 +796,19 @@ cdef inline bint predict_along_path(
     cdef Py_ssize_t f, j, s = 0
     cdef double before
     cdef double* step
-    cdef double* grown
     for f in range(n_active):
         j = active[f]
         if w[j] != 0.0 and w[j] != w_before[j]:
             chosen[s] = j
             s += 1
-    if s == 0:
+    if s == 0 or not reserve_newton_space(space, 2 * s):
         return False
-    if space.size < 2 * s:
-        grown = <double*> PyMem_RawRealloc(space.data, 2 * s * sizeof(double))
-        if grown == NULL:
-            return False
-        space.data = grown
-        space.size = 2 * s
     step = space.data
-    before = 0.0
     for f in range(s):
         j = chosen[f]
         step[f] = factor * (w[j] - w_before[j])
-        if storage == GRAM:
-            # the gradient before the move, for newton_move's exact change (q is the
-            # gradient with Gram storage)
-            scratch[f] = q[j]
-            before += l1w[j] * fabs(w[j]) + 0.5 * l2w[j] * w[j] * w[j]
-    if storage != GRAM:
-        before = penalised_objective(n, q, sw, center, w, chosen, s, l1w, l2w)
+    before = objective_before_move(storage, n, q, sw, center, w, chosen, s, l1w, l2w,
+                                   scratch)
     return newton_move(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w, q,
                        scratch, chosen, <int> s, l1w, l2w, lower, upper, step, 1.0, -1,
                        &space.data[s], before, res)

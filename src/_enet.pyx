@@ -18,12 +18,14 @@ from _fista cimport prox_grad_solve
 SOLVERS = ("cd", "fista", "ista")
 
 
-def _work(workspace, name, shape, dtype, zeroed):
+def _work(workspace, name, shape, dtype, zeroed, kept=False):
     """A work array of this shape and dtype: the one kept in `workspace` when it fits,
-    else a new one (kept there for the next call). `zeroed`: filled with zeros."""
+    else a new one (kept there for the next call). `zeroed`: filled with zeros;
+    `kept`: its contents are the call before's (zeros when new)."""
     array = None if workspace is None else workspace.get(name)
     if array is None or array.shape != shape or array.dtype != dtype:
-        array = np.zeros(shape, dtype=dtype) if zeroed else np.empty(shape, dtype=dtype)
+        array = (np.zeros(shape, dtype=dtype) if zeroed or kept
+                 else np.empty(shape, dtype=dtype))
         if workspace is not None:
             workspace[name] = array
     elif zeroed:
@@ -265,13 +267,11 @@ def enet_solve_path(
     newton_space.size = 0
     # the support the last whole Newton step solved, kept in the workspace so that a
     # path cut in several calls takes the same steps
-    kept_mask = workspace.get("solved") if workspace is not None else None
     cdef unsigned char[::1] solved = _work(
-        workspace, "solved", (n_features if use_cd and newton else 1,), np.uint8, False)
+        workspace, "solved", (n_features if use_cd and newton else 1,), np.uint8, False,
+        kept=True)
     cdef Py_ssize_t[::1] solved_size = _work(workspace, "solved_size", (1,), np.intp,
-                                             False)
-    if solved.base is not kept_mask:
-        solved_size[0] = -1
+                                             False, kept=True)
     newton_space.solved = &solved[0]
     newton_space.solved_size = solved_size[0]
     cdef const unsigned char[::1] start_mask
