@@ -10,8 +10,8 @@ from sklearn.utils import check_random_state, column_or_1d
 
 from ._elastic_net import ElasticNet, linear_predict, validate_enet_X
 from ._engine import (
-    SOLVERS, Design, GramDesign, HeldOutRows, row_moments, solve_enet, take_rows, use_gram,
-    warn_not_converged,
+    SOLVERS, Design, HeldOutRows, row_moments, solve_enet, statistics_and_gram, take_rows,
+    use_gram, warn_not_converged,
 )
 from ._path import centred_correlation, grid_from_correlation, path_solutions
 from ._validation import (
@@ -54,11 +54,11 @@ def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
         design = Design(X_train)
         sw_train = check_sample_weight(
             None if sample_weight is None else sample_weight[train], len(train), X.dtype)
-        X_mean, norm2 = design.column_stats(sw_train, fit_intercept)
+        # (a Gram matrix passed as `precompute` is the whole data's: each fold computes
+        # its own)
+        X_mean, norm2, gram = statistics_and_gram(
+            design, sw_train, fit_intercept, use_gram(precompute, design, params["solver"]))
         y_train = y[train]
-        gram = None
-        if use_gram(precompute, design, params["solver"]):
-            gram = GramDesign(design, sw_train, fit_intercept, stats=(X_mean, norm2))
     coef = np.zeros(n_features, dtype=X.dtype)
     mse = np.empty(alphas.size)
     intercepts = np.empty(alphas.size)

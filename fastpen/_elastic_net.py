@@ -7,7 +7,9 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._engine import SOLVERS, Design, GramDesign, solve_enet, use_gram, warn_not_converged
+from ._engine import (
+    SOLVERS, Design, given_gram, solve_enet, statistics_and_gram, use_gram, warn_not_converged,
+)
 from ._validation import (
     canonical_csc,
     check_bool,
@@ -254,14 +256,9 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Y = y[:, np.newaxis] if y.ndim == 1 else y
         n_targets = Y.shape[1]
         coef = self._initial_coef(n_targets, n_features, X.dtype)
-        gram = None
-        if use_gram(self.precompute, design, self.solver):
-            given = None if isinstance(self.precompute, (bool, np.bool_, str)) else self.precompute
-            # (the column statistics come with Q when it is computed here)
-            gram = GramDesign(design, sample_weight, self.fit_intercept, gram=given)
-            X_mean, norm2 = gram.X_mean, gram.centred_norm2
-        else:
-            X_mean, norm2 = design.column_stats(sample_weight, self.fit_intercept)
+        X_mean, norm2, gram = statistics_and_gram(
+            design, sample_weight, self.fit_intercept,
+            use_gram(self.precompute, design, self.solver), given_gram(self.precompute))
         # one step constant serves every target
         lipschitz = (design.lipschitz(sample_weight, self.fit_intercept)
                      if self.solver != "cd" else None)

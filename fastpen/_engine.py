@@ -84,58 +84,49 @@ class GramDesign:
         self.design = design
         self.sample_weight = sample_weight
         self.center = center
+        n = X.shape[0]
         if gram is not None:
             self.X_mean, centred_norm2 = stats or design.column_stats(sample_weight, center)
             Q = np.asarray(gram, dtype=X.dtype)
             self._check(Q, X, sample_weight)
-        elif stats is None and not design.is_sparse:
-            Q, self.X_mean, centred_norm2 = self._compute_with_stats(X, sample_weight,
-                                                                     center)
-        else:
-            # (X_mean, norm2) from the caller when it already has them
+        elif design.is_sparse:
             self.X_mean, centred_norm2 = stats or design.column_stats(sample_weight, center)
-            Q = self._compute(X, sample_weight, center)
+            Q = sparse_gram(X, sample_weight)
+            if center:
+                Q -= n * np.outer(self.X_mean, self.X_mean)
+            Q = Q.astype(X.dtype)
+        else:
+            Q, self.X_mean, centred_norm2 = self._dense_gram(
+                X, sample_weight, center, None if stats is None else stats[0])
+            if stats is not None:
+                # the caller's, for statistics identical to those of its other uses
+                self.X_mean, centred_norm2 = stats
         self.centred_norm2 = centred_norm2
         self.Q = np.asfortranarray(Q)
         # constant columns stay out, as in the other storages
         self.norm2 = np.where(centred_norm2 == 0, 0.0, np.diag(self.Q).astype(np.float64))
         self.data = self.Q.reshape(-1, order="F")
 
-    def _compute(self, X, sample_weight, center):
-        """Q = Xc^T S Xc in the dtype of X.
+    @staticmethod
+    def _dense_gram(X, sample_weight, center, shift=None):
+        """Q = Xc^T S Xc of a dense X in its dtype, with the column means and centred
+        norms, all from one pass over X.
 
-        Dense X with centring: the products of the rows minus their means (gathered a
-        few at a time, `row_moments`), not X^T S X - n m m^T, whose difference cancels
-        the digits of large means (float32 columns of mean 1000 gave coefficients off
-        by 2.5 that way).
-        """
-        n = X.shape[0]
-        if sp.issparse(X):
-            Q = sparse_gram(X, sample_weight)
-            if center:
-                Q -= n * np.outer(self.X_mean, self.X_mean)
-            return Q.astype(X.dtype)
-        if sample_weight is None and not center:
-            return X.T @ X
-        Q = row_moments(X, np.arange(n), np.zeros(n), sample_weight,
-                        self.X_mean if center else None, 0.0)[0]
-        return Q.astype(X.dtype)
-
-    def _compute_with_stats(self, X, sample_weight, center):
-        """Q, the column means and the centred norms of a dense X in one pass.
-
-        The rows are taken about the mean of the first few (near the column means, so
-        that large means do not cancel) and the rank-one difference to the exact means
-        is taken out after: ``Xc^T S Xc = B^T S B - (B^T s)(B^T s)^T / n``. Constant
-        columns get a norm of exactly 0, as ``Design.column_stats`` gives them.
+        With centring, the products of the rows minus a shift near the column means
+        (`shift`, else the mean of the first rows), gathered a few at a time
+        (`row_moments`), and the rank-one difference to the exact means taken out
+        after: ``Xc^T S Xc = B^T S B - (B^T s)(B^T s)^T / n``. Not X^T S X - n m m^T,
+        whose difference cancels the digits of large means (float32 columns of mean
+        1000 gave coefficients off by 2.5 that way). Constant columns get a norm of
+        exactly 0, as ``Design.column_stats`` gives them.
         """
         n = X.shape[0]
         if not center:
             Q = (X.T @ X if sample_weight is None else row_moments(
                 X, np.arange(n), np.zeros(n), sample_weight, None, 0.0)[0])
-            raw = np.diag(Q).astype(np.float64)
-            return Q.astype(X.dtype), np.zeros(X.shape[1]), raw
-        shift = np.asarray(X[:_SHIFT_ROWS], dtype=np.float64).mean(axis=0)
+            return Q.astype(X.dtype), np.zeros(X.shape[1]), np.diag(Q).astype(np.float64)
+        if shift is None:
+            shift = np.asarray(X[:_SHIFT_ROWS], dtype=np.float64).mean(axis=0)
         BSB, Bs = row_moments(X, np.arange(n), np.zeros(n), sample_weight, shift, 0.0)[:2]
         Q = BSB - np.outer(Bs, Bs) / n
         X_mean = shift + Bs / n
@@ -370,6 +361,21 @@ def sparse_gram(X, weights):
 
 def _column(X, j):
     return X[:, [j]].toarray().ravel() if sp.issparse(X) else X[:, j]
+
+
+def statistics_and_gram(design, sample_weight, center, with_gram, given=None):
+    """Return (X_mean, norm2, gram): the column statistics (`Design.column_stats`) and,
+    with `with_gram`, the :class:`GramDesign` (on the Gram matrix `given`, or computed;
+    computed from dense X, it brings the statistics from its own pass), else None."""
+    if not with_gram:
+        return (*design.column_stats(sample_weight, center), None)
+    gram = GramDesign(design, sample_weight, center, gram=given)
+    return gram.X_mean, gram.centred_norm2, gram
+
+
+def given_gram(precompute):
+    """The Gram matrix a `precompute` parameter passes (None for True, False, 'auto')."""
+    return None if isinstance(precompute, (bool, np.bool_, str)) else precompute
 
 
 def use_gram(precompute, design, solver):

@@ -7,8 +7,8 @@ import scipy.sparse as sp
 from sklearn.utils import check_array, check_random_state
 
 from ._engine import (
-    SOLVERS, Design, GramDesign, PathSolution, solve_enet_path, use_gram,
-    warn_not_converged, weighted_mean,
+    SOLVERS, Design, PathSolution, given_gram, solve_enet_path, statistics_and_gram,
+    use_gram, warn_not_converged, weighted_mean,
 )
 from ._validation import (
     canonical_csc,
@@ -226,14 +226,9 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
     lower, upper = check_bounds(lower_bounds, upper_bounds, positive, n_features)
 
     design = Design(X)
-    gram = None
-    if use_gram(precompute, design, solver):
-        given = None if isinstance(precompute, (bool, np.bool_, str)) else precompute
-        # (the column statistics come with Q when it is computed here)
-        gram = GramDesign(design, sw, fit_intercept, gram=given)
-        X_mean, norm2 = gram.X_mean, gram.centred_norm2
-    else:
-        X_mean, norm2 = design.column_stats(sw, fit_intercept)
+    X_mean, norm2, gram = statistics_and_gram(
+        design, sw, fit_intercept, use_gram(precompute, design, solver),
+        given_gram(precompute))
     if isinstance(alphas, numbers.Integral) and not isinstance(alphas, bool):
         alphas = _grid(design, X_mean, y, sw, fit_intercept, pf, positive, l1_ratio, eps,
                        check_int(alphas, "alphas", name, low=1))
