@@ -11,8 +11,8 @@ from cython cimport floating
 from libc.math cimport ceil, fabs, sqrt, INFINITY
 from libc.stdint cimport uint32_t
 from libc.string cimport memcpy, memset
-from cpython.mem cimport PyMem_RawRealloc
-from scipy.linalg.cython_blas cimport dgemv, dsyrk, dtrsv
+from cpython.mem cimport PyMem_RawFree, PyMem_RawRealloc
+from scipy.linalg.cython_blas cimport dgemm, dgemv, dsyrk, dtrsv
 from scipy.linalg.cython_lapack cimport dpotrs, dpstrf
 
 from _columns cimport (
@@ -71,6 +71,45 @@ cdef struct NewtonSpace:
     Py_ssize_t solved_size
     # whether that step was taken at the current alpha
     bint solved_here
+    # the products of the dense columns the Newton steps of one solve (or path) have
+    # gathered, kept for the next steps: products[a + b * cache_cap] = x_a^T S x_b
+    # (uncentred) for the features in slots a and b. Along a path the supports change
+    # a few features at a time, so a step computes the products of its new columns
+    # only. slot_of: p entries (-1: not kept) or NULL; feature_in_slot: cache_cap
+    double* products
+    Py_ssize_t* slot_of
+    Py_ssize_t* feature_in_slot
+    Py_ssize_t n_slots
+    Py_ssize_t cache_cap
+
+
+cdef inline void init_newton_space(NewtonSpace* space) noexcept nogil:
+    """An empty work space (no memory yet) and no solved support."""
+    space.data = NULL
+    space.size = 0
+    space.solved = NULL
+    space.solved_size = 0
+    space.solved_here = False
+    space.products = NULL
+    space.slot_of = NULL
+    space.feature_in_slot = NULL
+    space.n_slots = 0
+    space.cache_cap = 0
+
+
+cdef inline void free_newton_space(NewtonSpace* space) noexcept nogil:
+    """Free what the Newton steps allocated (the solved mask belongs to the caller)."""
+    PyMem_RawFree(space.data)
+    PyMem_RawFree(space.products)
+    PyMem_RawFree(space.slot_of)
+    PyMem_RawFree(space.feature_in_slot)
+    space.data = NULL
+    space.products = NULL
+    space.slot_of = NULL
+    space.feature_in_slot = NULL
+    space.size = 0
+    space.n_slots = 0
+    space.cache_cap = 0
 
 
 cdef inline bint solved_before(
@@ -330,14 +369,124 @@ cdef inline double objective_before_move(
     return before
 
 
+cdef inline bint reserve_product_cache(
+    NewtonSpace* space, Py_ssize_t p, Py_ssize_t s,
+) noexcept nogil:
+    """Make room in `space` for the products of s columns (p: the number of
+    features); False when memory runs out."""
+    cdef Py_ssize_t j, k
+    cdef double* products
+    cdef Py_ssize_t* features
+    if space.slot_of == NULL:
+        space.slot_of = <Py_ssize_t*> PyMem_RawRealloc(NULL, p * sizeof(Py_ssize_t))
+        if space.slot_of == NULL:
+            return False
+        for j in range(p):
+            space.slot_of[j] = -1
+    if space.cache_cap >= s:
+        return True
+    products = <double*> PyMem_RawRealloc(space.products, s * s * sizeof(double))
+    if products == NULL:
+        return False
+    space.products = products
+    features = <Py_ssize_t*> PyMem_RawRealloc(space.feature_in_slot, s * sizeof(Py_ssize_t))
+    if features == NULL:
+        return False
+    space.feature_in_slot = features
+    # the kept products were laid out for the smaller capacity: start again
+    for k in range(space.n_slots):
+        space.slot_of[space.feature_in_slot[k]] = -1
+    space.n_slots = 0
+    space.cache_cap = s
+    return True
+
+
+cdef inline int gathered_products(
+    const floating* X_data, int n, Py_ssize_t p, const floating* sw,
+    const Py_ssize_t* support, int s, double* gathered, double* block, double* order,
+    double* saved, NewtonSpace* space,
+) noexcept nogil:
+    """saved[a + b s] = x_a^T S x_b (uncentred) for a > b, the support's dense columns
+    a and b, by BLAS-3 for the columns that were not in the support of the step before
+    (whose products `space` keeps; they then keep this support's). Returns how many
+    columns were new.
+
+    `gathered` (n x s doubles) takes the columns S^1/2 x_j, new ones first, `order`
+    (s) their support positions, `block` (s x s) their products."""
+    cdef Py_ssize_t a, b, c, i, r, row, col
+    cdef int m = 0, rows = n, fresh = 0
+    cdef double plus_one = 1.0, zero = 0.0
+    cdef const floating* column
+    cdef char* lower_triangle = b"L"
+    cdef char* transposed = b"T"
+    cdef char* plain = b"N"
+    cdef bint keep = reserve_product_cache(space, p, s)
+    cdef Py_ssize_t cap = space.cache_cap
+    if keep:
+        for b in range(s):
+            if space.slot_of[support[b]] < 0:
+                m += 1
+    else:
+        m = s
+    # the new columns first (in support order), then the kept ones
+    for b in range(s):
+        if m == s or space.slot_of[support[b]] < 0:
+            order[fresh] = <double> b
+            fresh += 1
+    for b in range(s):
+        if m < s and space.slot_of[support[b]] >= 0:
+            order[fresh] = <double> b
+            fresh += 1
+    for c in range(s if m > 0 else 0):
+        column = &X_data[support[<Py_ssize_t> order[c]] * n]
+        if sw != NULL:
+            for i in range(n):
+                gathered[i + c * n] = column[i] * sqrt(sw[i])
+        else:
+            for i in range(n):
+                gathered[i + c * n] = column[i]
+    if m == s:
+        # (in support order)
+        dsyrk(lower_triangle, transposed, &s, &rows, &plus_one, gathered, &rows, &zero,
+              saved, &s)
+    else:
+        for b in range(s):
+            col = space.slot_of[support[b]] * cap
+            for a in range(b + 1, s):
+                if space.slot_of[support[a]] >= 0 and col >= 0:
+                    saved[a + b * s] = space.products[space.slot_of[support[a]] + col]
+        if m > 0:
+            # the new columns against every column of the support
+            dgemm(transposed, plain, &m, &s, &rows, &plus_one, gathered, &rows, gathered,
+                  &rows, &zero, block, &m)
+            for c in range(s):
+                for r in range(m):
+                    row = max(<Py_ssize_t> order[r], <Py_ssize_t> order[c])
+                    col = min(<Py_ssize_t> order[r], <Py_ssize_t> order[c])
+                    saved[row + col * s] = block[r + c * m]
+    if keep:
+        # the cache now holds this support, in support order
+        for c in range(space.n_slots):
+            space.slot_of[space.feature_in_slot[c]] = -1
+        for b in range(s):
+            space.slot_of[support[b]] = b
+            space.feature_in_slot[b] = support[b]
+            for a in range(b + 1, s):
+                space.products[a + b * cap] = saved[a + b * s]
+                space.products[b + a * cap] = saved[a + b * s]
+        space.n_slots = s
+    return m
+
+
 cdef inline int newton_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
     const double* norm2, floating* w, floating* q, floating* scratch,
-    Py_ssize_t* support, Py_ssize_t n_support,
+    Py_ssize_t* support, Py_ssize_t n_support, Py_ssize_t p,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     double* saved, double* hessian, double* step, double* moved, double* factor_work,
-    int* pivots, double* gathered, double* work, Residual* res, Progress* progress,
+    int* pivots, double* gathered, NewtonSpace* space, double* work, Residual* res,
+    Progress* progress,
 ) except -1 nogil:
     """Newton steps on a support with its signs held: the exact minimiser there.
 
@@ -365,17 +514,14 @@ cdef inline int newton_step(
     `saved` and `hessian` hold n_support^2 doubles, `step` and `moved` n_support,
     `factor_work` 4 n_support, `pivots` n_support ints; `gathered`, n x n_support
     doubles for dense X (else NULL), takes the support's columns so that the Hessian
-    is one BLAS-3 product.
+    is one BLAS-3 product, of the columns whose products `space` does not keep from
+    the steps before (`gathered_products`; p: the number of features).
     `work` is increased by the work done, in column dots. Returns the outcome of the
     last step taken, NEWTON_PARTIAL (coefficients left the support) or NEWTON_FULL,
     or NEWTON_REFUSED when none was; the Hessian lets Ctrl-C through as the sweeps do.
     """
     cdef Py_ssize_t a, b, i, jb, kept
-    cdef int s = <int> n_support, attempts = 0, rows = n
-    cdef double plus_one = 1.0, zero = 0.0
-    cdef const floating* column
-    cdef char* lower_triangle = b"L"
-    cdef char* transposed = b"T"
+    cdef int s = <int> n_support, attempts = 0, fresh = 0
     cdef int outcome = NEWTON_REFUSED, result = NEWTON_REFUSED
     cdef bint null_step = False
     if n_support < 1:
@@ -386,18 +532,11 @@ cdef inline int newton_step(
             scratch[i] = 0.0
     if gathered != NULL:
         # S^1/2 X_S in one block, and its Gram matrix by BLAS-3 (several times the
-        # speed of the column dots: the step then pays for itself sooner)
-        for b in range(s):
-            column = &X_data[support[b] * n]
-            if sw != NULL:
-                for i in range(n):
-                    gathered[i + b * n] = column[i] * sqrt(sw[i])
-            else:
-                for i in range(n):
-                    gathered[i + b * n] = column[i]
-        dsyrk(lower_triangle, transposed, &s, &rows, &plus_one, gathered, &rows, &zero,
-              saved, &s)
-        progress.work += s * n
+        # speed of the column dots: the step then pays for itself sooner), of the
+        # columns the steps before did not have only
+        fresh = gathered_products(X_data, n, p, sw, support, s, gathered, hessian, moved,
+                                  saved, space)
+        progress.work += fresh * n
         check_interrupt(progress)
     for b in range(s):
         jb = support[b]
@@ -419,7 +558,9 @@ cdef inline int newton_step(
             progress.work += (s - b) * col_size(X_indptr, storage, n, jb)
             check_interrupt(progress)
         saved[b + b * s] = norm2[jb] + l2w[jb]
-    if storage != GRAM:
+    if gathered != NULL:
+        work[0] += fresh * (s - 0.5 * fresh)
+    elif storage != GRAM:
         work[0] += 0.5 * s * s
     while attempts < NEWTON_ATTEMPTS:
         memcpy(hessian, saved, s * s * sizeof(double))
@@ -742,14 +883,14 @@ cdef inline int try_newton(
     newton_space = space.data
     result = newton_step(
         X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2, w, q,
-        scratch, chosen, n_chosen, l1w, l2w, lower, upper, newton_space,
+        scratch, chosen, n_chosen, p, l1w, l2w, lower, upper, newton_space,
         &newton_space[n_chosen * n_chosen], &newton_space[2 * n_chosen * n_chosen],
         &newton_space[2 * n_chosen * n_chosen + n_chosen],
         &newton_space[2 * n_chosen * n_chosen + 2 * n_chosen],
         # the pivots' ints, in the last n_chosen doubles (an int fits in a double)
         <int*> &newton_space[2 * n_chosen * n_chosen + 6 * n_chosen],
         &newton_space[2 * n_chosen * n_chosen + 7 * n_chosen] if gather else NULL,
-        &work, res, progress)
+        space, &work, res, progress)
     if result == NEWTON_FULL and space.solved != NULL:
         # (p flags against the step's s^2 n flops)
         memset(space.solved, 0, p)

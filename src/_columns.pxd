@@ -31,13 +31,24 @@ cdef inline double col_dot(
 ) noexcept nogil:
     """Return x_j^T v, accumulated in double (float32 columns included: float32
     accumulation loses the gradient to cancellation when columns have large means)."""
-    cdef Py_ssize_t k
-    cdef double acc = 0.0
+    cdef Py_ssize_t k, end
+    cdef double acc = 0.0, acc1 = 0.0, acc2 = 0.0, acc3 = 0.0
     cdef int one = 1
     if storage == SPARSE:
-        for k in range(indptr[j], indptr[j + 1]):
+        # four running sums: one would chain every add on the one before (its latency,
+        # not the loads, would set the pace on columns of a few dozen entries)
+        k = indptr[j]
+        end = indptr[j + 1]
+        while k + 4 <= end:
             acc += data[k] * v[indices[k]]
-        return acc
+            acc1 += data[k + 1] * v[indices[k + 1]]
+            acc2 += data[k + 2] * v[indices[k + 2]]
+            acc3 += data[k + 3] * v[indices[k + 3]]
+            k += 4
+        while k < end:
+            acc += data[k] * v[indices[k]]
+            k += 1
+        return (acc + acc1) + (acc2 + acc3)
     if storage == GRAM:
         return v[j]
     if floating is float:

@@ -8,10 +8,10 @@ from libc.stdint cimport uint32_t
 
 from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM
 from _engine_common cimport Residual, gap_target
-from cpython.mem cimport PyMem_RawFree
 
 from _cd cimport (
-    cd_solve, NewtonSpace, EXTRAPOLATION_DEPTH, ANDERSON_DEPTH, NEWTON_MAX_SUPPORT,
+    cd_solve, NewtonSpace, init_newton_space, free_newton_space, gathered_products,
+    EXTRAPOLATION_DEPTH, ANDERSON_DEPTH, NEWTON_MAX_SUPPORT,
 )
 from _fista cimport prox_grad_solve
 
@@ -263,8 +263,7 @@ def enet_solve_path(
                          if storage == GRAM else max(<Py_ssize_t> 256, <Py_ssize_t> sqrt(
                              X_data.shape[0] * sizeof(floating) / 128.0)))
     cdef NewtonSpace newton_space
-    newton_space.data = NULL
-    newton_space.size = 0
+    init_newton_space(&newton_space)
     # the support the last whole Newton step solved, kept in the workspace so that a
     # path cut in several calls takes the same steps
     cdef unsigned char[::1] solved = _work(
@@ -390,7 +389,47 @@ def enet_solve_path(
                     for j in range(n_features):
                         coefs[k, j] = w[j]
     finally:
-        PyMem_RawFree(newton_space.data)
+        free_newton_space(&newton_space)
         if use_cd and newton:
             solved_size[0] = newton_space.solved_size
     return tol_abs, (0.0 if use_cd else L), n_restarts
+
+
+def newton_products(const floating[::1, :] X, supports, sample_weight=None):
+    """The products x_a^T S x_b of the dense columns of each support in `supports`, as
+    the Newton steps of one solve get them in turn: from the products kept since the
+    step before, with only those of the new columns computed (`gathered_products`).
+
+    For tests: each must be X_S^T S X_S (S = diag(sample_weight)), whichever features
+    left and came back between the steps. Returns one symmetric array per support,
+    with zeros on the diagonal (the steps take it from the column norms)."""
+    cdef int n = <int> X.shape[0]
+    cdef Py_ssize_t p = X.shape[1]
+    cdef int s
+    cdef NewtonSpace space
+    cdef Py_ssize_t[::1] support
+    cdef double[:, ::1] saved
+    cdef double[::1] gathered, block, order
+    cdef floating[::1] weights
+    cdef const floating* sw = NULL
+    if sample_weight is not None:
+        weights = np.ascontiguousarray(sample_weight, dtype=np.asarray(X).dtype)
+        sw = &weights[0]
+    out = []
+    init_newton_space(&space)
+    try:
+        for features in supports:
+            support = np.ascontiguousarray(features, dtype=np.intp)
+            s = <int> support.shape[0]
+            saved = np.zeros((s, s))
+            gathered = np.empty(n * s)
+            block = np.empty(s * s)
+            order = np.empty(s)
+            gathered_products(&X[0, 0], n, p, sw, &support[0], s, &gathered[0], &block[0],
+                              &order[0], &saved[0, 0], &space)
+            # saved[a + b s] (a > b) is row b, column a of the C-ordered array
+            upper = np.triu(np.asarray(saved), 1)
+            out.append(upper + upper.T)
+    finally:
+        free_newton_space(&space)
+    return out

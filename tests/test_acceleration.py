@@ -133,6 +133,36 @@ def test_newton_step_ends_a_stall_on_nearly_collinear_columns():
     assert kkt_violation(X, y, model.coef_, 0.0, alpha, 1.0) <= 1e-9
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_newton_hessian_kept_between_steps_is_the_supports_gram(dtype, weighted):
+    # the steps of one solve keep the products of the support before and compute only
+    # the new columns': through features that leave and come back, a support that
+    # outgrows the kept block, and one that shares nothing with the one before, each
+    # Hessian must still be X_S^T S X_S
+    rng = np.random.default_rng(3)
+    X = np.asfortranarray(rng.standard_normal((40, 60)) + 2.0, dtype=dtype)
+    weights = rng.uniform(0.5, 2.0, 40) if weighted else None
+    supports = [
+        list(range(10)),
+        list(range(8)) + [12, 13],          # 8 and 9 leave, 12 and 13 come
+        list(range(10)),                    # 8 and 9 come back
+        [5, 2, 9, 1],                       # a smaller one, in another order
+        list(range(0, 60, 2)),              # more columns than kept so far
+        list(range(1, 60, 2)),              # nothing in common
+        list(range(1, 60, 2))[::-1],        # the same, reversed
+    ]
+    X64 = np.asarray(X, dtype=np.float64)
+    scale = np.ones(40) if weights is None else np.asarray(weights, dtype=dtype)
+    for support, hessian in zip(supports, fastpen._enet.newton_products(
+            X, supports, sample_weight=weights)):
+        columns = X64[:, support]
+        expected = columns.T @ (scale[:, None] * columns)
+        np.fill_diagonal(expected, 0.0)
+        np.testing.assert_allclose(hessian, expected, rtol=1e-12,
+                                   atol=1e-12 * np.abs(expected).max())
+
+
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_null_space_moves_end_the_creep_on_supports_wider_than_the_rank(
