@@ -13,7 +13,7 @@ from libc.stdint cimport uint32_t
 from libc.string cimport memcpy, memset
 from cpython.mem cimport PyMem_RawFree, PyMem_RawRealloc
 from scipy.linalg.cython_blas cimport dgemm, dgemv, dsyrk, dtrsv
-from scipy.linalg.cython_lapack cimport dpotrs, dpstrf
+from scipy.linalg.cython_lapack cimport dpotrf, dpotrs, dpstrf
 
 from _columns cimport (
     index_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy, col_size,
@@ -563,11 +563,10 @@ cdef inline int newton_step(
     elif storage != GRAM:
         work[0] += 0.5 * s * s
     while attempts < NEWTON_ATTEMPTS:
-        memcpy(hessian, saved, s * s * sizeof(double))
         outcome = newton_move_once(
             X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w, q, scratch,
-            support, s, l1w, l2w, lower, upper, hessian, step, moved, factor_work, pivots,
-            &null_step, res)
+            support, s, l1w, l2w, lower, upper, saved, hessian, step, moved, factor_work,
+            pivots, &null_step, res)
         work[0] += s + s / 6.0 * s * s / n
         if outcome != NEWTON_REFUSED:
             result = outcome
@@ -627,24 +626,58 @@ cdef inline double null_space_direction(
     return rate
 
 
+cdef inline int factor_hessian(
+    const double* saved, double* hessian, int s, double largest, int* pivots,
+    double* work,
+) noexcept nogil:
+    """The Cholesky factor of the s x s Hessian in `saved` (lower triangle, whose
+    largest diagonal entry is `largest`) into `hessian`, with its pivots (1-based, as
+    LAPACK's; `work`: 2 s doubles); returns its rank (0: none).
+
+    Unpivoted first (dpotrf, blocked: a few times the speed of the pivoted one on
+    P1's supports of 200), kept when every pivot (squared) is above 1e-10 of the
+    largest diagonal entry: a clear full rank. Else, pivoted (dpstrf), whose pivots
+    below 1e-12 of the largest are rounding (the sparse Hessian's centring cancels
+    terms of the size of the largest): the Hessian's rank ends there."""
+    cdef int b, info = 0, rank = 0
+    cdef char* lower_triangle = b"L"
+    cdef double pivot_floor = 1e-12 * largest
+    memcpy(hessian, saved, s * s * sizeof(double))
+    dpotrf(lower_triangle, &s, hessian, &s, &info)
+    if info == 0:
+        for b in range(s):
+            if hessian[b * (s + 1)] * hessian[b * (s + 1)] < 1e-10 * largest:
+                info = b + 1
+                break
+    if info == 0:
+        for b in range(s):
+            pivots[b] = b + 1
+        return s
+    memcpy(hessian, saved, s * s * sizeof(double))
+    dpstrf(lower_triangle, &s, hessian, &s, pivots, &rank, &pivot_floor, work, &info)
+    if info < 0:
+        return 0
+    return rank
+
+
 cdef inline int newton_move_once(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
     floating* w, floating* q, floating* scratch, const Py_ssize_t* support, int s,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
-    double* hessian, double* step, double* moved, double* factor_work, int* pivots,
-    bint* null_step, Residual* res,
+    const double* saved, double* hessian, double* step, double* moved,
+    double* factor_work, int* pivots, bint* null_step, Residual* res,
 ) noexcept nogil:
-    """One step of `newton_step` on the Hessian in `hessian` (lower triangle,
-    factorised in place, with pivoting): the gradient at w, the solve (or, on a
-    singular Hessian, a null-space direction), the moves. Returns NEWTON_REFUSED,
+    """One step of `newton_step` on the Hessian in `saved` (lower triangle), factorised
+    in `hessian` (`factor_hessian`): the gradient at w, the solve (or, on a singular
+    Hessian, a null-space direction), the moves. Returns NEWTON_REFUSED,
     NEWTON_PARTIAL or NEWTON_FULL; `null_step` tells whether the move was along the
     null space."""
     cdef Py_ssize_t b, jb, crossed = -1, position
     cdef int info = 0, one = 1, rank = 0, outcome
     cdef char* lower_triangle = b"L"
     cdef char* plain = b"N"
-    cdef double acc, largest = 0.0, pivot_floor
+    cdef double acc, largest = 0.0
     # factor_work: dpstrf's work, then minus the gradient and the null-space direction
     # (pivoted order), L1^-1 of the gradient's pivot part, and the held flags
     cdef double* gradient = factor_work
@@ -663,14 +696,9 @@ cdef inline int newton_move_once(
                 acc -= X_mean[jb] * res.weighted_sum
         # minus the gradient of the restricted objective at w
         step[b] = acc - (l1w[jb] if w[jb] > 0.0 else -l1w[jb]) - l2w[jb] * w[jb]
-        largest = max(largest, hessian[b + b * s])
-    # pivots (squared) below 1e-12 of the largest diagonal entry are rounding (the
-    # sparse Hessian's centring cancels terms of the size of the largest): the
-    # Hessian's rank ends there
-    pivot_floor = 1e-12 * largest
-    dpstrf(lower_triangle, &s, hessian, &s, pivots, &rank, &pivot_floor, factor_work,
-           &info)
-    if info < 0 or rank == 0:
+        largest = max(largest, saved[b + b * s])
+    rank = factor_hessian(saved, hessian, s, largest, pivots, factor_work)
+    if rank == 0:
         return NEWTON_REFUSED
     # the last pivot kept below 1e-10 (a condition number beyond about 1e10): no
     # clear rank, and a solve through it would be mostly rounding. Where the rank is
