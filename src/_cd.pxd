@@ -71,11 +71,12 @@ cdef struct NewtonSpace:
     Py_ssize_t solved_size
     # whether that step was taken at the current alpha
     bint solved_here
-    # the products of the dense columns the Newton steps of one solve (or path) have
-    # gathered, kept for the next steps: products[a + b * cache_cap] = x_a^T S x_b
-    # (uncentred) for the features in slots a and b. Along a path the supports change
-    # a few features at a time, so a step computes the products of its new columns
-    # only. slot_of: p entries (-1: not kept) or NULL; feature_in_slot: cache_cap
+    # the Hessian of the last Newton step on gathered dense columns (of one engine
+    # call), for the next: products[a + b * cache_cap] = x_a^T S x_b (uncentred) for
+    # the features in slots a and b, the n_slots features of that step's support.
+    # Along a path supports change a few features at a time, so a step computes the
+    # products of its new columns only (`gathered_products`). slot_of: p entries (-1:
+    # not kept) or NULL; feature_in_slot: cache_cap entries
     double* products
     Py_ssize_t* slot_of
     Py_ssize_t* feature_in_slot
@@ -83,18 +84,23 @@ cdef struct NewtonSpace:
     Py_ssize_t cache_cap
 
 
-cdef inline void init_newton_space(NewtonSpace* space) noexcept nogil:
-    """An empty work space (no memory yet) and no solved support."""
+cdef inline void forget_allocations(NewtonSpace* space) noexcept nogil:
+    """No memory held (after it was freed, or before any)."""
     space.data = NULL
     space.size = 0
-    space.solved = NULL
-    space.solved_size = 0
-    space.solved_here = False
     space.products = NULL
     space.slot_of = NULL
     space.feature_in_slot = NULL
     space.n_slots = 0
     space.cache_cap = 0
+
+
+cdef inline void init_newton_space(NewtonSpace* space) noexcept nogil:
+    """An empty work space (no memory yet) and no solved support."""
+    forget_allocations(space)
+    space.solved = NULL
+    space.solved_size = 0
+    space.solved_here = False
 
 
 cdef inline void free_newton_space(NewtonSpace* space) noexcept nogil:
@@ -103,13 +109,7 @@ cdef inline void free_newton_space(NewtonSpace* space) noexcept nogil:
     PyMem_RawFree(space.products)
     PyMem_RawFree(space.slot_of)
     PyMem_RawFree(space.feature_in_slot)
-    space.data = NULL
-    space.products = NULL
-    space.slot_of = NULL
-    space.feature_in_slot = NULL
-    space.size = 0
-    space.n_slots = 0
-    space.cache_cap = 0
+    forget_allocations(space)
 
 
 cdef inline bint solved_before(
@@ -558,9 +558,10 @@ cdef inline int newton_step(
             progress.work += (s - b) * col_size(X_indptr, storage, n, jb)
             check_interrupt(progress)
         saved[b + b * s] = norm2[jb] + l2w[jb]
-    if gathered != NULL:
-        work[0] += fresh * (s - 0.5 * fresh)
-    elif storage != GRAM:
+    if storage != GRAM:
+        # (all of the Hessian's products, kept ones included: the epochs a path reports
+        # do not depend on which products the steps before left, e.g. on how the path
+        # was cut into engine calls)
         work[0] += 0.5 * s * s
     while attempts < NEWTON_ATTEMPTS:
         outcome = newton_move_once(

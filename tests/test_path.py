@@ -208,11 +208,14 @@ def test_row_moments_match_the_shifted_weighted_products(dtype, weighted, contig
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 @pytest.mark.parametrize("selection", ["cyclic", "random"])
-def test_path_blocks_do_not_change_the_path(monkeypatch, sparse, selection):
+@pytest.mark.parametrize("n_features", [80, 400])
+def test_path_blocks_do_not_change_the_path(monkeypatch, sparse, selection, n_features):
     # enet_path solves the whole path in one engine call; the generator behind
     # cross-validation solves blocks that fit beside X. One alpha per block (the old
-    # way) must give the same path, iteration for iteration
-    X, y = make_problem(sparse=sparse, seed=81, n_samples=50, n_features=80)
+    # way) must give the same path, iteration for iteration (with 400 features the
+    # Newton steps gather supports of up to 50 columns, whose Hessian one call keeps
+    # from step to step and blocks compute afresh)
+    X, y = make_problem(sparse=sparse, seed=81, n_samples=50, n_features=n_features)
     options = dict(tol=1e-8, fit_intercept=True, selection=selection, random_state=3)
     with warnings.catch_warnings():
         # every alpha converges (random order once stalled here: support sweeps at
