@@ -1143,6 +1143,9 @@ cdef inline int cd_solve(
     newton_space.solved_here = False
 
     for j in range(p):
+        # zero (constant) columns cannot move the fit: their coefficient is 0
+        if norm2[j] == 0.0:
+            w[j] = 0.0
         # an unpenalized feature free to grow has no feasible dual rescaling: the gap is
         # then not a true gap and cannot certify that a feature is zero
         if l1w[j] == 0.0 and l2w[j] == 0.0 and (
@@ -1163,10 +1166,7 @@ cdef inline int cd_solve(
     if storage == GRAM or w_ring == NULL:
         settle_anderson = 0
 
-    # q = y - X w; zero (constant) columns cannot move the fit: their coefficient is 0
-    for j in range(p):
-        if norm2[j] == 0.0:
-            w[j] = 0.0
+    # q = y - X w
     reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
     n_active = all_features(p, norm2, w, start_set, active)
     if start_set == NULL:

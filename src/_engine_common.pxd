@@ -256,12 +256,14 @@ cdef inline Py_ssize_t screen(
     satisfies |x_j^T theta| < l1_j. Returns the new size of the active set.
     """
     cdef Py_ssize_t f, j, kept = 0
-    cdef double radius = sqrt(2.0 * gap) if gap > 0.0 else 0.0
-    cdef double v
+    # (l1 - |v|)^2 > 2 gap (norm2 + l2) with l1 > |v| is the test against the radius
+    # sqrt(2 gap) sqrt(norm2 + l2), without a square root per feature
+    cdef double radius2 = 2.0 * gap if gap > 0.0 else 0.0
+    cdef double margin
     for f in range(n_active):
         j = active[f]
-        v = dual_scale * (grad[j] - l2w[j] * w[j])
-        if l1w[j] > 0.0 and l1w[j] - fabs(v) > radius * sqrt(norm2[j] + l2w[j]):
+        margin = l1w[j] - fabs(dual_scale * (grad[j] - l2w[j] * w[j]))
+        if l1w[j] > 0.0 and margin > 0.0 and margin * margin > radius2 * (norm2[j] + l2w[j]):
             if w[j] != 0.0:
                 col_axpy(X_data, X_indices, X_indptr, storage, n, j, w[j], q)
                 if center:
