@@ -63,6 +63,26 @@ def test_unpenalized_features_satisfy_kkt(sparse, l1_ratio, solver):
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_gap_without_bounds_is_the_gap_with_infinite_ones(sparse, fit_intercept, l1_ratio):
+    # the engine's gap has a lean pass for the case without bounds; infinite bounds take
+    # the general one, on the same iterates: the two gaps must agree (unpenalized
+    # features, whose 1-D decrease the gap adds, included)
+    X, y = make_problem(sparse=sparse, seed=22)
+    pf = np.ones(X.shape[1])
+    pf[[1, 4, 9]] = 0.0
+    options = dict(alpha=0.5, l1_ratio=l1_ratio, penalty_factor=pf, tol=1e-4,
+                   fit_intercept=fit_intercept)
+    plain = fastpen.ElasticNet(**options).fit(X, y)
+    boxed = fastpen.ElasticNet(lower_bounds=-np.inf, upper_bounds=np.inf, **options).fit(X, y)
+    np.testing.assert_array_equal(plain.coef_, boxed.coef_)
+    assert plain.n_iter_ == boxed.n_iter_
+    assert plain.dual_gap_ == pytest.approx(boxed.dual_gap_, rel=1e-9)
+    assert plain.dual_gap_ > 0.0
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("solver", ["cd", "fista"])
