@@ -140,7 +140,8 @@ cdef inline double duality_gap(
     if kind == GAP_L1 and lower == NULL:
         # no bounds (the common case), in a lean pass: the rescaling is
         # 1 / max(1, max_j |v_j| / l1_j), and an unpenalized feature (l1 = l2 = 0)
-        # adds its 1-D decrease wherever v_j != 0
+        # adds its 1-D decrease wherever v_j != 0 (the loop below, without its
+        # per-feature bound logic; the primal and dual values are the same after)
         largest_ratio = 1.0
         for f in range(n_active):
             j = active[f]
@@ -153,24 +154,20 @@ cdef inline double duality_gap(
                 elif l2w[j] == 0.0 and norm2[j] > 0.0:
                     unscaled += v * v / (2.0 * norm2[j])
         scale = 1.0 / largest_ratio
-        primal = 0.5 * (residual_norm2 + l2_norm2) + l1_norm
-        dual = -0.5 * scale * scale * (dual_norm2 + l2_norm2) + scale * dual_dot_y
-        dual_scale[0] = scale
-        return primal - dual + unscaled
-
-    for f in range(n_active):
-        j = active[f]
-        l1_norm += l1w[j] * fabs(w[j])
-        l2_norm2 += l2w[j] * w[j] * w[j]
-        if lower != NULL:
-            lo = lower[j]
-            hi = upper[j]
-        v = grad[j] - l2w[j] * w[j] if kind == GAP_L1 else grad[j]
-        if l1w[j] == 0.0 and l2w[j] == 0.0 and is_unbounded_direction(v, lo, hi):
-            if norm2[j] > 0.0:
-                unscaled += v * v / (2.0 * norm2[j])
-        elif kind == GAP_L1 and l1w[j] > 0.0:
-            scale = min(scale, dual_scale_limit(v, l1w[j], lo, hi))
+    else:
+        for f in range(n_active):
+            j = active[f]
+            l1_norm += l1w[j] * fabs(w[j])
+            l2_norm2 += l2w[j] * w[j] * w[j]
+            if lower != NULL:
+                lo = lower[j]
+                hi = upper[j]
+            v = grad[j] - l2w[j] * w[j] if kind == GAP_L1 else grad[j]
+            if l1w[j] == 0.0 and l2w[j] == 0.0 and is_unbounded_direction(v, lo, hi):
+                if norm2[j] > 0.0:
+                    unscaled += v * v / (2.0 * norm2[j])
+            elif kind == GAP_L1 and l1w[j] > 0.0:
+                scale = min(scale, dual_scale_limit(v, l1w[j], lo, hi))
 
     primal = 0.5 * (residual_norm2 + l2_norm2) + l1_norm
     if kind == GAP_L1:
