@@ -136,8 +136,9 @@ def enet_solve_path(
         cd: also try the dual point extrapolated from the last residuals (celer's dual
         extrapolation) at each gap check, and keep the better one.
     anderson : bool
-        cd: Anderson extrapolation of the coefficients in every sweep over the support,
-        kept when it lowers the objective.
+        cd: Anderson extrapolation of the coefficients after every sweep over the
+        support (from the last 5 sweeps' starts and ends), kept when it lowers the
+        objective.
         This and `extrapolation` are off by default: their iterates depend on the
         history while the support still changes, so on a rank-deficient problem
         weighted and row-repeated fits end at different points of the nearly flat
@@ -145,8 +146,8 @@ def enet_solve_path(
         them on, even at tol=1e-10, when they were added: before the Anderson jumps
         were kept in their orthant and before the Newton steps' null-space moves).
     settle_anderson : bool
-        cd: the same Anderson steps on supports whose iterates take at most an eighth
-        of X's size, from their first sweep (they were tried once a support had been
+        cd: the same Anderson steps on supports whose kept sweeps take at most an
+        eighth of X's size, from their first sweep (they were tried once a support had been
         swept 10 times, or once a full sweep had left it as it was; from the first
         sweep the paths of P3 and trump_tweets_tfidf took 16% and 7% less time, P4's
         the same). On by default: the scikit-learn checks hold with it.
@@ -232,13 +233,13 @@ def enet_solve_path(
         workspace, "ranking", (1, n_features if extrapolate else 1), np.float64, True)
     cdef bint accelerate = use_cd and anderson and storage != GRAM
     # Anderson on the supports (see cd_solve): on supports of up to settle_capacity
-    # features, whose iterates stay under an eighth of the size of X, or of 16384
-    # features (under 1 MB of iterates) when X is small (we8there's path: supports of
-    # 1300 to 2400 features in a 0.8 MB X; 2.8 -> 1.4 s with them)
+    # features, whose sweeps' starts and ends stay under an eighth of the size of X,
+    # or of 16384 features (under 2 MB of them) when X is small (we8there's path:
+    # supports of 1300 to 2400 features in a 0.8 MB X; 2.8 -> 1.4 s with them)
     cdef bint settle = use_cd and settle_anderson and not accelerate and storage != GRAM
     cdef Py_ssize_t anderson_capacity = n_features if accelerate else (
         min(n_features, max(<Py_ssize_t> 16384, <Py_ssize_t> (
-            X_data.shape[0] / (8.0 * (ANDERSON_DEPTH + 2))))) if settle else 0)
+            X_data.shape[0] / (8.0 * (2 * ANDERSON_DEPTH + 3))))) if settle else 0)
     # the last residuals and their extrapolation; the trial residual of an Anderson step
     # in the last row
     cdef Py_ssize_t ring_rows = EXTRAPOLATION_DEPTH + 2 if (extrapolate or accelerate) else 1
@@ -246,10 +247,14 @@ def enet_solve_path(
         workspace, "ring",
         (ring_rows, n_samples if (extrapolate or accelerate or settle) else 1),
         dtype, False)
-    # the last coefficient vectors of the support (Anderson) and a trial point
+    # Anderson: the last sweeps' ends and starts on the support, a trial point, and the
+    # ends' residuals
     cdef floating[::1] w_ring = _work(
-        workspace, "w_ring", (max(1, (ANDERSON_DEPTH + 2) * anderson_capacity),),
+        workspace, "w_ring", (max(1, (2 * ANDERSON_DEPTH + 3) * anderson_capacity),),
         dtype, False)
+    cdef floating[:, ::1] q_ring = _work(
+        workspace, "q_ring",
+        (ANDERSON_DEPTH + 1, n_samples if anderson_capacity > 0 else 1), dtype, False)
     # cd: the Hessian (and its factor) and step of a Newton step on a support of at
     # most newton_cap features: both matrices kept under an eighth of X, or under
     # 1 MB (256 x 256) when X is small (its space is allocated when a support needs
@@ -355,7 +360,8 @@ def enet_solve_path(
                         &ring_space[ring_rows - 1, 0]
                         if (extrapolate or accelerate or settle) else NULL,
                         &w_ring[0] if anderson_capacity > 0 else NULL,
-                        &w_ring[(ANDERSON_DEPTH + 1) * anderson_capacity]
+                        &q_ring[0, 0] if anderson_capacity > 0 else NULL,
+                        &w_ring[(2 * ANDERSON_DEPTH + 2) * anderson_capacity]
                         if anderson_capacity > 0 else NULL,
                         &index_space[0, 0], &index_space[1, 0], l1w, l2w, lo, hi,
                         max_iter, tol, tol_abs, random,
