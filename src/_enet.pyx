@@ -147,8 +147,8 @@ def enet_solve_path(
         were kept in their orthant and before the Newton steps' null-space moves).
     settle_anderson : bool
         cd: the same Anderson steps on supports whose kept sweeps take at most an
-        eighth of X's size, from their first sweep (they were tried once a support had been
-        swept 10 times, or once a full sweep had left it as it was; from the first
+        eighth of X's size, from their first sweep (they were tried once a support had
+        been swept 10 times, or once a full sweep had left it as it was; from the first
         sweep the paths of P3 and trump_tweets_tfidf took 16% and 7% less time, P4's
         the same). On by default: the scikit-learn checks hold with it.
     newton : bool
