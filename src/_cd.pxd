@@ -265,9 +265,9 @@ cdef inline bint anderson_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, bint center, const double* X_mean,
     floating* w, floating* q, const Py_ssize_t* support, Py_ssize_t n_support,
-    const floating* w_ring, const floating* q_ring, int newest, floating* q_trial,
-    floating* w_trial, const double* l1w, const double* l2w, const double* lower,
-    const double* upper, Residual* res,
+    const floating* w_ring, const floating* q_ring, const double* step_products,
+    int newest, floating* q_trial, floating* w_trial, const double* l1w,
+    const double* l2w, const double* lower, const double* upper, Residual* res,
 ) noexcept nogil:
     """Anderson extrapolation of the coefficients on a fixed support (type II, over
     the last ANDERSON_DEPTH sweeps).
@@ -280,9 +280,11 @@ cdef inline bint anderson_step(
     iterates, a step can be tried after every sweep with no restart. The jump is kept
     only when it lowers the objective, so it never hurts convergence.
 
-    `w_ring` holds ANDERSON_DEPTH + 1 ends then as many starts (n_support each) and
-    `q_ring` the ends' residuals (n each), in slots taken in turn; `newest` is the slot
-    of the last sweep. The residual is affine in w and the weights sum to 1, so the
+    `w_ring` holds ANDERSON_DEPTH + 1 ends then as many steps T(x_k) - x_k (n_support
+    each), `q_ring` the ends' residuals (n each), in slots taken in turn, and
+    `step_products` the steps' products (slots a, b at a + b (ANDERSON_DEPTH + 1),
+    kept by `record_iterate` as each step comes: a sweep adds ANDERSON_DEPTH of them,
+    not the window's 15); `newest` is the slot of the last sweep. The residual is affine in w and the weights sum to 1, so the
     jump's residual is the same combination of the ends' residuals: O(depth n), not a
     pass over the support's columns (with both, P4's path took 28% less time).
     Returns True when the jump was kept (w and q are then updated).
@@ -293,21 +295,17 @@ cdef inline bint anderson_step(
     cdef double gram[ANDERSON_DEPTH * ANDERSON_DEPTH]
     cdef double z[ANDERSON_DEPTH]
     cdef const floating* ends[ANDERSON_DEPTH]
-    cdef const floating* starts[ANDERSON_DEPTH]
     cdef const floating* end_residuals[ANDERSON_DEPTH]
+    cdef int slots[ANDERSON_DEPTH]
     cdef int depth = ANDERSON_DEPTH
     for k in range(depth):
         slot = ((newest - depth + 1 + k) % (depth + 1) + depth + 1) % (depth + 1)
+        slots[k] = slot
         ends[k] = &w_ring[slot * n_support]
-        starts[k] = &w_ring[(depth + 1 + slot) * n_support]
         end_residuals[k] = &q_ring[slot * n]
     for a in range(depth):
-        for b in range(a, depth):
-            acc = 0.0
-            for f in range(n_support):
-                acc += (ends[a][f] - starts[a][f]) * (ends[b][f] - starts[b][f])
-            gram[a * depth + b] = acc
-            gram[b * depth + a] = acc
+        for b in range(depth):
+            gram[a * depth + b] = step_products[slots[a] + slots[b] * (depth + 1)]
     if not affine_combination(gram, depth, z):
         return False
     # the trial point (kept in its box) and its residual
@@ -1010,10 +1008,10 @@ cdef inline void record_iterate(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, bint center, const double* X_mean,
     floating* w, floating* q, const Py_ssize_t* support, Py_ssize_t n_support,
-    floating* ring, floating* w_ring, floating* q_ring, floating* q_trial,
-    floating* w_trial, const double* l1w, const double* l2w, const double* lower,
-    const double* upper, bint use_extrapolation, bint use_anderson, int* n_snapshots,
-    int* n_iterates, Residual* res,
+    floating* ring, floating* w_ring, floating* q_ring, double* step_products,
+    floating* q_trial, floating* w_trial, const double* l1w, const double* l2w,
+    const double* lower, const double* upper, bint use_extrapolation,
+    bint use_anderson, int* n_snapshots, int* n_iterates, Residual* res,
 ) noexcept nogil:
     """After a sweep over a fixed set of features: keep the residual (dual
     extrapolation) and the sweep's end (Anderson), and once ANDERSON_DEPTH sweeps of
@@ -1021,30 +1019,50 @@ cdef inline void record_iterate(
     every sweep. Sweeps over one set are iterates of one nearly linear map: the case
     both extrapolations are made for. `n_iterates` counts the sweeps since the set was
     last changed (0: the caller starts a new set, whose first sweep's start is not
-    kept)."""
+    kept). `w_ring`: the sweeps' ends, their steps and the next sweep's start
+    (n_support each); `q_ring`, `step_products`: see `anderson_step`."""
     cdef Py_ssize_t f
-    cdef int slot
+    cdef int slot, other, k
+    cdef int depth = ANDERSON_DEPTH
+    cdef floating* end_row
+    cdef floating* step_row
+    cdef floating* start_row
+    cdef double acc
     if use_extrapolation:
         memcpy(&ring[(n_snapshots[0] % (EXTRAPOLATION_DEPTH + 1)) * n], q,
                n * sizeof(floating))
         n_snapshots[0] += 1
     if use_anderson:
-        # the sweep's end and its residual; its start was kept after the sweep before
-        slot = n_iterates[0] % (ANDERSON_DEPTH + 1)
+        # the sweep's end and its residual, and its step from the start kept after the
+        # sweep before, with that step's products with the steps since the set began
+        # (its first sweep has no start kept)
+        slot = n_iterates[0] % (depth + 1)
+        end_row = &w_ring[slot * n_support]
+        step_row = &w_ring[(depth + 1 + slot) * n_support]
+        start_row = &w_ring[(2 * depth + 2) * n_support]
         for f in range(n_support):
-            w_ring[slot * n_support + f] = w[support[f]]
+            end_row[f] = w[support[f]]
         memcpy(&q_ring[slot * n], q, n * sizeof(floating))
+        if n_iterates[0] > 0:
+            for f in range(n_support):
+                step_row[f] = end_row[f] - start_row[f]
+            for k in range(max(1, n_iterates[0] - depth + 1), n_iterates[0] + 1):
+                other = k % (depth + 1)
+                acc = 0.0
+                for f in range(n_support):
+                    acc += step_row[f] * w_ring[(depth + 1 + other) * n_support + f]
+                step_products[slot + other * (depth + 1)] = acc
+                step_products[other + slot * (depth + 1)] = acc
         n_iterates[0] += 1
-        if n_iterates[0] > ANDERSON_DEPTH:
+        if n_iterates[0] > depth:
             if anderson_step(X_data, X_indices, X_indptr, storage, n, sw, center, X_mean,
-                             w, q, support, n_support, w_ring, q_ring, slot, q_trial,
-                             w_trial, l1w, l2w, lower, upper, res):
+                             w, q, support, n_support, w_ring, q_ring, step_products,
+                             slot, q_trial, w_trial, l1w, l2w, lower, upper, res):
                 # a jump breaks the run of residuals dual extrapolation reads
                 n_snapshots[0] = 0
         # the next sweep's start: the jump, if one was kept
-        slot = n_iterates[0] % (ANDERSON_DEPTH + 1)
         for f in range(n_support):
-            w_ring[(ANDERSON_DEPTH + 1 + slot) * n_support + f] = w[support[f]]
+            start_row[f] = w[support[f]]
 
 
 cdef inline double best_gap(
@@ -1105,7 +1123,7 @@ cdef inline int cd_solve(
     ANDERSON_DEPTH are kept) an Anderson step extrapolates the support's coefficients
     (kept only when it lowers the objective): always with `use_anderson`, or, with
     `settle_anderson` > 0, on supports of at most that many features (`w_ring`:
-    their sweeps' ends and starts; `q_ring`: the ends' residuals).
+    their sweeps' ends and steps, and a start; `q_ring`: the ends' residuals).
     With `use_extrapolation` the residuals are kept for dual extrapolation: each gap
     check takes the better of the rescaled residual and the extrapolated one as dual
     point, and gap-safe screening uses that point.
@@ -1166,6 +1184,8 @@ cdef inline int cd_solve(
     cdef double scale_acc = 1.0, primal_norm2
     cdef bint acc_wins = False
     cdef int n_snapshots = 0, n_iterates = 0
+    # the products of the last Anderson steps (see record_iterate)
+    cdef double anderson_products[(ANDERSON_DEPTH + 1) * (ANDERSON_DEPTH + 1)]
     cdef GapKind kind = gap_kind(p, l1w, l2w)
     cdef int converged = 0
     # whether the gap's dual point may be any vector (a true dual: l1 penalties and no
@@ -1394,8 +1414,9 @@ cdef inline int cd_solve(
             gap_is_current = False
             check_interrupt(&progress)
             record_iterate(X_data, X_indices, X_indptr, storage, n, sw, center, X_mean,
-                           w, q, support, n_support, ring, w_ring, q_ring, q_acc,
-                           w_trial, l1w, l2w, lower, upper, use_extrapolation,
+                           w, q, support, n_support, ring, w_ring, q_ring,
+                           anderson_products, q_acc, w_trial, l1w, l2w, lower, upper,
+                           use_extrapolation,
                            use_anderson or n_support <= settle_anderson,
                            &n_snapshots, &n_iterates, &res)
             if progress.d_w_max <= rounding * progress.w_max:

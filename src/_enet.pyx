@@ -233,13 +233,13 @@ def enet_solve_path(
         workspace, "ranking", (1, n_features if extrapolate else 1), np.float64, True)
     cdef bint accelerate = use_cd and anderson and storage != GRAM
     # Anderson on the supports (see cd_solve): on supports of up to settle_capacity
-    # features, whose sweeps' starts and ends stay under an eighth of the size of X,
+    # features, whose sweeps' ends and steps stay under an eighth of the size of X,
     # or of 16384 features (under 2 MB of them) when X is small (we8there's path:
     # supports of 1300 to 2400 features in a 0.8 MB X; 2.8 -> 1.4 s with them)
     cdef bint settle = use_cd and settle_anderson and not accelerate and storage != GRAM
     cdef Py_ssize_t anderson_capacity = n_features if accelerate else (
         min(n_features, max(<Py_ssize_t> 16384, <Py_ssize_t> (
-            X_data.shape[0] / (8.0 * (2 * ANDERSON_DEPTH + 3))))) if settle else 0)
+            X_data.shape[0] / (8.0 * (2 * ANDERSON_DEPTH + 4))))) if settle else 0)
     # the last residuals and their extrapolation; the trial residual of an Anderson step
     # in the last row
     cdef Py_ssize_t ring_rows = EXTRAPOLATION_DEPTH + 2 if (extrapolate or accelerate) else 1
@@ -247,10 +247,10 @@ def enet_solve_path(
         workspace, "ring",
         (ring_rows, n_samples if (extrapolate or accelerate or settle) else 1),
         dtype, False)
-    # Anderson: the last sweeps' ends and starts on the support, a trial point, and the
-    # ends' residuals
+    # Anderson: the last sweeps' ends and steps on the support, the next start, a trial
+    # point, and the ends' residuals
     cdef floating[::1] w_ring = _work(
-        workspace, "w_ring", (max(1, (2 * ANDERSON_DEPTH + 3) * anderson_capacity),),
+        workspace, "w_ring", (max(1, (2 * ANDERSON_DEPTH + 4) * anderson_capacity),),
         dtype, False)
     cdef floating[:, ::1] q_ring = _work(
         workspace, "q_ring",
@@ -361,7 +361,7 @@ def enet_solve_path(
                         if (extrapolate or accelerate or settle) else NULL,
                         &w_ring[0] if anderson_capacity > 0 else NULL,
                         &q_ring[0, 0] if anderson_capacity > 0 else NULL,
-                        &w_ring[(2 * ANDERSON_DEPTH + 2) * anderson_capacity]
+                        &w_ring[(2 * ANDERSON_DEPTH + 3) * anderson_capacity]
                         if anderson_capacity > 0 else NULL,
                         &index_space[0, 0], &index_space[1, 0], l1w, l2w, lo, hi,
                         max_iter, tol, tol_abs, random,
