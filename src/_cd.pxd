@@ -284,10 +284,11 @@ cdef inline bint anderson_step(
     each), `q_ring` the ends' residuals (n each), in slots taken in turn, and
     `step_products` the steps' products (slots a, b at a + b (ANDERSON_DEPTH + 1),
     kept by `record_iterate` as each step comes: a sweep adds ANDERSON_DEPTH of them,
-    not the window's 15); `newest` is the slot of the last sweep. The residual is affine in w and the weights sum to 1, so the
-    jump's residual is the same combination of the ends' residuals: O(depth n), not a
-    pass over the support's columns (with both, P4's path took 28% less time).
-    Returns True when the jump was kept (w and q are then updated).
+    not the window's 15); `newest` is the slot of the last sweep. The residual is
+    affine in w and the weights sum to 1, so the jump's residual is the same
+    combination of the ends' residuals: O(depth n), not a pass over the support's
+    columns (with both, P4's path took 28% less time). Returns True when the jump was
+    kept (w and q are then updated).
     """
     cdef int a, b, k, slot
     cdef Py_ssize_t f, j, i
