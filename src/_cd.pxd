@@ -1066,6 +1066,70 @@ cdef inline void record_iterate(
             start_row[f] = w[support[f]]
 
 
+cdef inline void keep_anchor(
+    Py_ssize_t n, const floating* q, const double* grad, const Py_ssize_t* active,
+    Py_ssize_t n_active, floating* anchor_q, double* anchor_grad, bint* anchor_ok,
+) noexcept nogil:
+    """Keep q and the gradient of the features in `active` (all of them) as the anchor
+    of later gradient bounds (`features_to_check`)."""
+    cdef Py_ssize_t f
+    memcpy(anchor_q, q, n * sizeof(floating))
+    for f in range(n_active):
+        anchor_grad[active[f]] = grad[active[f]]
+    anchor_ok[0] = True
+
+
+cdef inline Py_ssize_t features_to_check(
+    Py_ssize_t n, const floating* q, const floating* anchor_q, const floating* sw,
+    bint center, const double* anchor_grad, const double* norm2, const floating* w,
+    const double* l1w, double limit_factor, const Py_ssize_t* active,
+    Py_ssize_t n_active, Py_ssize_t max_checked, Py_ssize_t* checked, double* grad,
+) noexcept nogil:
+    """The features of `active` whose gradient at q must be computed for the gap; the
+    others are certified without reading their column.
+
+    For a centred column x_j, |x_j^T S q - x_j^T S a| <= ||x_j||_S ||q - a - c||_S for
+    any constant c (the mean of q - a here), so the gradient g_j at q is within
+    sqrt(norm2_j) * drift of its value at the anchor a. A zero coefficient whose bound
+    stays below limit_factor * l1w_j cannot touch the dual point's scaling nor add to
+    the gap (its conjugate term is 0): a gap over the `checked` features only is the
+    gap over all of them. Its grad entry becomes that limit, an upper bound on |g_j|
+    (the screening and strong rules that read it stay safe, only less sharp).
+
+    Writes the features to check into `checked`; returns how many, or -1 when there
+    would be more than max_checked (then a whole pass is cheaper; grad is partly
+    overwritten, as the pass will be).
+    """
+    cdef Py_ssize_t i, f, j, count = 0
+    cdef double s, d, total = 0.0, mean = 0.0, drift2 = 0.0, anchor_norm2 = 0.0
+    cdef double limit, slack
+    if center:
+        for i in range(n):
+            s = sw[i] if sw != NULL else 1.0
+            total += s
+            mean += s * (<double> q[i] - <double> anchor_q[i])
+        mean /= total
+    for i in range(n):
+        s = sw[i] if sw != NULL else 1.0
+        d = <double> q[i] - <double> anchor_q[i] - mean
+        drift2 += s * d * d
+        anchor_norm2 += s * (<double> anchor_q[i]) * anchor_q[i]
+    # the rounding of the anchor's dot products, within 1e-9 ||x_j|| ||a|| whatever n
+    drift2 = (sqrt(drift2) + 1e-9 * sqrt(anchor_norm2)) ** 2
+    for f in range(n_active):
+        j = active[f]
+        limit = limit_factor * l1w[j]
+        slack = limit - fabs(anchor_grad[j])
+        if w[j] == 0.0 and slack > 0.0 and norm2[j] * drift2 < slack * slack:
+            grad[j] = limit
+        else:
+            if count >= max_checked:
+                return -1
+            checked[count] = j
+            count += 1
+    return count
+
+
 cdef inline double best_gap(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* y, double y_mean, const floating* sw,
@@ -1099,6 +1163,45 @@ cdef inline double best_gap(
     return gap
 
 
+cdef inline double gap_with_bounds(
+    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
+    int storage, int n, const floating* y, double y_mean, const floating* sw,
+    const double* X_mean, bint center, const double* norm2,
+    const floating* w, floating* q, floating* weighted_q, double* grad, double* grad_acc,
+    const floating* ring, int n_snapshots, floating* q_acc,
+    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind, bint use_extrapolation,
+    Residual* res, Residual* res_acc, double* dual_scale, double* scale_acc,
+    bint* acc_wins, floating* anchor_q, double* anchor_grad, bint* anchor_ok,
+    double limit_factor, Py_ssize_t n_features_all, Py_ssize_t* checked,
+) noexcept nogil:
+    """best_gap over `active`, reading only the columns that the gradient bounds from
+    the anchor do not certify (`features_to_check`) when an anchor is kept (anchor_ok
+    not NULL and set) and they are few; else a whole pass, which becomes the anchor
+    when it covers every feature. `checked`: space for n_active indices."""
+    cdef Py_ssize_t n_checked = -1
+    cdef double gap
+    if anchor_ok != NULL and anchor_ok[0]:
+        # past a quarter of the columns, one pass over all of them is about as cheap
+        # and renews the anchor
+        n_checked = features_to_check(n, q, anchor_q, sw, center, anchor_grad, norm2, w,
+                                      l1w, limit_factor, active, n_active,
+                                      n_active // 4, checked, grad)
+    if n_checked >= 0:
+        return best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
+                        center, norm2, w, q, weighted_q, grad, grad_acc, ring,
+                        n_snapshots, q_acc, l1w, l2w, lower, upper, checked, n_checked,
+                        kind, use_extrapolation, res, res_acc, dual_scale, scale_acc,
+                        acc_wins)
+    gap = best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
+                   center, norm2, w, q, weighted_q, grad, grad_acc, ring, n_snapshots,
+                   q_acc, l1w, l2w, lower, upper, active, n_active, kind,
+                   use_extrapolation, res, res_acc, dual_scale, scale_acc, acc_wins)
+    if anchor_ok != NULL and n_active == n_features_all:
+        keep_anchor(n, q, grad, active, n_active, anchor_q, anchor_grad, anchor_ok)
+    return gap
+
+
 cdef inline int cd_solve(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, Py_ssize_t p,
@@ -1115,6 +1218,7 @@ cdef inline int cd_solve(
     Py_ssize_t* reserve, NewtonSpace* newton_space, Py_ssize_t newton_cap,
     Py_ssize_t* newton_support, bint carry, Residual* carried, bint* carried_ok,
     const floating* w_before, double predict_factor,
+    floating* anchor_q, double* anchor_grad, bint* anchor_ok,
     double* gap_out, int* n_iter_out,
 ) except -1 nogil:
     """Run coordinate descent until the duality gap is <= tol_abs or max_iter epochs.
@@ -1147,6 +1251,12 @@ cdef inline int cd_solve(
     at most `newton_cap` features (0 for none; `newton_space` grows as needed, the
     caller frees it; `newton_support`: p indices), or at once when it is within a few
     features of the support the last whole Newton step solved (`solved_before`).
+
+    With `anchor_ok` (or NULL) a residual and the gradient of every feature at it
+    (`anchor_q`, `anchor_grad`; kept from one call to the next along a path) bound
+    the gradient later: a gap over every feature reads only the columns the bounds do
+    not certify (`gap_with_bounds`). Without box constraints and with a true l1 dual
+    only.
 
     `w_before` (or NULL), the solution at the alpha before the one w solves, and
     `predict_factor` start this alpha from the path's tangent (`predict_along_path`),
@@ -1192,6 +1302,9 @@ cdef inline int cd_solve(
     # whether the gap's dual point may be any vector (a true dual: l1 penalties and no
     # free unpenalized feature), so that the drifted residual still certifies
     cdef bint any_vector_dual = True
+    cdef double limit_factor
+    # the smallest gap of the checks so far (float32: see the residual's drift below)
+    cdef double lowest_gap = INFINITY
     progress.work = 0
     res.y_norm2 = y_norm2
     newton_space.solved_here = False
@@ -1219,6 +1332,14 @@ cdef inline int cd_solve(
     use_anderson = use_anderson and storage != GRAM and w_ring != NULL
     if storage == GRAM or w_ring == NULL:
         settle_anderson = 0
+    if (lower != NULL or kind != GAP_L1 or not any_vector_dual or use_extrapolation
+            or storage == GRAM):
+        anchor_ok = NULL
+    # a zero coefficient is left unread only while its bound stays below the strong
+    # rule's threshold at the next alpha (a geometric grid's next ratio is this one's),
+    # so that the bound the next strong rule reads does not widen its set
+    limit_factor = (1.0 - 1e-9) * (min(1.0, 2.0 / strong_ratio - 1.0)
+                                   if strong_ratio > 1.0 else 1.0)
 
     # q = y - X w
     reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
@@ -1242,6 +1363,8 @@ cdef inline int cd_solve(
         gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
                           center, norm2, w, q, weighted_q, grad, l1w, l2w, lower, upper,
                           active, n_active, kind, &res, &dual_scale)
+        if anchor_ok != NULL and n_active == n_features_all:
+            keep_anchor(n, q, grad, active, n_active, anchor_q, anchor_grad, anchor_ok)
     carried_ok[0] = False
     if not restricted:
         if gap <= tol_abs:
@@ -1286,13 +1409,22 @@ cdef inline int cd_solve(
             or progress.w_max == 0.0
             or progress.d_w_max <= tol * progress.w_max
         ):
-            gap = best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
-                           center, norm2, w, q, weighted_q, grad, grad_acc, ring,
-                           n_snapshots, q_acc, l1w, l2w, lower, upper, active, n_active,
-                           kind, use_extrapolation, &res, &res_acc, &dual_scale,
-                           &scale_acc, &acc_wins)
+            gap = gap_with_bounds(
+                X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean, center,
+                norm2, w, q, weighted_q, grad, grad_acc, ring, n_snapshots, q_acc, l1w,
+                l2w, lower, upper, active, n_active, kind, use_extrapolation, &res,
+                &res_acc, &dual_scale, &scale_acc, &acc_wins, anchor_q, anchor_grad,
+                NULL if restricted else anchor_ok, limit_factor, n_features_all, support)
             gap_is_current = True
             checked_at = epochs
+            if floating is float and gap > tol_abs:
+                if gap >= lowest_gap:
+                    # a float32 residual updated incrementally drifts: once the gap
+                    # stops falling, go on from the exact residual (a restricted
+                    # phase at the float32 floor otherwise drifts away for good)
+                    reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
+                    residual_summaries(n, q, y, y_mean, sw, center, &res)
+                lowest_gap = min(lowest_gap, gap)
             if gap <= tol_abs and restricted:
                 # the restricted problem is solved: bring every feature back and let
                 # the full gap decide
@@ -1300,11 +1432,13 @@ cdef inline int cd_solve(
                 screening = screening_allowed
                 n_active = restore_features(p, norm2, w, reserve,
                                             0 if carry else n_reserve, active)
-                gap = best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
-                               X_mean, center, norm2, w, q, weighted_q, grad, grad_acc,
-                               ring, n_snapshots, q_acc, l1w, l2w, lower, upper, active,
-                               n_active, kind, use_extrapolation, &res, &res_acc,
-                               &dual_scale, &scale_acc, &acc_wins)
+                gap = gap_with_bounds(
+                    X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
+                    center, norm2, w, q, weighted_q, grad, grad_acc, ring, n_snapshots,
+                    q_acc, l1w, l2w, lower, upper, active, n_active, kind,
+                    use_extrapolation, &res, &res_acc, &dual_scale, &scale_acc,
+                    &acc_wins, anchor_q, anchor_grad, anchor_ok, limit_factor,
+                    n_features_all, support)
                 if gap > tol_abs and n_widenings < MAX_WIDENINGS:
                     # features the start set left out violate their bound: a start
                     # set again, by the strong rule on the gradient of every feature

@@ -75,6 +75,7 @@ def enet_solve_path(
     dict workspace=None,
     const floating[::1] previous_coef=None,
     const double[::1] previous_scales=None,
+    bint gradient_bounds=True,
 ):
     """Minimise 1/2 ||yc - Xc w||_S^2 + sum_j h_j(w_j) along a sequence of penalties.
 
@@ -183,6 +184,10 @@ def enet_solve_path(
         cd: the scales of the two steps before the first one (the one before last
         first); with the solutions at both, each step starts from the path's tangent
         (see `predict_along_path` in `_cd.pxd`), later steps from their own two.
+    gradient_bounds : bool
+        cd along a path: certify the zero coefficients whose gradient bound (from the
+        last gap that read every column) stays below their threshold without reading
+        their columns (see `gap_with_bounds` in `_cd.pxd`). The gaps are the same.
     y_norm2 : float
         GRAM storage only: ||yc||_S^2. Then X_data is the Fortran buffer of
         Q = Xc^T S Xc, n_samples is n_features, y is Xc^T S yc, norm2 is diag(Q), and
@@ -286,6 +291,14 @@ def enet_solve_path(
             raise ValueError("start_set must have one entry per feature")
         start = &start_mask[0]
     cdef Py_ssize_t n_alphas = scales.shape[0], k, j
+    # cd along a path: the residual and gradient that bound later gradients
+    cdef bint bounds = (use_cd and gradient_bounds and n_alphas > 1 and storage != GRAM
+                        and lo == NULL)
+    cdef floating[::1] anchor_q = _work(
+        workspace, "anchor_q", (n_samples if bounds else 1,), dtype, False)
+    cdef double[::1] anchor_grad = _work(
+        workspace, "anchor_grad", (n_features if bounds else 1,), np.float64, False)
+    cdef bint anchor_ok = False
     if gaps.shape[0] < n_alphas or n_iters.shape[0] < n_alphas or (
             converged.shape[0] < n_alphas):
         raise ValueError("gaps, n_iters and converged need one entry per scale")
@@ -372,6 +385,7 @@ def enet_solve_path(
                         &newton_space, newton_cap, &index_space[3, 0],
                         k + 1 < n_alphas, &carried, &carried_ok,
                         &starts[(k + 1) % 2, 0] if factor > 0.0 else NULL, factor,
+                        &anchor_q[0], &anchor_grad[0], &anchor_ok if bounds else NULL,
                         &gap, &n_iter,
                     )
                 else:

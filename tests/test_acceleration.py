@@ -7,10 +7,11 @@ import types
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
 import fastpen
 import fastpen._engine as engine
-from conftest import kkt_violation, make_weights, objective
+from conftest import kkt_violation, make_problem, make_weights, objective
 
 
 def hard_problem(sparse, dtype, seed=11):
@@ -191,3 +192,53 @@ def test_null_space_moves_end_the_creep_on_supports_wider_than_the_rank(
     assert kkt_violation(X, y, results[True].coef_, results[True].intercept_, alpha,
                          1.0) <= 1e-6
     assert results[True].n_iter_ * 5 <= results[False].n_iter_
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_gradient_bounds_certify_only_what_holds(monkeypatch, sparse, dtype, fit_intercept,
+                                                 weighted, l1_ratio):
+    # along a path the gap over every feature reads only the columns that the bounds
+    # from the last full gradient do not certify; a bound too small would let a feature
+    # that violates its optimality condition go unseen, and the gap reported would
+    # then be below the true suboptimality (float64: against a far tighter path without
+    # bounds; float32: against the same path without bounds)
+    X, y = make_problem(n_samples=60, n_features=1000, sparse=sparse, dtype=dtype,
+                        n_informative=15, seed=5)
+    sw = make_weights(X.shape[0]) if weighted else None
+    paths = {}
+    tight = dtype == np.float64
+    for bounds, tol in ((True, 1e-10 if tight else 1e-6), (False, 1e-14 if tight else 1e-6)):
+        with monkeypatch.context() as patch:
+            solve = functools.partial(engine._enet.enet_solve_path, gradient_bounds=bounds)
+            patch.setattr(engine, "_enet", types.SimpleNamespace(enet_solve_path=solve))
+            with warnings.catch_warnings():
+                # every alpha converges (a float32 restricted phase once drifted away
+                # from its target here, until max_iter)
+                # (the float64 reference may stop at rounding just above its 1e-14)
+                warnings.simplefilter("error" if bounds else "ignore", ConvergenceWarning)
+                paths[bounds] = fastpen.enet_path(
+                    X, y, l1_ratio=l1_ratio, alphas=80, fit_intercept=fit_intercept,
+                    sample_weight=sw, tol=tol, max_iter=100_000)
+    alphas, coefs, gaps = paths[True]
+    _, coefs_best, gaps_best = paths[False]
+    Xd = X.toarray() if sparse else X
+    s = np.ones(X.shape[0]) if sw is None else sw
+    for k, alpha in enumerate(alphas):
+        intercepts = [
+            (s @ (y - Xd @ c)) / s.sum() if fit_intercept else 0.0
+            for c in (coefs[:, k], coefs_best[:, k])
+        ]
+        assert kkt_violation(X, y, coefs[:, k], intercepts[0], alpha, l1_ratio, sw) <= (
+            1e-5 if dtype == np.float64 else 1e-2)
+        obj, obj_best = (objective(X, y, c, b, alpha, l1_ratio, sw)
+                         for c, b in zip((coefs[:, k], coefs_best[:, k]), intercepts))
+        if dtype == np.float64:
+            assert obj - obj_best <= gaps[k] * (1 + 1e-6) + gaps_best[k] + 1e-13 * obj_best
+        else:
+            # float32 certifies less than it can represent
+            assert abs(obj - obj_best) <= 1e-3 * obj_best
+    assert np.count_nonzero(coefs[:, -1]) >= 15
