@@ -1139,15 +1139,34 @@ cdef inline double best_gap(
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind, bint use_extrapolation,
     Residual* res, Residual* res_acc, double* dual_scale, double* scale_acc,
-    bint* acc_wins,
+    bint* acc_wins, floating* anchor_q, double* anchor_grad, bint* anchor_ok,
+    double limit_factor, Py_ssize_t n_features_all, Py_ssize_t* checked,
 ) noexcept nogil:
-    """The gap at w from the better of two dual points: the rescaled residual, and the
-    one extrapolated from the last EXTRAPOLATION_DEPTH + 1 residuals in `ring`."""
-    cdef double gap_acc
-    cdef double gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
-                                  X_mean, center, norm2, w, q, weighted_q, grad, l1w,
-                                  l2w, lower, upper, active, n_active, kind, res,
-                                  dual_scale)
+    """The gap at w over `active` from the better of two dual points: the rescaled
+    residual, and the one extrapolated from the last EXTRAPOLATION_DEPTH + 1 residuals
+    in `ring`.
+
+    When an anchor is kept (anchor_ok not NULL and set; not with extrapolation), only
+    the columns that its gradient bounds do not certify are read (`features_to_check`,
+    `checked`: space for n_active indices), unless they are many; a gap that reads every
+    feature's column becomes the anchor."""
+    cdef double gap, gap_acc
+    cdef Py_ssize_t n_checked = -1
+    cdef const Py_ssize_t* features = active
+    if anchor_ok != NULL and anchor_ok[0]:
+        # past a quarter of the columns, one pass over all of them is about as cheap
+        # and renews the anchor
+        n_checked = features_to_check(n, q, anchor_q, sw, center, anchor_grad, norm2, w,
+                                      l1w, limit_factor, active, n_active,
+                                      n_active // 4, checked, grad)
+    if n_checked >= 0:
+        features = checked
+    gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
+                      center, norm2, w, q, weighted_q, grad, l1w, l2w, lower, upper,
+                      features, n_checked if n_checked >= 0 else n_active, kind, res,
+                      dual_scale)
+    if n_checked < 0 and anchor_ok != NULL and n_active == n_features_all:
+        keep_anchor(n, q, grad, active, n_active, anchor_q, anchor_grad, anchor_ok)
     acc_wins[0] = False
     if use_extrapolation and n_snapshots > EXTRAPOLATION_DEPTH and extrapolate_residual(
         n, EXTRAPOLATION_DEPTH, ring, (n_snapshots - 1) % (EXTRAPOLATION_DEPTH + 1), sw,
@@ -1160,45 +1179,6 @@ cdef inline double best_gap(
         if gap_acc < gap:
             acc_wins[0] = True
             return gap_acc
-    return gap
-
-
-cdef inline double gap_with_bounds(
-    const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const floating* y, double y_mean, const floating* sw,
-    const double* X_mean, bint center, const double* norm2,
-    const floating* w, floating* q, floating* weighted_q, double* grad, double* grad_acc,
-    const floating* ring, int n_snapshots, floating* q_acc,
-    const double* l1w, const double* l2w, const double* lower, const double* upper,
-    const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind, bint use_extrapolation,
-    Residual* res, Residual* res_acc, double* dual_scale, double* scale_acc,
-    bint* acc_wins, floating* anchor_q, double* anchor_grad, bint* anchor_ok,
-    double limit_factor, Py_ssize_t n_features_all, Py_ssize_t* checked,
-) noexcept nogil:
-    """best_gap over `active`, reading only the columns that the gradient bounds from
-    the anchor do not certify (`features_to_check`) when an anchor is kept (anchor_ok
-    not NULL and set) and they are few; else a whole pass, which becomes the anchor
-    when it covers every feature. `checked`: space for n_active indices."""
-    cdef Py_ssize_t n_checked = -1
-    cdef double gap
-    if anchor_ok != NULL and anchor_ok[0]:
-        # past a quarter of the columns, one pass over all of them is about as cheap
-        # and renews the anchor
-        n_checked = features_to_check(n, q, anchor_q, sw, center, anchor_grad, norm2, w,
-                                      l1w, limit_factor, active, n_active,
-                                      n_active // 4, checked, grad)
-    if n_checked >= 0:
-        return best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
-                        center, norm2, w, q, weighted_q, grad, grad_acc, ring,
-                        n_snapshots, q_acc, l1w, l2w, lower, upper, checked, n_checked,
-                        kind, use_extrapolation, res, res_acc, dual_scale, scale_acc,
-                        acc_wins)
-    gap = best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
-                   center, norm2, w, q, weighted_q, grad, grad_acc, ring, n_snapshots,
-                   q_acc, l1w, l2w, lower, upper, active, n_active, kind,
-                   use_extrapolation, res, res_acc, dual_scale, scale_acc, acc_wins)
-    if anchor_ok != NULL and n_active == n_features_all:
-        keep_anchor(n, q, grad, active, n_active, anchor_q, anchor_grad, anchor_ok)
     return gap
 
 
@@ -1255,7 +1235,7 @@ cdef inline int cd_solve(
     With `anchor_ok` (or NULL) a residual and the gradient of every feature at it
     (`anchor_q`, `anchor_grad`; kept from one call to the next along a path) bound
     the gradient later: a gap over every feature reads only the columns the bounds do
-    not certify (`gap_with_bounds`). Without box constraints and with a true l1 dual
+    not certify (`best_gap`). Without box constraints and with a true l1 dual
     only.
 
     `w_before` (or NULL), the solution at the alpha before the one w solves, and
@@ -1409,7 +1389,7 @@ cdef inline int cd_solve(
             or progress.w_max == 0.0
             or progress.d_w_max <= tol * progress.w_max
         ):
-            gap = gap_with_bounds(
+            gap = best_gap(
                 X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean, center,
                 norm2, w, q, weighted_q, grad, grad_acc, ring, n_snapshots, q_acc, l1w,
                 l2w, lower, upper, active, n_active, kind, use_extrapolation, &res,
@@ -1432,7 +1412,7 @@ cdef inline int cd_solve(
                 screening = screening_allowed
                 n_active = restore_features(p, norm2, w, reserve,
                                             0 if carry else n_reserve, active)
-                gap = gap_with_bounds(
+                gap = best_gap(
                     X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
                     center, norm2, w, q, weighted_q, grad, grad_acc, ring, n_snapshots,
                     q_acc, l1w, l2w, lower, upper, active, n_active, kind,

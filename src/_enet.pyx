@@ -187,7 +187,7 @@ def enet_solve_path(
     gradient_bounds : bool
         cd along a path: certify the zero coefficients whose gradient bound (from the
         last gap that read every column) stays below their threshold without reading
-        their columns (see `gap_with_bounds` in `_cd.pxd`). The gaps are the same.
+        their columns (see `best_gap` in `_cd.pxd`). The gaps are the same.
     y_norm2 : float
         GRAM storage only: ||yc||_S^2. Then X_data is the Fortran buffer of
         Q = Xc^T S Xc, n_samples is n_features, y is Xc^T S yc, norm2 is diag(Q), and
