@@ -491,7 +491,7 @@ def solve_enet_path(
     design, y, *, sample_weight, X_mean, norm2, center, coef, alphas, l1_ratio,
     penalty_factor, lower, upper, max_iter, tol, solver="cd", random=False, seeds=None,
     screening=True, lipschitz=None, restart=True, gram=None, start_set=None,
-    strong_ratio=0.0, workspace=None, coefs=None, history=None,
+    strong_ratio=0.0, workspace=None, coefs=None, history=None, continues=False,
 ):
     """Solve the elastic net at each of `alphas` in turn, each from the solution before,
     in one call of the engine named by `solver` (``fastpen._enet.enet_solve_path``).
@@ -543,6 +543,9 @@ def solve_enet_path(
         The engine starts each alpha from the path's tangent through the two solutions
         before it (cd only); the history makes that the same whether a path is solved
         in one call or several.
+    continues : bool
+        The path goes on in a later call with the same `workspace` (cd): the gradient
+        that certified the last alpha is handed over to it, instead of a pass over X.
 
     Returns
     -------
@@ -566,6 +569,8 @@ def solve_enet_path(
         seeds=None if seeds is None else (np.asarray(seeds) & 0xFFFFFFFF).astype(np.uint32),
         workspace=workspace,
     )
+    if continues and solver == "cd" and workspace is not None:
+        options.update(continues=True)
     if history is not None and solver == "cd":
         coef_before, alpha_before, alpha_coef = history
         options.update(previous_coef=coef_before, previous_scales=np.array(

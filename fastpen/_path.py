@@ -353,6 +353,7 @@ def path_blocks(design, y, coef, alphas, *, sample_weight, X_mean, norm2, fit_in
             strong_ratio=previous / alphas[start] if previous and alphas[start] > 0 else 0.0,
             seeds=rng.randint(1, 2**31 - 1, size=stop - start) if random else None,
             workspace=workspace, coefs=coefs, history=history,
+            continues=stop < len(alphas),
         )
         if stop < len(alphas) and stop - start >= 2:
             coef_before = coefs[stop - start - 2].copy()

@@ -33,6 +33,13 @@ def _work(workspace, name, shape, dtype, zeroed, kept=False):
     return array
 
 
+def _kept(workspace, name, shape, dtype):
+    """Whether `workspace` holds an array `name` of this shape and dtype (whose contents
+    _work(..., kept=True) then hands back)."""
+    array = None if workspace is None else workspace.get(name)
+    return array is not None and array.shape == shape and array.dtype == dtype
+
+
 def enet_solve_path(
     const floating[::1] X_data,
     const index_t[::1] X_indices,
@@ -76,6 +83,7 @@ def enet_solve_path(
     const floating[::1] previous_coef=None,
     const double[::1] previous_scales=None,
     bint gradient_bounds=True,
+    bint continues=False,
 ):
     """Minimise 1/2 ||yc - Xc w||_S^2 + sum_j h_j(w_j) along a sequence of penalties.
 
@@ -188,6 +196,11 @@ def enet_solve_path(
         cd along a path: certify the zero coefficients whose gradient bound (from the
         last gap that read every column) stays below their threshold without reading
         their columns (see `best_gap` in `_cd.pxd`). The gaps are the same.
+    continues : bool
+        cd: the path goes on in a later call with the same `workspace` (from `w`). The
+        gradient that certified the last step, and the gradient bounds' anchor, are then
+        handed over to it, so that the call that follows starts as the next step of one
+        call would (no pass over X for its first gap).
     y_norm2 : float
         GRAM storage only: ||yc||_S^2. Then X_data is the Fortran buffer of
         Q = Xc^T S Xc, n_samples is n_features, y is Xc^T S yc, norm2 is diag(Q), and
@@ -228,7 +241,19 @@ def enet_solve_path(
     # proximal gradient's two coefficient-sized iterates (coordinate descent has none)
     cdef floating[:, ::1] feature_space = _work(
         workspace, "feature", (2, 1 if use_cd else n_features), dtype, False)
-    cdef double[::1] grad = _work(workspace, "grad", (n_features,), np.float64, True)
+    # what the call before handed over (see `continues`): the certified gradient (in
+    # `grad`) with the sums of its residual, and whether the bounds' anchor is valid;
+    # invalid until this call ends normally
+    cdef double[::1] handover = _work(workspace, "handover", (6,), np.float64, False,
+                                      kept=True)
+    cdef bint carried_in = (use_cd and storage != GRAM and handover[0] != 0.0
+                            and _kept(workspace, "grad", (n_features,), np.float64))
+    cdef bint anchor_in = (handover[5] != 0.0 and _kept(workspace, "anchor_q", (n_samples,), dtype)
+                           and _kept(workspace, "anchor_grad", (n_features,), np.float64))
+    handover[0] = 0.0
+    handover[5] = 0.0
+    cdef double[::1] grad = _work(workspace, "grad", (n_features,), np.float64,
+                                  not carried_in, kept=carried_in)
     cdef Py_ssize_t[:, ::1] index_space = _work(
         workspace, "index", (4 if use_cd else 2, n_features), np.intp, False)
     # cd: the gradient at the extrapolated dual point; the ring of the last residuals
@@ -292,13 +317,14 @@ def enet_solve_path(
         start = &start_mask[0]
     cdef Py_ssize_t n_alphas = scales.shape[0], k, j
     # cd along a path: the residual and gradient that bound later gradients
-    cdef bint bounds = (use_cd and gradient_bounds and n_alphas > 1 and storage != GRAM
-                        and lo == NULL)
+    cdef bint bounds = (use_cd and gradient_bounds and storage != GRAM and lo == NULL
+                        and (n_alphas > 1 or continues or anchor_in))
     cdef floating[::1] anchor_q = _work(
-        workspace, "anchor_q", (n_samples if bounds else 1,), dtype, False)
+        workspace, "anchor_q", (n_samples if bounds else 1,), dtype, False, kept=True)
     cdef double[::1] anchor_grad = _work(
-        workspace, "anchor_grad", (n_features if bounds else 1,), np.float64, False)
-    cdef bint anchor_ok = False
+        workspace, "anchor_grad", (n_features if bounds else 1,), np.float64, False,
+        kept=True)
+    cdef bint anchor_ok = bounds and anchor_in
     if gaps.shape[0] < n_alphas or n_iters.shape[0] < n_alphas or (
             converged.shape[0] < n_alphas):
         raise ValueError("gaps, n_iters and converged need one entry per scale")
@@ -321,7 +347,12 @@ def enet_solve_path(
     cdef double ratio = strong_ratio
     # the gradient that certified one step, for the next (see cd_solve)
     cdef Residual carried
-    cdef bint carried_ok = False
+    cdef bint carried_ok = carried_in
+    if carried_in:
+        carried.weighted_sum = handover[1]
+        carried.norm2 = handover[2]
+        carried.dot_y = handover[3]
+        carried.y_norm2 = handover[4]
     # the two solutions before the current step's start, for the path's tangent
     # (cd_solve's predict_along_path): each step's start is kept in row k % 2
     # (a path cut in several calls passes the solution before `w`'s and both scales, so
@@ -383,7 +414,7 @@ def enet_solve_path(
                         anderson_capacity if settle else 0, start if k == 0 else NULL,
                         ratio if storage != GRAM else 0.0, &index_space[2, 0],
                         &newton_space, newton_cap, &index_space[3, 0],
-                        k + 1 < n_alphas, &carried, &carried_ok,
+                        k + 1 < n_alphas or continues, &carried, &carried_ok,
                         &starts[(k + 1) % 2, 0] if factor > 0.0 else NULL, factor,
                         &anchor_q[0], &anchor_grad[0], &anchor_ok if bounds else NULL,
                         &gap, &n_iter,
@@ -412,6 +443,13 @@ def enet_solve_path(
         free_newton_space(&newton_space)
         if use_cd and newton:
             solved_size[0] = newton_space.solved_size
+    if continues:
+        handover[0] = carried_ok
+        handover[1] = carried.weighted_sum
+        handover[2] = carried.norm2
+        handover[3] = carried.dot_y
+        handover[4] = carried.y_norm2
+        handover[5] = anchor_ok
     return tol_abs, (0.0 if use_cd else L), n_restarts
 
 

@@ -212,7 +212,9 @@ def test_row_moments_match_the_shifted_weighted_products(dtype, weighted, contig
 def test_path_blocks_do_not_change_the_path(monkeypatch, sparse, selection, n_features):
     # enet_path solves the whole path in one engine call; the generator behind
     # cross-validation solves blocks that fit beside X. One alpha per block (the old
-    # way) must give the same path, iteration for iteration (with 400 features the
+    # way) must give the same path, iteration for iteration: each call hands the
+    # gradient that certified its last alpha, and the gradient bounds' anchor, over to
+    # the next (with 400 features the
     # Newton steps gather supports of up to 50 columns, whose Hessian one call keeps
     # from step to step and blocks compute afresh)
     X, y = make_problem(sparse=sparse, seed=81, n_samples=50, n_features=n_features)
