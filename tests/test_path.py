@@ -214,9 +214,8 @@ def test_path_blocks_do_not_change_the_path(monkeypatch, sparse, selection, n_fe
     # cross-validation solves blocks that fit beside X. One alpha per block (the old
     # way) must give the same path, iteration for iteration: each call hands the
     # gradient that certified its last alpha, and the gradient bounds' anchor, over to
-    # the next (with 400 features the
-    # Newton steps gather supports of up to 50 columns, whose Hessian one call keeps
-    # from step to step and blocks compute afresh)
+    # the next (with 400 features the Newton steps gather supports of up to 50 columns,
+    # whose Hessian one call keeps from step to step and blocks compute afresh)
     X, y = make_problem(sparse=sparse, seed=81, n_samples=50, n_features=n_features)
     options = dict(tol=1e-8, fit_intercept=True, selection=selection, random_state=3)
     with warnings.catch_warnings():
