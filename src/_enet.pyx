@@ -248,8 +248,9 @@ def enet_solve_path(
                                       kept=True)
     cdef bint carried_in = (use_cd and storage != GRAM and handover[0] != 0.0
                             and _kept(workspace, "grad", (n_features,), np.float64))
-    cdef bint anchor_in = (handover[5] != 0.0 and _kept(workspace, "anchor_q", (n_samples,), dtype)
-                           and _kept(workspace, "anchor_grad", (n_features,), np.float64))
+    cdef bint anchor_in = (
+        handover[5] != 0.0 and _kept(workspace, "anchor_q", (n_samples,), dtype)
+        and _kept(workspace, "anchor_grad", (n_features,), np.float64))
     handover[0] = 0.0
     handover[5] = 0.0
     cdef double[::1] grad = _work(workspace, "grad", (n_features,), np.float64,
