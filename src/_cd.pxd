@@ -1339,12 +1339,14 @@ cdef inline int cd_solve(
         gap = duality_gap(n_active, active, w, grad, l1w, l2w, lower, upper, norm2,
                           res.norm2, carried.norm2, carried.dot_y, kind, &dual_scale)
     else:
-        # also initialises the residual summaries (the centring offset) the sweeps read
-        gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
-                          center, norm2, w, q, weighted_q, grad, l1w, l2w, lower, upper,
-                          active, n_active, kind, &res, &dual_scale)
-        if anchor_ok != NULL and n_active == n_features_all:
-            keep_anchor(n, q, grad, active, n_active, anchor_q, anchor_grad, anchor_ok)
+        # also initialises the residual summaries (the centring offset) the sweeps read;
+        # with an anchor, from the columns its bounds do not certify
+        gap = best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
+                       center, norm2, w, q, weighted_q, grad, grad_acc, ring, 0, q_acc,
+                       l1w, l2w, lower, upper, active, n_active, kind, False, &res,
+                       &res_acc, &dual_scale, &scale_acc, &acc_wins, anchor_q,
+                       anchor_grad, NULL if restricted else anchor_ok, limit_factor,
+                       n_features_all, support)
     carried_ok[0] = False
     if not restricted:
         if gap <= tol_abs:
