@@ -1462,12 +1462,16 @@ cdef inline int cd_solve(
                     residual_summaries(n, q, y, y_mean, sw, center, &res)
                     gap += 0.5 * (res.norm2 - primal_norm2)
                 else:
-                    gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean,
-                                      sw, X_mean, center, norm2, w, q, weighted_q, grad,
-                                      l1w, l2w, lower, upper, active, n_active, kind,
-                                      &res, &dual_scale)
+                    # (the gradient bounds hold on the fresh residual too: only the
+                    # columns they do not certify are read again)
+                    gap = best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean,
+                                   sw, X_mean, center, norm2, w, q, weighted_q, grad,
+                                   grad_acc, ring, 0, q_acc, l1w, l2w, lower, upper,
+                                   active, n_active, kind, False, &res, &res_acc,
+                                   &dual_scale, &scale_acc, &acc_wins, anchor_q,
+                                   anchor_grad, anchor_ok, limit_factor, n_features_all,
+                                   support)
                     certified = res
-                    acc_wins = False
                 if gap <= tol_abs:
                     converged = 1
                     if carry and n_active == n_features_all and storage != GRAM:
