@@ -150,7 +150,7 @@ cdef inline uint32_t xorshift(uint32_t* state) noexcept nogil:
 cdef inline void move_coefficient(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const double* X_mean, bint center, Py_ssize_t j, floating d,
-    floating* w, floating* q, Residual* res,
+    floating* w, double* q, Residual* res,
 ) noexcept nogil:
     """w_j += d, with the residual q -= d x_j and its centring offset kept in step."""
     col_axpy(X_data, X_indices, X_indptr, storage, n, j, -d, q)
@@ -162,7 +162,7 @@ cdef inline void move_coefficient(
 cdef inline void sweep(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
-    const double* norm2, floating* w, floating* q, const double* l1w, const double* l2w,
+    const double* norm2, floating* w, double* q, const double* l1w, const double* l2w,
     const double* lower, const double* upper, const Py_ssize_t* features,
     Py_ssize_t n_features, bint random, uint32_t* rng_state, Residual* res,
     Progress* progress,
@@ -173,6 +173,7 @@ cdef inline void sweep(
     cdef floating w_j, w_new
     progress.d_w_max = 0.0
     progress.w_max = 0.0
+    progress.moved_beyond_rounding = False
     for f in range(n_features):
         j = features[xorshift(rng_state) % n_features] if random else features[f]
         w_j = w[j]
@@ -192,6 +193,11 @@ cdef inline void sweep(
             progress.work += col_size(X_indptr, storage, n, j)
             if fabs(d) > progress.d_w_max:
                 progress.d_w_max = fabs(d)
+            # float32 coefficients move by whole units in their last place (at most
+            # 2^-23 of them): a change of one or two is their rounding
+            if floating is double or fabs(d) > 2.384185791015625e-07 * max(
+                    fabs(w_new), fabs(w_j)):
+                progress.moved_beyond_rounding = True
         if fabs(w_new) > progress.w_max:
             progress.w_max = fabs(w_new)
         progress.work += col_size(X_indptr, storage, n, j)
@@ -240,7 +246,7 @@ cdef inline Py_ssize_t restore_features(
 
 
 cdef inline double penalised_objective(
-    Py_ssize_t n, const floating* q, const floating* sw, bint center,
+    Py_ssize_t n, const double* q, const floating* sw, bint center,
     const floating* w, const Py_ssize_t* features, Py_ssize_t n_features,
     const double* l1w, const double* l2w,
 ) noexcept nogil:
@@ -264,9 +270,9 @@ cdef inline double penalised_objective(
 cdef inline bint anderson_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, bint center, const double* X_mean,
-    floating* w, floating* q, const Py_ssize_t* support, Py_ssize_t n_support,
-    const floating* w_ring, const floating* q_ring, const double* step_products,
-    int newest, floating* q_trial, floating* w_trial, const double* l1w,
+    floating* w, double* q, const Py_ssize_t* support, Py_ssize_t n_support,
+    const floating* w_ring, const double* q_ring, const double* step_products,
+    int newest, double* q_trial, floating* w_trial, const double* l1w,
     const double* l2w, const double* lower, const double* upper, Residual* res,
 ) noexcept nogil:
     """Anderson extrapolation of the coefficients on a fixed support (type II, over
@@ -296,7 +302,7 @@ cdef inline bint anderson_step(
     cdef double gram[ANDERSON_DEPTH * ANDERSON_DEPTH]
     cdef double z[ANDERSON_DEPTH]
     cdef const floating* ends[ANDERSON_DEPTH]
-    cdef const floating* end_residuals[ANDERSON_DEPTH]
+    cdef const double* end_residuals[ANDERSON_DEPTH]
     cdef int slots[ANDERSON_DEPTH]
     cdef int depth = ANDERSON_DEPTH
     for k in range(depth):
@@ -314,7 +320,7 @@ cdef inline bint anderson_step(
         acc = 0.0
         for k in range(depth):
             acc += z[k] * end_residuals[k][i]
-        q_trial[i] = <floating> acc
+        q_trial[i] = acc
     for f in range(n_support):
         j = support[f]
         acc = 0.0
@@ -333,7 +339,7 @@ cdef inline bint anderson_step(
         if w_trial[f] != combined:
             # moved off the combination: its column corrects the residual
             col_axpy(X_data, X_indices, X_indptr, storage, n, j,
-                     <floating> (combined - w_trial[f]), q_trial)
+                     combined - w_trial[f], q_trial)
     before = penalised_objective(n, q, sw, center, w, support, n_support, l1w, l2w)
     for f in range(n_support):
         t = w[support[f]]
@@ -369,9 +375,9 @@ cdef inline bint reserve_newton_space(NewtonSpace* space, Py_ssize_t needed) noe
 
 
 cdef inline double objective_before_move(
-    int storage, Py_ssize_t n, const floating* q, const floating* sw, bint center,
+    int storage, Py_ssize_t n, const double* q, const floating* sw, bint center,
     const floating* w, const Py_ssize_t* support, Py_ssize_t s, const double* l1w,
-    const double* l2w, floating* q_before,
+    const double* l2w, double* q_before,
 ) noexcept nogil:
     """The objective (up to terms the move leaves alone) that `newton_move` compares a
     move of the `support` coefficients with. With Gram storage q is the gradient, not
@@ -502,7 +508,7 @@ cdef inline int gathered_products(
 cdef inline int newton_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
-    const double* norm2, floating* w, floating* q, floating* scratch,
+    const double* norm2, floating* w, double* q, double* scratch,
     Py_ssize_t* support, Py_ssize_t n_support, Py_ssize_t p,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     double* saved, double* hessian, double* step, double* moved, double* factor_work,
@@ -685,7 +691,7 @@ cdef inline int factor_hessian(
 cdef inline int newton_move_once(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
-    floating* w, floating* q, floating* scratch, const Py_ssize_t* support, int s,
+    floating* w, double* q, double* scratch, const Py_ssize_t* support, int s,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     const double* saved, double* hessian, double* step, double* moved,
     double* factor_work, int* pivots, bint* null_step, Residual* res,
@@ -778,7 +784,7 @@ cdef inline int newton_move_once(
 cdef inline int take_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
-    floating* w, floating* q, floating* scratch, const Py_ssize_t* support, int s,
+    floating* w, double* q, double* scratch, const Py_ssize_t* support, int s,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     const double* step, double* moved, bint unbounded, Py_ssize_t* crossed,
     Residual* res,
@@ -829,7 +835,7 @@ cdef inline int take_step(
 cdef inline bint newton_move(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
-    floating* w, floating* q, const floating* q_before, const Py_ssize_t* support,
+    floating* w, double* q, const double* q_before, const Py_ssize_t* support,
     int s, const double* l1w, const double* l2w, const double* lower,
     const double* upper, const double* step, double fraction, Py_ssize_t crossing,
     double* moved, double before, Residual* res,
@@ -906,7 +912,7 @@ cdef inline int try_newton(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, Py_ssize_t p, const floating* y, double y_mean,
     const floating* sw, const double* X_mean, bint center,
-    const double* norm2, floating* w, floating* q, floating* scratch,
+    const double* norm2, floating* w, double* q, double* scratch,
     const Py_ssize_t* support, Py_ssize_t n_support, Py_ssize_t n_active,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     NewtonSpace* space, Py_ssize_t* chosen, Residual* res, Progress* progress,
@@ -955,8 +961,7 @@ cdef inline int try_newton(
         n_iterates[0] = 0
         # the steps move every coefficient of the support, null-space moves by as much
         # as it takes to zero one (their columns cancel): the residual's rounding from
-        # those updates is rebuilt away (in float32 CD would otherwise settle on the
-        # drifted residual, out of reach of the gap check that resets it)
+        # those updates is rebuilt away
         reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
         if storage != GRAM:
             residual_summaries(n, q, y, y_mean, sw, center, res)
@@ -969,7 +974,7 @@ cdef inline int try_newton(
 cdef inline bint predict_along_path(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
-    floating* w, floating* q, floating* scratch, const floating* w_before,
+    floating* w, double* q, double* scratch, const floating* w_before,
     double factor, const Py_ssize_t* active, Py_ssize_t n_active,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     NewtonSpace* space, Py_ssize_t* chosen, Residual* res,
@@ -1008,9 +1013,9 @@ cdef inline bint predict_along_path(
 cdef inline void record_iterate(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, bint center, const double* X_mean,
-    floating* w, floating* q, const Py_ssize_t* support, Py_ssize_t n_support,
-    floating* ring, floating* w_ring, floating* q_ring, double* step_products,
-    floating* q_trial, floating* w_trial, const double* l1w, const double* l2w,
+    floating* w, double* q, const Py_ssize_t* support, Py_ssize_t n_support,
+    double* ring, floating* w_ring, double* q_ring, double* step_products,
+    double* q_trial, floating* w_trial, const double* l1w, const double* l2w,
     const double* lower, const double* upper, bint use_extrapolation,
     bint use_anderson, int* n_snapshots, int* n_iterates, Residual* res,
 ) noexcept nogil:
@@ -1031,7 +1036,7 @@ cdef inline void record_iterate(
     cdef double acc
     if use_extrapolation:
         memcpy(&ring[(n_snapshots[0] % (EXTRAPOLATION_DEPTH + 1)) * n], q,
-               n * sizeof(floating))
+               n * sizeof(double))
         n_snapshots[0] += 1
     if use_anderson:
         # the sweep's end and its residual, and its step from the start kept after the
@@ -1043,7 +1048,7 @@ cdef inline void record_iterate(
         start_row = &w_ring[(2 * depth + 2) * n_support]
         for f in range(n_support):
             end_row[f] = w[support[f]]
-        memcpy(&q_ring[slot * n], q, n * sizeof(floating))
+        memcpy(&q_ring[slot * n], q, n * sizeof(double))
         if n_iterates[0] > 0:
             for f in range(n_support):
                 step_row[f] = end_row[f] - start_row[f]
@@ -1067,20 +1072,20 @@ cdef inline void record_iterate(
 
 
 cdef inline void keep_anchor(
-    Py_ssize_t n, const floating* q, const double* grad, const Py_ssize_t* active,
-    Py_ssize_t n_active, floating* anchor_q, double* anchor_grad, bint* anchor_ok,
+    Py_ssize_t n, const double* q, const double* grad, const Py_ssize_t* active,
+    Py_ssize_t n_active, double* anchor_q, double* anchor_grad, bint* anchor_ok,
 ) noexcept nogil:
     """Keep q and the gradient of the features in `active` (all of them) as the anchor
     of later gradient bounds (`features_to_check`)."""
     cdef Py_ssize_t f
-    memcpy(anchor_q, q, n * sizeof(floating))
+    memcpy(anchor_q, q, n * sizeof(double))
     for f in range(n_active):
         anchor_grad[active[f]] = grad[active[f]]
     anchor_ok[0] = True
 
 
 cdef inline Py_ssize_t features_to_check(
-    Py_ssize_t n, const floating* q, const floating* anchor_q, const floating* sw,
+    Py_ssize_t n, const double* q, const double* anchor_q, const floating* sw,
     bint center, const double* anchor_grad, const double* norm2, const floating* w,
     const double* l1w, double limit_factor, const Py_ssize_t* active,
     Py_ssize_t n_active, Py_ssize_t max_checked, Py_ssize_t* checked, double* grad,
@@ -1107,13 +1112,13 @@ cdef inline Py_ssize_t features_to_check(
         for i in range(n):
             s = sw[i] if sw != NULL else 1.0
             total += s
-            mean += s * (<double> q[i] - <double> anchor_q[i])
+            mean += s * (q[i] - anchor_q[i])
         mean /= total
     for i in range(n):
         s = sw[i] if sw != NULL else 1.0
-        d = <double> q[i] - <double> anchor_q[i] - mean
+        d = q[i] - anchor_q[i] - mean
         drift2 += s * d * d
-        anchor_norm2 += s * (<double> anchor_q[i]) * anchor_q[i]
+        anchor_norm2 += s * anchor_q[i] * anchor_q[i]
     # the rounding of the anchor's dot products, within 1e-9 ||x_j|| ||a|| whatever n
     drift2 = (sqrt(drift2) + 1e-9 * sqrt(anchor_norm2)) ** 2
     for f in range(n_active):
@@ -1134,12 +1139,12 @@ cdef inline double best_gap(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2,
-    const floating* w, floating* q, floating* weighted_q, double* grad, double* grad_acc,
-    const floating* ring, int n_snapshots, floating* q_acc,
+    const floating* w, double* q, double* weighted_q, double* grad, double* grad_acc,
+    const double* ring, int n_snapshots, double* q_acc,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind, bint use_extrapolation,
     Residual* res, Residual* res_acc, double* dual_scale, double* scale_acc,
-    bint* acc_wins, floating* anchor_q, double* anchor_grad, bint* anchor_ok,
+    bint* acc_wins, double* anchor_q, double* anchor_grad, bint* anchor_ok,
     double limit_factor, Py_ssize_t n_features_all, Py_ssize_t* checked,
 ) noexcept nogil:
     """The gap at w over `active` from the better of two dual points: the rescaled
@@ -1187,8 +1192,8 @@ cdef inline int cd_solve(
     int storage, int n, Py_ssize_t p,
     const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2, double y_norm2,
-    floating* w, floating* q, floating* weighted_q, double* grad, double* grad_acc,
-    floating* ring, floating* q_acc, floating* w_ring, floating* q_ring,
+    floating* w, double* q, double* weighted_q, double* grad, double* grad_acc,
+    double* ring, double* q_acc, floating* w_ring, double* q_ring,
     floating* w_trial, Py_ssize_t* active,
     Py_ssize_t* support, const double* l1w, const double* l2w, const double* lower, const double* upper,
     int max_iter, double tol, double tol_abs, bint random, uint32_t seed,
@@ -1198,7 +1203,7 @@ cdef inline int cd_solve(
     Py_ssize_t* reserve, NewtonSpace* newton_space, Py_ssize_t newton_cap,
     Py_ssize_t* newton_support, bint carry, Residual* carried, bint* carried_ok,
     const floating* w_before, double predict_factor,
-    floating* anchor_q, double* anchor_grad, bint* anchor_ok,
+    double* anchor_q, double* anchor_grad, bint* anchor_ok,
     double* gap_out, int* n_iter_out,
 ) except -1 nogil:
     """Run coordinate descent until the duality gap is <= tol_abs or max_iter epochs.
@@ -1255,9 +1260,11 @@ cdef inline int cd_solve(
     cdef int full_sweeps_on_support = 0
     cdef Py_ssize_t newton_at
     cdef int outcome
-    # coordinate changes this small against the largest coefficient are rounding
-    cdef double rounding = 16.0 * (1.1920928955078125e-07 if floating is float
-                                   else 2.220446049250313e-16)
+    # float64 coordinate changes this small against the largest coefficient are
+    # rounding (float32: `moved_beyond_rounding`, coefficient by coefficient: against
+    # the largest one, changes that still mattered to the gap were cut short, and
+    # float32 paths took 1.5x the epochs of float64 ones)
+    cdef double rounding = 16.0 * 2.220446049250313e-16
     cdef bint support_changed
     cdef Py_ssize_t previous_support = -1
     cdef int inner, n_iter = 0, n_full_sweeps = 0
@@ -1283,10 +1290,6 @@ cdef inline int cd_solve(
     # free unpenalized feature), so that the drifted residual still certifies
     cdef bint any_vector_dual = True
     cdef double limit_factor
-    # the smallest gap of the checks so far, and whether the residual was recomputed
-    # since (float32: see the residual's drift below)
-    cdef double lowest_gap = INFINITY
-    cdef bint refreshed = False
     progress.work = 0
     res.y_norm2 = y_norm2
     newton_space.solved_here = False
@@ -1401,19 +1404,6 @@ cdef inline int cd_solve(
                 NULL if restricted else anchor_ok, limit_factor, n_features_all, support)
             gap_is_current = True
             checked_at = epochs
-            if floating is float and gap > tol_abs:
-                # a float32 residual updated incrementally drifts: a restricted phase at
-                # the float32 floor drifted from 1.03 to 36 times the target until
-                # max_iter. A gap back at twice its lowest goes on from the exact
-                # residual, once per new lowest (not at every check: with columns of
-                # large mean the fresh residual is the less accurate one)
-                if gap < lowest_gap:
-                    lowest_gap = gap
-                    refreshed = False
-                elif gap >= 2.0 * lowest_gap and not refreshed:
-                    reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
-                    residual_summaries(n, q, y, y_mean, sw, center, &res)
-                    refreshed = True
             if gap <= tol_abs and restricted:
                 # the restricted problem is solved: bring every feature back and let
                 # the full gap decide
@@ -1446,19 +1436,16 @@ cdef inline int cd_solve(
                         previous_support = -1
                         continue
             if gap <= tol_abs:
-                # the residual was updated incrementally many times: in float32 its
-                # rounding drift can fake convergence, so confirm on a fresh residual
+                # the residual was updated incrementally many times: its rounding drift
+                # could fake convergence, so confirm on a fresh residual
                 primal_norm2 = res.norm2
                 # the sums of the vector `grad` was taken on
                 certified = res
                 reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
-                if use_extrapolation or (any_vector_dual and floating is double):
+                if use_extrapolation or any_vector_dual:
                     # any fixed vector gives a valid dual point (the drifted residual
                     # included): only the primal term changes, and no second gradient
-                    # is needed. In float32 the gradient is taken again all the same:
-                    # the drift can hide a feature's violation of its bound by a few
-                    # tenths of a percent, which the gap of the fresh residual (the
-                    # dual point scikit-learn's gap uses) shows
+                    # is needed (the residual is float64 for float32 X too)
                     residual_summaries(n, q, y, y_mean, sw, center, &res)
                     gap += 0.5 * (res.norm2 - primal_norm2)
                 else:
@@ -1547,7 +1534,8 @@ cdef inline int cd_solve(
                            use_extrapolation,
                            use_anderson or n_support <= settle_anderson,
                            &n_snapshots, &n_iterates, &res)
-            if progress.d_w_max <= rounding * progress.w_max:
+            if (progress.d_w_max <= rounding * progress.w_max
+                    or not progress.moved_beyond_rounding):
                 # changes at the rounding of the coefficients: settled, whatever the
                 # target below says (after an exact Newton step they never shrink)
                 break

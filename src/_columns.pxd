@@ -11,6 +11,12 @@
 # The dense/sparse branch is taken once per column, never per element, so one
 # source serves both layouts; `floating` gives float32 and float64.
 # Dense columns use BLAS level 1 (contiguous), sparse ones a tight loop.
+#
+# The vectors the columns meet (`vector_t`) have their own precision: the engines keep
+# the residual in float64 for float32 X too. A float32 residual q = y - X w carries
+# rounding of the size of the fitted values, not of the residual: at a solution the
+# gap computed from it was 0.3x to 1.5x the target (P3's last alphas), so float32
+# paths spent 1.6x the epochs of float64 ones waiting for a lucky rounding.
 from cython cimport floating
 from libc.stdint cimport int32_t, int64_t
 from scipy.linalg.cython_blas cimport ddot, dsdot, daxpy, saxpy, dgemv, sgemv
@@ -18,6 +24,10 @@ from scipy.linalg.cython_blas cimport ddot, dsdot, daxpy, saxpy, dgemv, sgemv
 ctypedef fused index_t:
     int32_t
     int64_t
+
+ctypedef fused vector_t:
+    float
+    double
 
 cdef enum Storage:
     DENSE = 0
@@ -27,13 +37,14 @@ cdef enum Storage:
 
 cdef inline double col_dot(
     const floating* data, const index_t* indices, const index_t* indptr,
-    int storage, int n_samples, Py_ssize_t j, const floating* v,
+    int storage, int n_samples, Py_ssize_t j, const vector_t* v,
 ) noexcept nogil:
     """Return x_j^T v, accumulated in double (float32 columns included: float32
     accumulation loses the gradient to cancellation when columns have large means)."""
     cdef Py_ssize_t k, end
     cdef double acc = 0.0, acc1 = 0.0, acc2 = 0.0, acc3 = 0.0
     cdef int one = 1
+    cdef const floating* col
     if storage == SPARSE:
         # four running sums: one would chain every add on the one before (its latency,
         # not the loads, would set the pace on columns of a few dozen entries)
@@ -51,15 +62,28 @@ cdef inline double col_dot(
         return (acc + acc1) + (acc2 + acc3)
     if storage == GRAM:
         return v[j]
-    if floating is float:
-        return dsdot(&n_samples, <float*> &data[j * n_samples], &one, <float*> v, &one)
-    else:
+    if floating is double and vector_t is double:
         return ddot(&n_samples, <double*> &data[j * n_samples], &one, <double*> v, &one)
+    if floating is float and vector_t is float:
+        return dsdot(&n_samples, <float*> &data[j * n_samples], &one, <float*> v, &one)
+    # mixed precisions: no BLAS routine; four sums, as above
+    col = &data[j * n_samples]
+    k = 0
+    while k + 4 <= n_samples:
+        acc += col[k] * <double> v[k]
+        acc1 += col[k + 1] * <double> v[k + 1]
+        acc2 += col[k + 2] * <double> v[k + 2]
+        acc3 += col[k + 3] * <double> v[k + 3]
+        k += 4
+    while k < n_samples:
+        acc += col[k] * <double> v[k]
+        k += 1
+    return (acc + acc1) + (acc2 + acc3)
 
 
 cdef inline double col_dot_weighted(
     const floating* data, const index_t* indices, const index_t* indptr,
-    int storage, int n_samples, Py_ssize_t j, const floating* v,
+    int storage, int n_samples, Py_ssize_t j, const vector_t* v,
     const floating* weights,
 ) noexcept nogil:
     """Return x_j^T diag(weights) v; plain x_j^T v when weights is NULL."""
@@ -71,54 +95,59 @@ cdef inline double col_dot_weighted(
     if storage == SPARSE:
         for k in range(indptr[j], indptr[j + 1]):
             i = indices[k]
-            acc += data[k] * weights[i] * v[i]
+            acc += <double> data[k] * weights[i] * v[i]
         return acc
     col = &data[j * n_samples]
     for i in range(n_samples):
-        acc += col[i] * weights[i] * v[i]
+        acc += <double> col[i] * weights[i] * v[i]
     return acc
 
 
 cdef inline void column_products(
     const floating* data, const index_t* indices, const index_t* indptr,
     int storage, int n_samples, const Py_ssize_t* columns, Py_ssize_t n_columns,
-    Py_ssize_t b, const floating* weights, floating* scratch, double* out,
+    Py_ssize_t b, const floating* weights, double* scratch, double* out,
 ) noexcept nogil:
     """out[a] = x_{columns[a]}^T diag(weights) x_{columns[b]} for a = b .. n_columns - 1
     (plain products when weights is NULL): column b of the lower triangle of a Gram
     matrix. A sparse column b is scattered into `scratch` (n_samples zeros, left zeroed)
     so that each product costs only the other column's nonzeros."""
     cdef Py_ssize_t a, k, jb = columns[b]
-    cdef const floating* column
     if storage == SPARSE:
         for k in range(indptr[jb], indptr[jb + 1]):
             scratch[indices[k]] = data[k]
-        column = scratch
-    else:
-        column = &data[jb * n_samples]
-    for a in range(b, n_columns):
-        out[a] = col_dot_weighted(data, indices, indptr, storage, n_samples, columns[a],
-                                  column, weights)
-    if storage == SPARSE:
+        for a in range(b, n_columns):
+            out[a] = col_dot_weighted(data, indices, indptr, storage, n_samples,
+                                      columns[a], <const double*> scratch, weights)
         for k in range(indptr[jb], indptr[jb + 1]):
             scratch[indices[k]] = 0.0
+        return
+    for a in range(b, n_columns):
+        out[a] = col_dot_weighted(data, indices, indptr, storage, n_samples, columns[a],
+                                  &data[jb * n_samples], weights)
 
 
 cdef inline void col_axpy(
     const floating* data, const index_t* indices, const index_t* indptr,
-    int storage, int n_samples, Py_ssize_t j, floating a, floating* v,
+    int storage, int n_samples, Py_ssize_t j, double a, vector_t* v,
 ) noexcept nogil:
-    """v += a * x_j."""
+    """v += a * x_j (in the precision of v)."""
     cdef Py_ssize_t k
     cdef int one = 1
+    cdef float a_single = <float> a
+    cdef const floating* col
     if storage == SPARSE:
         for k in range(indptr[j], indptr[j + 1]):
-            v[indices[k]] += a * data[k]
+            v[indices[k]] += <vector_t> (a * data[k])
         return
-    if floating is float:
-        saxpy(&n_samples, <float*> &a, <float*> &data[j * n_samples], &one, <float*> v, &one)
+    if floating is double and vector_t is double:
+        daxpy(&n_samples, &a, <double*> &data[j * n_samples], &one, <double*> v, &one)
+    elif floating is float and vector_t is float:
+        saxpy(&n_samples, &a_single, <float*> &data[j * n_samples], &one, <float*> v, &one)
     else:
-        daxpy(&n_samples, <double*> &a, <double*> &data[j * n_samples], &one, <double*> v, &one)
+        col = &data[j * n_samples]
+        for k in range(n_samples):
+            v[k] += <vector_t> (a * col[k])
 
 
 cdef inline Py_ssize_t col_size(
@@ -132,7 +161,7 @@ cdef inline Py_ssize_t col_size(
 
 cdef inline void X_times(
     const floating* data, const index_t* indices, const index_t* indptr,
-    int storage, int n_samples, int n_features, const floating* w, floating* out,
+    int storage, int n_samples, int n_features, const floating* w, vector_t* out,
 ) noexcept nogil:
     """out = X w. Only columns with w_j != 0 are read (a sparse w is cheap); a dense X
     with a mostly nonzero w uses BLAS gemv."""
@@ -144,13 +173,14 @@ cdef inline void X_times(
         if w[j] != 0.0:
             nonzero += 1
     if storage != SPARSE and nonzero * 4 > n_features:
-        if floating is float:
+        if floating is float and vector_t is float:
             sgemv(no_trans, &n_samples, &n_features, &unit, <float*> data, &n_samples,
-                  <float*> w, &one, &zero, out, &one)
-        else:
+                  <float*> w, &one, &zero, <float*> out, &one)
+            return
+        if floating is double and vector_t is double:
             dgemv(no_trans, &n_samples, &n_features, &unit, <double*> data, &n_samples,
-                  <double*> w, &one, &zero, out, &one)
-        return
+                  <double*> w, &one, &zero, <double*> out, &one)
+            return
     for i in range(n_samples):
         out[i] = 0.0
     for j in range(n_features):
@@ -160,7 +190,7 @@ cdef inline void X_times(
 
 cdef inline void columns_dot(
     const floating* data, const index_t* indices, const index_t* indptr,
-    int storage, int n_samples, Py_ssize_t first, Py_ssize_t count, const floating* v,
+    int storage, int n_samples, Py_ssize_t first, Py_ssize_t count, const vector_t* v,
     double* out,
 ) noexcept nogil:
     """out[j] = x_j^T v (col_dot's value) for the consecutive columns j = first ..
@@ -171,7 +201,7 @@ cdef inline void columns_dot(
     cdef char* trans = b"T"
     cdef int one = 1, n_columns = <int> count
     cdef double unit = 1.0, zero = 0.0
-    if floating is double:
+    if floating is double and vector_t is double:
         if storage == DENSE and count > 1:
             dgemv(trans, &n_samples, &n_columns, &unit, <double*> &data[first * n_samples],
                   &n_samples, <double*> v, &one, &zero, &out[first], &one)
@@ -182,7 +212,7 @@ cdef inline void columns_dot(
 
 cdef inline void Xt_times(
     const floating* data, const index_t* indices, const index_t* indptr,
-    int storage, int n_samples, int n_features, const floating* v, double* out,
+    int storage, int n_samples, int n_features, const vector_t* v, double* out,
 ) noexcept nogil:
     """out = X^T v in double (see columns_dot)."""
     columns_dot(data, indices, indptr, storage, n_samples, 0, n_features, v, out)

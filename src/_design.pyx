@@ -318,7 +318,7 @@ def sparse_gram(
     ndarray of shape (n_features, n_features), float64
     """
     cdef double[:, ::1] out = np.zeros((n_features, n_features))
-    cdef floating[::1] dense = np.zeros(max(n_samples, 1), dtype=np.asarray(X_data).dtype)
+    cdef double[::1] dense = np.zeros(max(n_samples, 1))
     cdef Py_ssize_t[::1] columns = np.arange(n_features, dtype=np.intp)
     cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef Py_ssize_t j, k
@@ -332,20 +332,6 @@ def sparse_gram(
                             &out[k, 0])
             for j in range(k + 1, n_features):
                 out[j, k] = out[k, j]
-    return np.asarray(out)
-    with nogil:
-        for k in range(n_features):
-            for t in range(X_indptr[k], X_indptr[k + 1]):
-                dense[X_indices[t]] = X_data[t] * (
-                    sample_weight[X_indices[t]] if weighted else 1.0)
-            for j in range(k + 1):
-                acc = 0.0
-                for t in range(X_indptr[j], X_indptr[j + 1]):
-                    acc += X_data[t] * dense[X_indices[t]]
-                out[j, k] = acc
-                out[k, j] = acc
-            for t in range(X_indptr[k], X_indptr[k + 1]):
-                dense[X_indices[t]] = 0.0
     return np.asarray(out)
 
 

@@ -234,10 +234,11 @@ def enet_solve_path(
         converged[:scales.shape[0]] = True
         return 0.0, 0.0, 0
     dtype = np.float32 if floating is float else np.float64
-    # workspaces: rows of length n_samples and n_features in the dtype of X, plus
-    # the float64 gradient and the index lists of the active features
-    cdef floating[:, ::1] sample_space = _work(
-        workspace, "sample", (2 if use_cd else 6, n_samples), dtype, False)
+    # workspaces: rows of length n_samples in float64 (the residual and what is built
+    # from it: see _columns.pxd), coefficient-sized rows in the dtype of X, the float64
+    # gradient and the index lists of the active features
+    cdef double[:, ::1] sample_space = _work(
+        workspace, "sample", (2 if use_cd else 6, n_samples), np.float64, False)
     # proximal gradient's two coefficient-sized iterates (coordinate descent has none)
     cdef floating[:, ::1] feature_space = _work(
         workspace, "feature", (2, 1 if use_cd else n_features), dtype, False)
@@ -249,7 +250,7 @@ def enet_solve_path(
     cdef bint carried_in = (use_cd and storage != GRAM and handover[0] != 0.0
                             and _kept(workspace, "grad", (n_features,), np.float64))
     cdef bint anchor_in = (
-        handover[5] != 0.0 and _kept(workspace, "anchor_q", (n_samples,), dtype)
+        handover[5] != 0.0 and _kept(workspace, "anchor_q", (n_samples,), np.float64)
         and _kept(workspace, "anchor_grad", (n_features,), np.float64))
     handover[0] = 0.0
     handover[5] = 0.0
@@ -274,18 +275,19 @@ def enet_solve_path(
     # the last residuals and their extrapolation; the trial residual of an Anderson step
     # in the last row
     cdef Py_ssize_t ring_rows = EXTRAPOLATION_DEPTH + 2 if (extrapolate or accelerate) else 1
-    cdef floating[:, ::1] ring_space = _work(
+    cdef double[:, ::1] ring_space = _work(
         workspace, "ring",
         (ring_rows, n_samples if (extrapolate or accelerate or settle) else 1),
-        dtype, False)
+        np.float64, False)
     # Anderson: the last sweeps' ends and steps on the support, the next start, a trial
     # point, and the ends' residuals
     cdef floating[::1] w_ring = _work(
         workspace, "w_ring", (max(1, (2 * ANDERSON_DEPTH + 4) * anderson_capacity),),
         dtype, False)
-    cdef floating[:, ::1] q_ring = _work(
+    cdef double[:, ::1] q_ring = _work(
         workspace, "q_ring",
-        (ANDERSON_DEPTH + 1, n_samples if anderson_capacity > 0 else 1), dtype, False)
+        (ANDERSON_DEPTH + 1, n_samples if anderson_capacity > 0 else 1), np.float64,
+        False)
     # cd: the Hessian (and its factor) and step of a Newton step on a support of at
     # most newton_cap features: both matrices kept under an eighth of X, or under
     # 1 MB (256 x 256) when X is small (its space is allocated when a support needs
@@ -320,8 +322,9 @@ def enet_solve_path(
     # cd along a path: the residual and gradient that bound later gradients
     cdef bint bounds = (use_cd and gradient_bounds and storage != GRAM and lo == NULL
                         and (n_alphas > 1 or continues or anchor_in))
-    cdef floating[::1] anchor_q = _work(
-        workspace, "anchor_q", (n_samples if bounds else 1,), dtype, False, kept=True)
+    cdef double[::1] anchor_q = _work(
+        workspace, "anchor_q", (n_samples if bounds else 1,), np.float64, False,
+        kept=True)
     cdef double[::1] anchor_grad = _work(
         workspace, "anchor_grad", (n_features if bounds else 1,), np.float64, False,
         kept=True)

@@ -29,7 +29,7 @@ cdef struct Residual:
 
 
 cdef inline void residual_summaries(
-    Py_ssize_t n, floating* q, const floating* y, double y_mean,
+    Py_ssize_t n, double* q, const floating* y, double y_mean,
     const floating* sw, bint center, Residual* res,
 ) noexcept nogil:
     """Recompute the residual sums exactly and re-centre q.
@@ -45,7 +45,7 @@ cdef inline void residual_summaries(
             sq += (sw[i] if sw != NULL else 1.0) * q[i]
         offset = sq / n
         for i in range(n):
-            q[i] -= <floating> offset
+            q[i] -= offset
     for i in range(n):
         s = sw[i] if sw != NULL else 1.0
         r = q[i]
@@ -62,13 +62,13 @@ cdef inline void residual_summaries(
 
 cdef inline void centred_gradient(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const floating* v, const floating* sw, floating* weighted_v,
+    int storage, int n, const double* v, const floating* sw, double* weighted_v,
     const double* X_mean, bint center, double weighted_sum,
     const Py_ssize_t* active, Py_ssize_t n_active, double* grad,
 ) noexcept nogil:
     """grad[j] = (Xc^T S v)_j for j in active, where weighted_sum = 1^T S v."""
     cdef Py_ssize_t i, f, j, run
-    cdef const floating* vs = v
+    cdef const double* vs = v
     if sw != NULL:
         # one pass of S v so that the gradient below is plain BLAS products
         for i in range(n):
@@ -93,7 +93,7 @@ cdef inline double gap_at_vector(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2,
-    const floating* w, floating* v, floating* weighted_v, double* grad,
+    const floating* w, double* v, double* weighted_v, double* grad,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind,
     double residual_norm2, Residual* dual_res, double* dual_scale,
@@ -115,7 +115,7 @@ cdef inline double compute_gap(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2,
-    const floating* w, floating* q, floating* weighted_q, double* grad,
+    const floating* w, double* q, double* weighted_q, double* grad,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind,
     Residual* res, double* dual_scale,
@@ -194,8 +194,8 @@ cdef inline bint affine_combination(double* gram, int depth, double* c) noexcept
 
 
 cdef inline bint extrapolate_residual(
-    Py_ssize_t n, int depth, const floating* ring, int newest, const floating* sw,
-    bint center, floating* out,
+    Py_ssize_t n, int depth, const double* ring, int newest, const floating* sw,
+    bint center, double* out,
 ) noexcept nogil:
     """Dual extrapolation (Massias, Gramfort & Salmon 2018, celer): from the last depth + 1
     residuals r_0 .. r_depth of a fixed-point iteration (CD sweeps over one set of
@@ -212,7 +212,7 @@ cdef inline bint extrapolate_residual(
     cdef double gram[MAX_DEPTH * MAX_DEPTH]
     cdef double sums[MAX_DEPTH]
     cdef double z[MAX_DEPTH]
-    cdef const floating* rows[MAX_DEPTH + 1]
+    cdef const double* rows[MAX_DEPTH + 1]
     if depth < 1 or depth > MAX_DEPTH:
         return False
     for k in range(depth + 1):
@@ -239,14 +239,14 @@ cdef inline bint extrapolate_residual(
         acc = 0.0
         for k in range(depth):
             acc += z[k] * rows[k + 1][i]
-        out[i] = <floating> acc
+        out[i] = acc
     return True
 
 
 cdef inline Py_ssize_t screen(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const double* X_mean, bint center, const double* norm2,
-    floating* w, floating* q, const double* grad, const double* l1w, const double* l2w,
+    floating* w, double* q, const double* grad, const double* l1w, const double* l2w,
     Py_ssize_t* active, Py_ssize_t n_active, double gap, double dual_scale, Residual* res,
 ) noexcept nogil:
     """Gap-safe rule (Fercoq et al. 2015, Ndiaye et al. 2017): drop features provably zero.
@@ -277,7 +277,7 @@ cdef inline Py_ssize_t screen(
 
 cdef inline void reset_residual(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, Py_ssize_t p, const floating* y, const floating* w, floating* q,
+    int storage, int n, Py_ssize_t p, const floating* y, const floating* w, double* q,
 ) noexcept nogil:
     """q = y - X w, computed afresh."""
     cdef Py_ssize_t i, j
@@ -290,6 +290,8 @@ cdef inline void reset_residual(
 
 cdef struct Progress:
     double d_w_max  # largest coefficient change of the last sweep
+    # whether a change of the last sweep was more than the rounding of its coefficient
+    bint moved_beyond_rounding
     double w_max  # largest coefficient after it
     Py_ssize_t work  # matrix entries touched since the last interrupt check
 

@@ -26,8 +26,8 @@ cdef enum:
 
 
 cdef inline double centred_residual(
-    Py_ssize_t n, const floating* y, const floating* Xv, const floating* sw, bint center,
-    floating* weighted_residual, double* weighted_sum,
+    Py_ssize_t n, const floating* y, const double* Xv, const floating* sw, bint center,
+    double* weighted_residual, double* weighted_sum,
 ) noexcept nogil:
     """Write S R for R = y - X v - c (c the optimal intercept shift); return 1/2 ||R||_S^2."""
     cdef Py_ssize_t i
@@ -41,7 +41,7 @@ cdef inline double centred_residual(
         r = y[i] - Xv[i] - offset
         value += s * r * r
         if weighted_residual != NULL:
-            weighted_residual[i] = <floating> (s * r)
+            weighted_residual[i] = s * r
         total += s * r
     weighted_sum[0] = total
     return 0.5 * value
@@ -55,8 +55,8 @@ cdef inline int prox_grad_solve(
     floating* x, const double* l1w, const double* l2w,
     const double* lower, const double* upper,
     int max_iter, double tol_abs, double* lipschitz, bint accelerated, bint restart,
-    int gap_freq, floating* x_point, floating* x_new, floating* Xx, floating* Xx_new,
-    floating* Xy, floating* r, floating* q, floating* weighted_q, double* grad,
+    int gap_freq, floating* x_point, floating* x_new, double* Xx, double* Xx_new,
+    double* Xy, double* r, double* q, double* weighted_q, double* grad,
     Py_ssize_t* active, double* gap_out, int* n_iter_out, int* n_restarts_out,
 ) except -1 nogil:
     """Minimise 1/2 ||yc - Xc x||_S^2 + sum_j h_j(x_j); x is the start and the result."""
@@ -65,8 +65,9 @@ cdef inline int prox_grad_solve(
     cdef double L = lipschitz[0], t = 1.0, t_next, beta, f_y, f_x, sum_r, linear, quad
     cdef double gap = INFINITY, dual_scale, momentum_test, step_change
     cdef double lo = -INFINITY, hi = INFINITY
-    # the sufficient-decrease test compares objectives computed from products in the
-    # dtype of X: in float32 their rounding alone would fail it and shrink the step
+    # the sufficient-decrease test compares objectives at iterates in the dtype of X
+    # with products combined in float64 (X x_point is the combination of X x at the
+    # unrounded point): in float32 that rounding alone would fail it and shrink the step
     cdef double rounding = 1e-5 if floating is float else 1e-12
     cdef GapKind kind = gap_kind(p, l1w, l2w)
     cdef Residual res
@@ -82,7 +83,7 @@ cdef inline int prox_grad_solve(
             n_active += 1
     X_times(X_data, X_indices, X_indptr, storage, n, p, x, Xx)
     memcpy(x_point, x, p * sizeof(floating))
-    memcpy(Xy, Xx, n * sizeof(floating))
+    memcpy(Xy, Xx, n * sizeof(double))
 
     for it in range(max_iter + 1):
         if it % gap_freq == 0 or it == max_iter:
@@ -147,7 +148,7 @@ cdef inline int prox_grad_solve(
             x_point[j] = <floating> (x_new[j] + beta * (x_new[j] - x[j]))
             x[j] = x_new[j]
         for i in range(n):
-            Xy[i] = <floating> (Xx_new[i] + beta * (Xx_new[i] - Xx[i]))
+            Xy[i] = Xx_new[i] + beta * (Xx_new[i] - Xx[i])
             Xx[i] = Xx_new[i]
         progress.work += 2 * matrix_size
         check_interrupt(&progress)
