@@ -13,10 +13,11 @@
 # Dense columns use BLAS level 1 (contiguous), sparse ones a tight loop.
 #
 # The vectors the columns meet (`vector_t`) have their own precision: the engines keep
-# the residual in float64 for float32 X too. A float32 residual q = y - X w carries
-# rounding of the size of the fitted values, not of the residual: at a solution the
-# gap computed from it was 0.3x to 1.5x the target (P3's last alphas), so float32
-# paths spent 1.6x the epochs of float64 ones waiting for a lucky rounding.
+# the residual and the coefficients in float64 for float32 X too. A float32 residual
+# q = y - X w carries rounding of the size of the fitted values, not of the residual:
+# at a solution the gap computed from it was 0.3x to 1.5x the target (P3's last
+# alphas); and CD and Anderson steps on float32 coefficients stall on their rounding.
+# float32 paths took 1.2x to 5x the epochs of float64 ones.
 from cython cimport floating
 from libc.stdint cimport int32_t, int64_t
 from scipy.linalg.cython_blas cimport ddot, dsdot, daxpy, saxpy, dgemv, sgemv
@@ -161,7 +162,7 @@ cdef inline Py_ssize_t col_size(
 
 cdef inline void X_times(
     const floating* data, const index_t* indices, const index_t* indptr,
-    int storage, int n_samples, int n_features, const floating* w, vector_t* out,
+    int storage, int n_samples, int n_features, const vector_t* w, vector_t* out,
 ) noexcept nogil:
     """out = X w. Only columns with w_j != 0 are read (a sparse w is cheap); a dense X
     with a mostly nonzero w uses BLAS gemv."""

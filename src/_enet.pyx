@@ -240,8 +240,21 @@ def enet_solve_path(
     cdef double[:, ::1] sample_space = _work(
         workspace, "sample", (2 if use_cd else 6, n_samples), np.float64, False)
     # proximal gradient's two coefficient-sized iterates (coordinate descent has none)
-    cdef floating[:, ::1] feature_space = _work(
-        workspace, "feature", (2, 1 if use_cd else n_features), dtype, False)
+    cdef double[:, ::1] feature_space = _work(
+        workspace, "feature", (2, 1 if use_cd else n_features), np.float64, False)
+    # the coefficients the engines move: float64 whatever the dtype of X (w itself for
+    # float64; for float32 a copy, rounded back as each step ends: see
+    # `round_to_float32`)
+    cdef double[::1] coef_space
+    cdef double* coef
+    cdef Py_ssize_t feature
+    if floating is double:
+        coef = &w[0]
+    else:
+        coef_space = _work(workspace, "coef", (n_features,), np.float64, False)
+        for feature in range(n_features):
+            coef_space[feature] = w[feature]
+        coef = &coef_space[0]
     # what the call before handed over (see `continues`): the certified gradient (in
     # `grad`) with the sums of its residual, and whether the bounds' anchor is valid;
     # invalid until this call ends normally
@@ -281,9 +294,9 @@ def enet_solve_path(
         np.float64, False)
     # Anderson: the last sweeps' ends and steps on the support, the next start, a trial
     # point, and the ends' residuals
-    cdef floating[::1] w_ring = _work(
+    cdef double[::1] w_ring = _work(
         workspace, "w_ring", (max(1, (2 * ANDERSON_DEPTH + 4) * anderson_capacity),),
-        dtype, False)
+        np.float64, False)
     cdef double[:, ::1] q_ring = _work(
         workspace, "q_ring",
         (ANDERSON_DEPTH + 1, n_samples if anderson_capacity > 0 else 1), np.float64,
@@ -362,8 +375,8 @@ def enet_solve_path(
     # (a path cut in several calls passes the solution before `w`'s and both scales, so
     # that the cuts do not change the path)
     cdef bint predict = use_cd and (scales.shape[0] > 2 or previous_scales is not None)
-    cdef floating[:, ::1] starts = _work(
-        workspace, "starts", (2, n_features if predict else 1), dtype, False)
+    cdef double[:, ::1] starts = _work(
+        workspace, "starts", (2, n_features if predict else 1), np.float64, False)
     # the scale each row of `starts` solves (0: none), and the one `w` solves
     cdef double[2] row_scales
     row_scales[0] = 0.0
@@ -377,7 +390,8 @@ def enet_solve_path(
         if previous_coef is not None:
             if previous_coef.shape[0] != n_features:
                 raise ValueError("previous_coef must have one entry per feature")
-            starts[1, :] = previous_coef
+            for j in range(n_features):
+                starts[1, j] = previous_coef[j]
             row_scales[1] = previous_scales[0]
     try:
         with nogil:
@@ -392,7 +406,7 @@ def enet_solve_path(
                 factor = 0.0
                 if predict:
                     for j in range(n_features):
-                        starts[k % 2, j] = w[j]
+                        starts[k % 2, j] = coef[j]
                     row_scales[k % 2] = scales[k - 1] if k > 0 else entry_scale
                     if (row_scales[(k + 1) % 2] > row_scales[k % 2] > scales[k]
                             and scales[k] > 0.0):
@@ -402,7 +416,7 @@ def enet_solve_path(
                     done = cd_solve(
                         data, indices, indptr, storage, n, n_features,
                         &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], y_norm2,
-                        &w[0], &sample_space[0, 0], &sample_space[1, 0], &grad[0],
+                        coef, &sample_space[0, 0], &sample_space[1, 0], &grad[0],
                         &ranking_space[0, 0],
                         &ring_space[0, 0] if extrapolate else NULL,
                         &ring_space[ring_rows - 1, 0]
@@ -426,7 +440,7 @@ def enet_solve_path(
                 else:
                     done = prox_grad_solve(
                         data, indices, indptr, storage, n, p,
-                        &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], &w[0],
+                        &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], coef,
                         l1w, l2w, lo, hi, max_iter, tol_abs, &L,
                         accelerated, restart, max(gap_freq, 1),
                         &feature_space[0, 0], &feature_space[1, 0],
@@ -442,11 +456,15 @@ def enet_solve_path(
                 converged[k] = done
                 if coefs is not None:
                     for j in range(n_features):
-                        coefs[k, j] = w[j]
+                        coefs[k, j] = <floating> coef[j]
     finally:
         free_newton_space(&newton_space)
         if use_cd and newton:
             solved_size[0] = newton_space.solved_size
+    if floating is float:
+        # (exact: the engines end each step on float32 values)
+        for feature in range(n_features):
+            w[feature] = <float> coef[feature]
     if continues:
         handover[0] = carried_ok
         handover[1] = carried.weighted_sum

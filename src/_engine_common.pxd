@@ -93,7 +93,7 @@ cdef inline double gap_at_vector(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2,
-    const floating* w, double* v, double* weighted_v, double* grad,
+    const double* w, double* v, double* weighted_v, double* grad,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind,
     double residual_norm2, Residual* dual_res, double* dual_scale,
@@ -115,7 +115,7 @@ cdef inline double compute_gap(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2,
-    const floating* w, double* q, double* weighted_q, double* grad,
+    const double* w, double* q, double* weighted_q, double* grad,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind,
     Residual* res, double* dual_scale,
@@ -246,7 +246,7 @@ cdef inline bint extrapolate_residual(
 cdef inline Py_ssize_t screen(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const double* X_mean, bint center, const double* norm2,
-    floating* w, double* q, const double* grad, const double* l1w, const double* l2w,
+    double* w, double* q, const double* grad, const double* l1w, const double* l2w,
     Py_ssize_t* active, Py_ssize_t n_active, double gap, double dual_scale, Residual* res,
 ) noexcept nogil:
     """Gap-safe rule (Fercoq et al. 2015, Ndiaye et al. 2017): drop features provably zero.
@@ -277,7 +277,7 @@ cdef inline Py_ssize_t screen(
 
 cdef inline void reset_residual(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, Py_ssize_t p, const floating* y, const floating* w, double* q,
+    int storage, int n, Py_ssize_t p, const floating* y, const double* w, double* q,
 ) noexcept nogil:
     """q = y - X w, computed afresh."""
     cdef Py_ssize_t i, j
@@ -288,10 +288,24 @@ cdef inline void reset_residual(
             col_axpy(X_data, X_indices, X_indptr, storage, n, j, -w[j], q)
 
 
+cdef inline bint round_to_float32(double* w, Py_ssize_t p) noexcept nogil:
+    """Round w in place to float32 values. The engines keep float64 coefficients for
+    float32 X (CD and Anderson on float32 iterates stall on their rounding: paths took
+    up to 1.7x the epochs of float64 ones); what they return, in the dtype of X, is
+    rounded and certified as rounded. Returns whether any coefficient changed."""
+    cdef Py_ssize_t j
+    cdef double rounded
+    cdef bint changed = False
+    for j in range(p):
+        rounded = <double> (<float> w[j])
+        if rounded != w[j]:
+            w[j] = rounded
+            changed = True
+    return changed
+
+
 cdef struct Progress:
     double d_w_max  # largest coefficient change of the last sweep
-    # whether a change of the last sweep was more than the rounding of its coefficient
-    bint moved_beyond_rounding
     double w_max  # largest coefficient after it
     Py_ssize_t work  # matrix entries touched since the last interrupt check
 

@@ -18,6 +18,7 @@ from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times, 
 from _penalty cimport GapKind, prox_coordinate
 from _engine_common cimport (
     Residual, Progress, compute_gap, check_interrupt, gap_kind, gap_target,
+    round_to_float32,
 )
 
 cdef enum:
@@ -52,10 +53,10 @@ cdef inline int prox_grad_solve(
     int storage, int n, int p,
     const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2,
-    floating* x, const double* l1w, const double* l2w,
+    double* x, const double* l1w, const double* l2w,
     const double* lower, const double* upper,
     int max_iter, double tol_abs, double* lipschitz, bint accelerated, bint restart,
-    int gap_freq, floating* x_point, floating* x_new, double* Xx, double* Xx_new,
+    int gap_freq, double* x_point, double* x_new, double* Xx, double* Xx_new,
     double* Xy, double* r, double* q, double* weighted_q, double* grad,
     Py_ssize_t* active, double* gap_out, int* n_iter_out, int* n_restarts_out,
 ) except -1 nogil:
@@ -65,10 +66,9 @@ cdef inline int prox_grad_solve(
     cdef double L = lipschitz[0], t = 1.0, t_next, beta, f_y, f_x, sum_r, linear, quad
     cdef double gap = INFINITY, dual_scale, momentum_test, step_change
     cdef double lo = -INFINITY, hi = INFINITY
-    # the sufficient-decrease test compares objectives at iterates in the dtype of X
-    # with products combined in float64 (X x_point is the combination of X x at the
-    # unrounded point): in float32 that rounding alone would fail it and shrink the step
-    cdef double rounding = 1e-5 if floating is float else 1e-12
+    # the sufficient-decrease test compares objectives computed in float64 (iterates
+    # and products, float32 X included): only their rounding is forgiven
+    cdef double rounding = 1e-12
     cdef GapKind kind = gap_kind(p, l1w, l2w)
     cdef Residual res
     cdef Progress progress
@@ -82,7 +82,7 @@ cdef inline int prox_grad_solve(
             active[n_active] = j
             n_active += 1
     X_times(X_data, X_indices, X_indptr, storage, n, p, x, Xx)
-    memcpy(x_point, x, p * sizeof(floating))
+    memcpy(x_point, x, p * sizeof(double))
     memcpy(Xy, Xx, n * sizeof(double))
 
     for it in range(max_iter + 1):
@@ -93,6 +93,16 @@ cdef inline int prox_grad_solve(
             gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
                               X_mean, center, norm2, x, q, weighted_q, grad, l1w, l2w,
                               lower, upper, active, n_active, kind, &res, &dual_scale)
+            if (floating is float and (gap <= tol_abs or it == max_iter)
+                    and round_to_float32(x, p)):
+                # float32 X: the float32 coefficients returned are the ones certified
+                X_times(X_data, X_indices, X_indptr, storage, n, p, x, Xx)
+                for i in range(n):
+                    q[i] = y[i] - Xx[i]
+                gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
+                                  X_mean, center, norm2, x, q, weighted_q, grad, l1w,
+                                  l2w, lower, upper, active, n_active, kind, &res,
+                                  &dual_scale)
             if gap <= tol_abs:
                 converged = 1
                 break
@@ -115,7 +125,7 @@ cdef inline int prox_grad_solve(
                 if lower != NULL:
                     lo = lower[j]
                     hi = upper[j]
-                x_new[j] = <floating> prox_coordinate(
+                x_new[j] = prox_coordinate(
                     L * x_point[j] + grad[j], L, l1w[j], l2w[j], lo, hi)
             X_times(X_data, X_indices, X_indptr, storage, n, p, x_new, Xx_new)
             f_x = centred_residual(n, y, Xx_new, sw, center, NULL, &sum_r)
@@ -145,7 +155,7 @@ cdef inline int prox_grad_solve(
                 beta = (t - 1.0) / t_next
                 t = t_next
         for j in range(p):
-            x_point[j] = <floating> (x_new[j] + beta * (x_new[j] - x[j]))
+            x_point[j] = x_new[j] + beta * (x_new[j] - x[j])
             x[j] = x_new[j]
         for i in range(n):
             Xy[i] = Xx_new[i] + beta * (Xx_new[i] - Xx[i])

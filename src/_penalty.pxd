@@ -7,7 +7,6 @@
 # scikit-learn's kernels do). Lasso, ElasticNet, Ridge, penalty factors, positive=True and
 # box constraints are all values of (l1, l2, lower, upper); no engine knows which one it is
 # solving. Infinite bounds are +-INFINITY.
-from cython cimport floating
 from libc.math cimport fabs, INFINITY
 
 
@@ -102,7 +101,7 @@ cdef enum GapKind:
 
 cdef inline double duality_gap(
     Py_ssize_t n_active, const Py_ssize_t* active,
-    const floating* w, const double* grad,
+    const double* w, const double* grad,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     const double* norm2, double residual_norm2, double dual_norm2, double dual_dot_y,
     GapKind kind, double* dual_scale,
