@@ -111,7 +111,8 @@ def enet_solve_path(
     center : bool
         Fit an intercept (implicit centring).
     w : array of shape (n_features,)
-        Start point, overwritten with the solution.
+        Start point, overwritten with the solution (float32 X: the float64 solution
+        rounded to float32, each step's gap certifying the rounded coefficients).
     l1_base, l2_base : float64 arrays of shape (n_features,)
     scales : float64 array of shape (n_alphas,)
         Decreasing along a path (alphas, with the bases n_samples * l1_ratio * the
@@ -234,9 +235,9 @@ def enet_solve_path(
         converged[:scales.shape[0]] = True
         return 0.0, 0.0, 0
     dtype = np.float32 if floating is float else np.float64
-    # workspaces: rows of length n_samples in float64 (the residual and what is built
-    # from it: see _columns.pxd), coefficient-sized rows in the dtype of X, the float64
-    # gradient and the index lists of the active features
+    # workspaces, in float64 whatever the dtype of X (see _columns.pxd): rows of length
+    # n_samples (the residual and what is built from it) and n_features (iterates, the
+    # gradient), and the index lists of the active features
     cdef double[:, ::1] sample_space = _work(
         workspace, "sample", (2 if use_cd else 6, n_samples), np.float64, False)
     # proximal gradient's two coefficient-sized iterates (coordinate descent has none)
