@@ -234,7 +234,6 @@ def enet_solve_path(
         n_iters[:scales.shape[0]] = 0
         converged[:scales.shape[0]] = True
         return 0.0, 0.0, 0
-    dtype = np.float32 if floating is float else np.float64
     # workspaces, in float64 whatever the dtype of X (see _columns.pxd): rows of length
     # n_samples (the residual and what is built from it) and n_features (iterates, the
     # gradient), and the index lists of the active features
