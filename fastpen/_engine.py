@@ -36,8 +36,8 @@ class Design:
         )
 
     def xt_dot(self, v):
-        """X^T v in float64, X read as it is (v is rounded to the dtype of X)."""
-        v = np.ascontiguousarray(v, dtype=self.dtype)
+        """X^T v in float64, X read as it is (v in float64)."""
+        v = np.ascontiguousarray(v, dtype=np.float64)
         return _design.xt_dot(self.data, self.indices, self.indptr, int(self.is_sparse),
                               self.n_samples, self.n_features, v)
 

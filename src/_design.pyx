@@ -265,10 +265,11 @@ def xt_dot(
     int storage,
     Py_ssize_t n_samples,
     Py_ssize_t n_features,
-    const floating[::1] v,
+    const double[::1] v,
 ):
     """X^T v in float64 without converting X: numpy's X.T @ v with a float32 X and a
-    float64 v would first copy X to float64. Column dots accumulate in double.
+    float64 v would first copy X to float64. Column dots accumulate in double, from the
+    float64 v (not rounded to the dtype of X).
 
     Parameters
     ----------
@@ -277,7 +278,7 @@ def xt_dot(
     storage : int
         0 dense, 1 sparse (CSC).
     n_samples, n_features : int
-    v : array of shape (n_samples,), dtype of X
+    v : float64 array of shape (n_samples,)
 
     Returns
     -------
