@@ -209,8 +209,8 @@ class _GramMoments:
         diag = np.diag(Q).copy()
         # columns constant over the training rows, up to the rounding of the difference
         diag[diag <= 64 * np.finfo(self.dtype).eps * scale * np.diag(G)] = 0.0
-        gram = _FoldGram(np.asfortranarray(Q, dtype=self.dtype), diag, x_mean,
-                         xty.astype(self.dtype), max(y_norm2, 0.0), y_mean)
+        gram = _FoldGram(np.asfortranarray(Q, dtype=np.float64), diag, x_mean,
+                         np.asarray(xty, dtype=np.float64), max(y_norm2, 0.0), y_mean)
         return _FoldShape(n_train, self.n_features, self.dtype), gram
 
 

@@ -87,14 +87,13 @@ class GramDesign:
         n = X.shape[0]
         if gram is not None:
             self.X_mean, centred_norm2 = stats or design.column_stats(sample_weight, center)
-            Q = np.asarray(gram, dtype=X.dtype)
+            Q = np.asarray(gram, dtype=np.float64)
             self._check(Q, X, sample_weight)
         elif design.is_sparse:
             self.X_mean, centred_norm2 = stats or design.column_stats(sample_weight, center)
             Q = sparse_gram(X, sample_weight)
             if center:
                 Q -= n * np.outer(self.X_mean, self.X_mean)
-            Q = Q.astype(X.dtype)
         else:
             Q, self.X_mean, centred_norm2 = self._dense_gram(
                 X, sample_weight, center, None if stats is None else stats[0])
@@ -109,7 +108,7 @@ class GramDesign:
 
     @staticmethod
     def _dense_gram(X, sample_weight, center, shift=None):
-        """Q = Xc^T S Xc of a dense X in its dtype, with the column means and centred
+        """Q = Xc^T S Xc of a dense X in float64, with the column means and centred
         norms, all from one pass over X.
 
         With centring, the products of the rows minus a shift near the column means
@@ -122,9 +121,11 @@ class GramDesign:
         """
         n = X.shape[0]
         if not center:
-            Q = (X.T @ X if sample_weight is None else row_moments(
+            # (float32 X: its products in float64, by row_moments)
+            Q = (X.T @ X if sample_weight is None and X.dtype == np.float64 else row_moments(
                 X, np.arange(n), np.zeros(n), sample_weight, None, 0.0)[0])
-            return Q.astype(X.dtype), np.zeros(X.shape[1]), np.diag(Q).astype(np.float64)
+            return (np.asarray(Q, dtype=np.float64), np.zeros(X.shape[1]),
+                    np.diag(Q).astype(np.float64))
         if shift is None:
             shift = np.asarray(X[:_SHIFT_ROWS], dtype=np.float64).mean(axis=0)
         BSB, Bs = row_moments(X, np.arange(n), np.zeros(n), sample_weight, shift, 0.0)[:2]
@@ -136,7 +137,7 @@ class GramDesign:
         raw = centred + n * X_mean ** 2
         eps = max(np.finfo(X.dtype).eps, n * np.finfo(np.float64).eps)
         norm2 = np.where(centred > 16.0 * eps * eps * raw, centred, 0.0)
-        return Q.astype(X.dtype), X_mean, norm2
+        return np.asarray(Q, dtype=np.float64), X_mean, norm2
 
     def _check(self, Q, X, sample_weight):
         p = X.shape[1]
@@ -176,7 +177,7 @@ class GramDesign:
         weighted = s * (y64 - y_mean)
         Xty = self.design.xt_dot(weighted)
         Xty -= self.X_mean * weighted.sum()
-        return Xty.astype(self.design.dtype), float(weighted @ (y64 - y_mean)), y_mean
+        return Xty, float(weighted @ (y64 - y_mean)), y_mean
 
 
 def take_rows(X, rows):
@@ -381,20 +382,18 @@ def given_gram(precompute):
 def use_gram(precompute, design, solver):
     """When to run coordinate descent on the Gram matrix.
 
-    'auto': dense X with n_samples > n_features (scikit-learn's rule), and float64
-    sparse X with n_samples > n_features whose Q has no more entries than X stores: a
-    CD epoch on Q (an axpy of length p per moving coefficient) then costs no more than
-    one on X, and a path or a fold computes Q once (float32 sparse X stays as it is:
-    its Q is centred by a difference that cancels float32 digits). Always when asked
-    (True or an array, sparse X included); never for proximal gradient.
+    'auto': dense X with n_samples > n_features (scikit-learn's rule), and sparse X
+    with n_samples > n_features whose Q has no more entries than X stores: a CD epoch
+    on Q (an axpy of length p per moving coefficient) then costs no more than one on X,
+    and a path or a fold computes Q once. Q is float64 whatever the dtype of X. Always
+    when asked (True or an array, sparse X included); never for proximal gradient.
     """
     if solver != "cd":
         return False
     if isinstance(precompute, str):
         if design.n_samples <= design.n_features:
             return False
-        return not design.is_sparse or (
-            design.dtype == np.float64 and design.n_features ** 2 <= design.data.size)
+        return not design.is_sparse or design.n_features ** 2 <= design.data.size
     return not isinstance(precompute, (bool, np.bool_)) or bool(precompute)
 
 
@@ -576,14 +575,26 @@ def solve_enet_path(
         options.update(previous_coef=coef_before, previous_scales=np.array(
             [alpha_before if coef_before is not None else 0.0, alpha_coef]))
     if gram is not None:
+        # Q and X^T S yc are float64 whatever the dtype of X: float32 X is solved on them
+        # in float64, its coefficients rounded to float32 as each alpha is certified
         Xty, y_norm2, y_mean = gram.target(y)
         p = design.n_features
+        single = coef.dtype == np.float32
+        work_coef = coef.astype(np.float64) if single else coef
+        work_coefs = None if coefs is None else (
+            np.empty(coefs.shape) if single else coefs)
+        if single and options.get("previous_coef") is not None:
+            options["previous_coef"] = options["previous_coef"].astype(np.float64)
         tol_abs, _, _ = _enet.enet_solve_path(
-            gram.data, _NO_INDEX, _NO_INDEX, 2, p, Xty, 0.0, _EMPTY.astype(design.dtype),
-            np.zeros(p), gram.norm2, False, coef, l1_base, l2_base, alphas, lower, upper,
-            int(max_iter), float(tol), gaps, n_iters, converged, coefs, y_norm2=y_norm2,
-            **options,
+            gram.data, _NO_INDEX, _NO_INDEX, 2, p, Xty, 0.0, _EMPTY, np.zeros(p),
+            gram.norm2, False, work_coef, l1_base, l2_base, alphas, lower, upper,
+            int(max_iter), float(tol), gaps, n_iters, converged, work_coefs,
+            y_norm2=y_norm2, round_single=single, **options,
         )
+        if single:
+            coef[...] = work_coef
+            if coefs is not None:
+                coefs[:n_alphas] = work_coefs[:n_alphas]
         X_mean = gram.X_mean
     else:
         y_mean = weighted_mean(y, sample_weight) if center else 0.0

@@ -1198,7 +1198,7 @@ cdef inline int cd_solve(
     Py_ssize_t* reserve, NewtonSpace* newton_space, Py_ssize_t newton_cap,
     Py_ssize_t* newton_support, bint carry, Residual* carried, bint* carried_ok,
     const double* w_before, double predict_factor,
-    double* anchor_q, double* anchor_grad, bint* anchor_ok,
+    double* anchor_q, double* anchor_grad, bint* anchor_ok, bint round_single,
     double* gap_out, int* n_iter_out,
 ) except -1 nogil:
     """Run coordinate descent until the duality gap is <= tol_abs or max_iter epochs.
@@ -1232,6 +1232,10 @@ cdef inline int cd_solve(
     caller frees it; `newton_support`: p indices), or at once when it is within a few
     features of the support the last whole Newton step solved (`solved_before`).
 
+    With `round_single` (the coefficients are returned in float32) each certified
+    result is rounded to float32 first (`round_to_float32`), and its gap is the rounded
+    coefficients'.
+
     With `anchor_ok` (or NULL) a residual and the gradient of every feature at it
     (`anchor_q`, `anchor_grad`; kept from one call to the next along a path) bound
     the gradient later: a gap over every feature reads only the columns the bounds do
@@ -1259,6 +1263,7 @@ cdef inline int cd_solve(
     # coefficients are float64 for float32 X too: see `round_to_float32`)
     cdef double rounding = 16.0 * 2.220446049250313e-16
     cdef bint support_changed, rounded
+    cdef double penalty_change = 0.0, rounded_norm2
     cdef Py_ssize_t previous_support = -1
     cdef int inner, n_iter = 0, n_full_sweeps = 0
     cdef double epochs = 0.0, inner_tol, checked_at = 0.0
@@ -1282,6 +1287,9 @@ cdef inline int cd_solve(
     # whether the gap's dual point may be any vector (a true dual: l1 penalties and no
     # free unpenalized feature), so that the drifted residual still certifies
     cdef bint any_vector_dual = True
+    # ... with Gram storage too (where no residual drifts, and the shortcut below
+    # that keeps the drifted one does not apply)
+    cdef bint true_dual
     cdef double limit_factor
     progress.work = 0
     res.y_norm2 = y_norm2
@@ -1301,6 +1309,7 @@ cdef inline int cd_solve(
     if kind != GAP_L1:
         screening = False
         any_vector_dual = False
+    true_dual = any_vector_dual
     if storage == GRAM:
         # its gap is computed from w and the gradient, no residual to drift from
         any_vector_dual = False
@@ -1436,7 +1445,9 @@ cdef inline int cd_solve(
                 certified = res
                 # float32 X: the coefficients returned are float32, so they are the
                 # ones certified
-                rounded = floating is float and round_to_float32(w, p)
+                penalty_change = 0.0
+                rounded = round_single and round_to_float32(w, p, l1w, l2w,
+                                                            &penalty_change)
                 reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
                 if use_extrapolation or any_vector_dual:
                     # any fixed vector gives a valid dual point (the drifted residual
@@ -1446,16 +1457,14 @@ cdef inline int cd_solve(
                     # residual would move by the first: 0.13 to 0.25 of the target on
                     # P3's last alphas.)
                     residual_summaries(n, q, y, y_mean, sw, center, &res)
-                    if not rounded:
-                        gap += 0.5 * (res.norm2 - primal_norm2)
-                    elif acc_wins:
-                        gap = duality_gap(n_active, active, w, grad_acc, l1w, l2w, lower,
-                                          upper, norm2, res.norm2, res_acc.norm2,
-                                          res_acc.dot_y, kind, &scale_acc)
-                    else:
-                        gap = duality_gap(n_active, active, w, grad, l1w, l2w, lower,
-                                          upper, norm2, res.norm2, certified.norm2,
-                                          certified.dot_y, kind, &dual_scale)
+                    gap += 0.5 * (res.norm2 - primal_norm2) + penalty_change
+                elif rounded and true_dual:
+                    # Gram storage: the same dual point, and the primal of the rounded
+                    # coefficients, from Q w = y - q: ||R||^2 = ||yc||^2 - w.y - w.q
+                    rounded_norm2 = y_norm2
+                    for j in range(p):
+                        rounded_norm2 -= w[j] * (y[j] + q[j])
+                    gap += 0.5 * (rounded_norm2 - primal_norm2) + penalty_change
                 else:
                     # (the gradient bounds hold on the fresh residual too: only the
                     # columns they do not certify are read again)
@@ -1569,7 +1578,8 @@ cdef inline int cd_solve(
     if not converged and restricted:
         n_active = restore_features(p, norm2, w, reserve, n_reserve, active)
         gap_is_current = False
-    if not converged and floating is float and round_to_float32(w, p):
+    if not converged and round_single and round_to_float32(w, p, l1w, l2w,
+                                                           &penalty_change):
         reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
         gap_is_current = False
     if not converged and not gap_is_current:

@@ -84,6 +84,7 @@ def enet_solve_path(
     const double[::1] previous_scales=None,
     bint gradient_bounds=True,
     bint continues=False,
+    bint round_single=False,
 ):
     """Minimise 1/2 ||yc - Xc w||_S^2 + sum_j h_j(w_j) along a sequence of penalties.
 
@@ -202,6 +203,10 @@ def enet_solve_path(
         gradient that certified the last step, and the gradient bounds' anchor, are then
         handed over to it, so that the call that follows starts as the next step of one
         call would (no pass over X for its first gap).
+    round_single : bool
+        cd: the solution is returned in float32 (the caller's coefficients are float32,
+        a float64 Gram matrix of float32 X), so each step's result is rounded to float32
+        and certified as rounded; always so for float32 X.
     y_norm2 : float
         GRAM storage only: ||yc||_S^2. Then X_data is the Fortran buffer of
         Q = Xc^T S Xc, n_samples is n_features, y is Xc^T S yc, norm2 is diag(Q), and
@@ -435,7 +440,7 @@ def enet_solve_path(
                         k + 1 < n_alphas or continues, &carried, &carried_ok,
                         &starts[(k + 1) % 2, 0] if factor > 0.0 else NULL, factor,
                         &anchor_q[0], &anchor_grad[0], &anchor_ok if bounds else NULL,
-                        &gap, &n_iter,
+                        floating is float or round_single, &gap, &n_iter,
                     )
                 else:
                     done = prox_grad_solve(

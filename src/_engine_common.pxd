@@ -288,17 +288,22 @@ cdef inline void reset_residual(
             col_axpy(X_data, X_indices, X_indptr, storage, n, j, -w[j], q)
 
 
-cdef inline bint round_to_float32(double* w, Py_ssize_t p) noexcept nogil:
+cdef inline bint round_to_float32(
+    double* w, Py_ssize_t p, const double* l1w, const double* l2w, double* penalty_change,
+) noexcept nogil:
     """Round w in place to float32 values. The engines keep float64 coefficients for
     float32 X (CD and Anderson on float32 iterates stall on their rounding: paths took
     up to 1.7x the epochs of float64 ones); what they return, in the dtype of X, is
-    rounded and certified as rounded. Returns whether any coefficient changed."""
+    rounded and certified as rounded. Adds the change of the penalty to
+    `penalty_change`; returns whether any coefficient changed."""
     cdef Py_ssize_t j
     cdef double rounded
     cdef bint changed = False
     for j in range(p):
         rounded = <double> (<float> w[j])
         if rounded != w[j]:
+            penalty_change[0] += (l1w[j] * (fabs(rounded) - fabs(w[j]))
+                                  + 0.5 * l2w[j] * (rounded * rounded - w[j] * w[j]))
             w[j] = rounded
             changed = True
     return changed
