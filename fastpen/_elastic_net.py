@@ -124,10 +124,12 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         they read), iterations for 'fista' and 'ista'.
     dual_gap_ : float or ndarray of shape (n_targets,)
         Duality gap reached, scaled as scikit-learn's (gap of the unscaled objective
-        divided by n_samples). The dual point is scikit-learn's rescaled residual or,
-        with ``solver="cd"``, an extrapolation of the last residuals when that gives a
-        smaller gap: never larger than scikit-learn's formula at the same coefficients,
-        and always an upper bound on their suboptimality.
+        divided by n_samples): an upper bound on the suboptimality of the coefficients
+        returned. The dual point is scikit-learn's rescaled residual or, with
+        ``solver="cd"``, an extrapolation of the last residuals when that gives a
+        smaller gap. For float32 X the solvers iterate in float64 and the dual point is
+        that of the float64 iterate the float32 coefficients are rounded from (against
+        it, the rounding costs the gap only second-order terms).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
