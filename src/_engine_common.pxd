@@ -295,15 +295,16 @@ cdef inline bint round_to_float32(
     float32 X (CD and Anderson on float32 iterates stall on their rounding: paths took
     up to 1.7x the epochs of float64 ones); what they return, in the dtype of X, is
     rounded and certified as rounded. Adds the change of the penalty to
-    `penalty_change`; returns whether any coefficient changed."""
+    `penalty_change` (unless NULL); returns whether any coefficient changed."""
     cdef Py_ssize_t j
     cdef double rounded
     cdef bint changed = False
     for j in range(p):
         rounded = <double> (<float> w[j])
         if rounded != w[j]:
-            penalty_change[0] += (l1w[j] * (fabs(rounded) - fabs(w[j]))
-                                  + 0.5 * l2w[j] * (rounded * rounded - w[j] * w[j]))
+            if penalty_change != NULL:
+                penalty_change[0] += (l1w[j] * (fabs(rounded) - fabs(w[j]))
+                                      + 0.5 * l2w[j] * (rounded * rounded - w[j] * w[j]))
             w[j] = rounded
             changed = True
     return changed
@@ -342,10 +343,10 @@ cdef inline double gap_target(
 ) noexcept nogil:
     """scikit-learn's target tol * ||yc||_S^2, floored at what the residual's rounding can
     certify: with a constant y the target is 0 (scikit-learn's issue #20144) and the
-    fit must still converge."""
+    fit must still converge. (The residual is float64 whatever the dtype of y.)"""
     cdef Py_ssize_t i
     cdef double s, target = 0.0, y_absmax = 0.0
-    cdef double eps = 1.1920928955078125e-07 if floating is float else 2.220446049250313e-16
+    cdef double eps = 2.220446049250313e-16
     for i in range(n):
         s = sw[i] if sw != NULL else 1.0
         target += s * (y[i] - y_mean) * (y[i] - y_mean)

@@ -65,7 +65,6 @@ cdef inline int prox_grad_solve(
     cdef int it, n_iter = 0, back, n_restarts = 0, converged = 0
     cdef double L = lipschitz[0], t = 1.0, t_next, beta, f_y, f_x, sum_r, linear, quad
     cdef double gap = INFINITY, dual_scale, momentum_test, step_change
-    cdef double penalty_change = 0.0  # (unused: the gap is taken again after rounding)
     cdef double lo = -INFINITY, hi = INFINITY
     # the sufficient-decrease test compares objectives computed in float64 (iterates
     # and products, float32 X included): only their rounding is forgiven
@@ -95,8 +94,9 @@ cdef inline int prox_grad_solve(
                               X_mean, center, norm2, x, q, weighted_q, grad, l1w, l2w,
                               lower, upper, active, n_active, kind, &res, &dual_scale)
             if (floating is float and (gap <= tol_abs or it == max_iter)
-                    and round_to_float32(x, p, l1w, l2w, &penalty_change)):
+                    and round_to_float32(x, p, l1w, l2w, NULL)):
                 # float32 X: the float32 coefficients returned are the ones certified
+                # (their gap taken again: once per solve, at its end)
                 X_times(X_data, X_indices, X_indptr, storage, n, p, x, Xx)
                 for i in range(n):
                     q[i] = y[i] - Xx[i]
