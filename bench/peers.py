@@ -628,10 +628,22 @@ def _reset_peak():
         return False
 
 
+def _release_free_memory():
+    """Give the heap's free pages back to the system (glibc's malloc_trim), so that a
+    fit that reuses memory freed before it (loading X leaves some) counts in the RSS
+    like one that asks for new memory."""
+    import ctypes
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _measure(fn):
     """Peak RSS above the baseline (bytes) and tracemalloc peak of fn()."""
     import tracemalloc
     gc.collect()
+    _release_free_memory()
     reset = _reset_peak()
     base_kb = _status_kb("VmRSS")
     tracemalloc.start()
@@ -646,6 +658,10 @@ def _measure(fn):
 def _child_memory(args):
     from threadpoolctl import threadpool_limits
     X, y, _ = load_problem(args.problem)
+    if args.dtype != "float64":
+        # converted before the baseline, as a user's own float32 data would be
+        X = X.astype(args.dtype) if sp.issparse(X) else np.asfortranarray(X, args.dtype)
+        y = y.astype(args.dtype)
     fi = bool(args.intercept)
     with threadpool_limits(limits=1):
         if args.command == "memory":
@@ -696,6 +712,8 @@ def main(argv=None):
     parser.add_argument("--intercept", type=int, default=1)
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--setting", type=float, default=TOL)
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                        help="X and y converted to this dtype before the baseline")
     _child_memory(parser.parse_args(argv))
 
 
