@@ -486,6 +486,19 @@ def solve_enet(design, y, *, alpha, seed=1, **options):
                            seeds=np.array([seed], dtype=np.int64), **options).solution(0)
 
 
+def penalty_bases(penalty_factor, n_samples, l1_ratio):
+    """The l1 and l2 weights of each feature at alpha = 1 (in the engine's scaling:
+    n_samples times the objective's). A uniform `penalty_factor` (a view of one number,
+    as `check_penalty_factor` gives for None) gives views of one number each: no memory
+    per feature, the same weights."""
+    l1_scale, l2_scale = n_samples * l1_ratio, n_samples * (1.0 - l1_ratio)
+    if penalty_factor.ndim == 1 and penalty_factor.strides == (0,):
+        shape = penalty_factor.shape
+        return (np.broadcast_to(penalty_factor[0] * l1_scale, shape),
+                np.broadcast_to(penalty_factor[0] * l2_scale, shape))
+    return penalty_factor * l1_scale, penalty_factor * l2_scale
+
+
 def solve_enet_path(
     design, y, *, sample_weight, X_mean, norm2, center, coef, alphas, l1_ratio,
     penalty_factor, lower, upper, max_iter, tol, solver="cd", random=False, seeds=None,
@@ -556,8 +569,7 @@ def solve_enet_path(
     if coefs is None and n_alphas > 1:
         # each alpha's intercept needs its coefficients
         coefs = np.empty((n_alphas, coef.size), dtype=coef.dtype)
-    l1_base = penalty_factor * (n * l1_ratio)
-    l2_base = penalty_factor * (n * (1.0 - l1_ratio))
+    l1_base, l2_base = penalty_bases(penalty_factor, n, l1_ratio)
     gaps = np.empty(n_alphas)
     n_iters = np.empty(n_alphas, dtype=np.intc)
     converged = np.empty(n_alphas, dtype=np.uint8)

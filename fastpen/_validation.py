@@ -119,7 +119,13 @@ def check_feature_vector(values, name, n_features, *, default):
 
 
 def check_penalty_factor(penalty_factor, n_features):
-    """Per-feature penalty weights: finite and >= 0 (0 leaves a feature unpenalized)."""
+    """Per-feature penalty weights: finite and >= 0 (0 leaves a feature unpenalized).
+
+    None (every feature weighted 1) gives a read-only view of one number, with no memory
+    per feature: on wide data each float64 vector of n_features is a sizeable share of a
+    fit's memory (see `penalty_bases`)."""
+    if penalty_factor is None:
+        return np.broadcast_to(np.float64(1.0), (n_features,))
     pf = check_feature_vector(penalty_factor, "penalty_factor", n_features, default=1.0)
     if not np.all(np.isfinite(pf)) or np.any(pf < 0):
         raise ValueError("penalty_factor must be finite and non-negative.")

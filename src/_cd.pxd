@@ -11,7 +11,7 @@ from cython cimport floating
 from libc.math cimport ceil, fabs, sqrt, INFINITY
 from libc.stdint cimport uint32_t
 from libc.string cimport memcpy, memset
-from cpython.mem cimport PyMem_RawFree, PyMem_RawRealloc
+from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc, PyMem_RawRealloc
 from scipy.linalg.cython_blas cimport dgemm, dgemv, dsyrk, dtrsv
 from scipy.linalg.cython_lapack cimport dpotrf, dpotrs, dpstrf
 
@@ -353,6 +353,34 @@ cdef inline bint anderson_step(
         for i in range(n):
             acc += (sw[i] if sw != NULL else 1.0) * q[i]
         res.weighted_sum = acc
+    return True
+
+
+cdef struct RingSpace:
+    # the Anderson step's sweeps' ends and steps on a support, the next start and a
+    # trial point ((2 ANDERSON_DEPTH + 4) doubles per feature of the support), grown to
+    # the supports it serves: a fit whose supports stay small pays for them only
+    double* data
+    Py_ssize_t size
+
+
+cdef inline bint reserve_ring(
+    RingSpace* space, Py_ssize_t n_support, Py_ssize_t capacity,
+) noexcept nogil:
+    """Grow the ring to a support of n_support <= capacity features, by half its size
+    at least (along a path the supports grow a few features at a time); its contents
+    are not kept (a new support starts a new ring). False when memory runs out (the
+    caller then does without the Anderson step)."""
+    cdef Py_ssize_t per_feature = 2 * ANDERSON_DEPTH + 4
+    cdef Py_ssize_t needed = per_feature * n_support
+    if space.size < needed:
+        needed = max(needed, min(per_feature * capacity, space.size + space.size // 2))
+        PyMem_RawFree(space.data)
+        space.size = 0
+        space.data = <double*> PyMem_RawMalloc(needed * sizeof(double))
+        if space.data == NULL:
+            return False
+        space.size = needed
     return True
 
 
@@ -1188,8 +1216,8 @@ cdef inline int cd_solve(
     const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2, double y_norm2,
     double* w, double* q, double* weighted_q, double* grad, double* grad_acc,
-    double* ring, double* q_acc, double* w_ring, double* q_ring,
-    double* w_trial, Py_ssize_t* active,
+    double* ring, double* q_acc, RingSpace* ring_space, double* q_ring,
+    Py_ssize_t* active,
     Py_ssize_t* support, const double* l1w, const double* l2w, const double* lower, const double* upper,
     int max_iter, double tol, double tol_abs, bint random, uint32_t seed,
     bint screening, int gap_freq, double inner_ratio, bint use_extrapolation,
@@ -1207,8 +1235,9 @@ cdef inline int cd_solve(
     coefficients only (active-set cycling). While cycling, after every sweep (once
     ANDERSON_DEPTH are kept) an Anderson step extrapolates the support's coefficients
     (kept only when it lowers the objective): always with `use_anderson`, or, with
-    `settle_anderson` > 0, on supports of at most that many features (`w_ring`:
-    their sweeps' ends and steps, and a start; `q_ring`: the ends' residuals).
+    `settle_anderson` > 0, on supports of at most that many features (`ring_space`,
+    grown as needed: their sweeps' ends and steps, and a start; `q_ring`: the ends'
+    residuals).
     With `use_extrapolation` the residuals are kept for dual extrapolation: each gap
     check takes the better of the rescaled residual and the extrapolated one as dual
     point, and gap-safe screening uses that point.
@@ -1257,6 +1286,9 @@ cdef inline int cd_solve(
     cdef Py_ssize_t f, j, n_active = 0, n_support, n_features_all = 0
     cdef Residual certified
     cdef int full_sweeps_on_support = 0
+    cdef bint anderson_here
+    cdef double* w_ring = NULL
+    cdef double* w_trial = NULL
     cdef Py_ssize_t newton_at
     cdef int outcome
     # coordinate changes this small against the largest coefficient are rounding (the
@@ -1316,8 +1348,8 @@ cdef inline int cd_solve(
     # extrapolation needs a true dual (the cases where screening is allowed) and the
     # residual of the sample space (not the Gram gradient)
     use_extrapolation = use_extrapolation and screening and storage != GRAM and ring != NULL
-    use_anderson = use_anderson and storage != GRAM and w_ring != NULL
-    if storage == GRAM or w_ring == NULL:
+    use_anderson = use_anderson and storage != GRAM and ring_space != NULL
+    if storage == GRAM or ring_space == NULL:
         settle_anderson = 0
     if (lower != NULL or kind != GAP_L1 or not any_vector_dual or use_extrapolation
             or storage == GRAM):
@@ -1536,6 +1568,12 @@ cdef inline int cd_solve(
         newton_at = (NEVER if n_support > newton_cap
                      else 1 if solved_before(support, n_support, w, newton_space)
                      else newton_due_sweeps(n_support, storage, n, p, sizeof(floating)))
+        anderson_here = ((use_anderson or n_support <= settle_anderson)
+                         and reserve_ring(ring_space, n_support,
+                                          p if use_anderson else settle_anderson))
+        if anderson_here:
+            w_ring = ring_space.data
+            w_trial = &w_ring[(2 * ANDERSON_DEPTH + 3) * n_support]
         for inner in range(MAX_SUPPORT_SWEEPS):
             if epochs >= max_iter:
                 break
@@ -1548,9 +1586,7 @@ cdef inline int cd_solve(
             record_iterate(X_data, X_indices, X_indptr, storage, n, sw, center, X_mean,
                            w, q, support, n_support, ring, w_ring, q_ring,
                            anderson_products, q_acc, w_trial, l1w, l2w, lower, upper,
-                           use_extrapolation,
-                           use_anderson or n_support <= settle_anderson,
-                           &n_snapshots, &n_iterates, &res)
+                           use_extrapolation, anderson_here, &n_snapshots, &n_iterates, &res)
             if progress.d_w_max <= rounding * progress.w_max:
                 # changes at the rounding of the coefficients: settled, whatever the
                 # target below says (after an exact Newton step they never shrink)

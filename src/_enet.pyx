@@ -7,10 +7,12 @@ from libc.math cimport sqrt
 from libc.stdint cimport uint32_t
 
 from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM
+from cpython.mem cimport PyMem_RawFree
 from _engine_common cimport Residual, gap_target
 
 from _cd cimport (
-    cd_solve, NewtonSpace, init_newton_space, free_newton_space, gathered_products,
+    cd_solve, NewtonSpace, RingSpace, init_newton_space, free_newton_space,
+    gathered_products,
     EXTRAPOLATION_DEPTH, ANDERSON_DEPTH, NEWTON_MAX_SUPPORT,
 )
 from _fista cimport prox_grad_solve
@@ -53,8 +55,8 @@ def enet_solve_path(
     const double[::1] norm2,
     bint center,
     floating[::1] w,
-    const double[::1] l1_base,
-    const double[::1] l2_base,
+    const double[:] l1_base,
+    const double[:] l2_base,
     const double[::1] scales,
     const double[::1] lower,
     const double[::1] upper,
@@ -115,6 +117,7 @@ def enet_solve_path(
         Start point, overwritten with the solution (float32 X: the float64 solution
         rounded to float32, each step's gap certifying the rounded coefficients).
     l1_base, l2_base : float64 arrays of shape (n_features,)
+        Strided: a uniform one may be a view of one number (stride 0).
     scales : float64 array of shape (n_alphas,)
         Decreasing along a path (alphas, with the bases n_samples * l1_ratio * the
         penalty factors and n_samples * (1 - l1_ratio) * the penalty factors).
@@ -297,11 +300,12 @@ def enet_solve_path(
         workspace, "ring",
         (ring_rows, n_samples if (extrapolate or accelerate or settle) else 1),
         np.float64, False)
-    # Anderson: the last sweeps' ends and steps on the support, the next start, a trial
-    # point, and the ends' residuals
-    cdef double[::1] w_ring = _work(
-        workspace, "w_ring", (max(1, (2 * ANDERSON_DEPTH + 4) * anderson_capacity),),
-        np.float64, False)
+    # Anderson: the last sweeps' ends and steps on the support, the next start and a
+    # trial point (grown by cd_solve to the supports it serves, up to anderson_capacity
+    # features), and the ends' residuals
+    cdef RingSpace anderson_space
+    anderson_space.data = NULL
+    anderson_space.size = 0
     cdef double[:, ::1] q_ring = _work(
         workspace, "q_ring",
         (ANDERSON_DEPTH + 1, n_samples if anderson_capacity > 0 else 1), np.float64,
@@ -426,10 +430,8 @@ def enet_solve_path(
                         &ring_space[0, 0] if extrapolate else NULL,
                         &ring_space[ring_rows - 1, 0]
                         if (extrapolate or accelerate or settle) else NULL,
-                        &w_ring[0] if anderson_capacity > 0 else NULL,
+                        &anderson_space if anderson_capacity > 0 else NULL,
                         &q_ring[0, 0] if anderson_capacity > 0 else NULL,
-                        &w_ring[(2 * ANDERSON_DEPTH + 3) * anderson_capacity]
-                        if anderson_capacity > 0 else NULL,
                         &index_space[0, 0], &index_space[1, 0], l1w, l2w, lo, hi,
                         max_iter, tol, tol_abs, random,
                         seeds[k] if seeds is not None else 1,
@@ -464,6 +466,7 @@ def enet_solve_path(
                         coefs[k, j] = <floating> coef[j]
     finally:
         free_newton_space(&newton_space)
+        PyMem_RawFree(anderson_space.data)
         if use_cd and newton:
             solved_size[0] = newton_space.solved_size
     if floating is float:

@@ -154,6 +154,29 @@ def test_float32_is_not_upcast_or_copied(sparse):
     assert peak < 0.25 * x_bytes, f"fit allocated {peak} bytes for an X of {x_bytes}"
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("alpha", [0.1, 0.001], ids=["empty", "supported"])
+def test_wide_fit_allocates_a_few_vectors_per_feature(dtype, fit_intercept, alpha):
+    """On wide sparse data each vector of n_features is a sizeable share of a fit's
+    memory. A fit keeps about ten (means, norms, coefficients, gradient, penalty
+    weights, index lists), none for a uniform penalty factor, and the Anderson ring
+    only as large as the supports it serves."""
+    n_samples, n_features = 300, 50000
+    rng = np.random.default_rng(0)
+    X = sp.random(n_samples, n_features, density=0.002, format="csc", dtype=dtype,
+                  rng=rng)
+    y = (X @ rng.standard_normal(n_features) + rng.standard_normal(n_samples)).astype(dtype)
+    model = fastpen.Lasso(alpha=alpha, fit_intercept=fit_intercept, max_iter=10000)
+    tracemalloc.start()
+    model.fit(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert alpha == 0.1 or np.count_nonzero(model.coef_) > 100
+    budget = 8 * (12 * n_features + 64 * n_samples)
+    assert peak < budget, f"fit allocated {peak / (8 * n_features):.1f} vectors of p"
+
+
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
 @pytest.mark.parametrize("fmt", ["csc", "csr", "coo"])
 def test_sparse_formats_and_index_types(index_dtype, fmt):
