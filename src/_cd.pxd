@@ -16,7 +16,7 @@ from scipy.linalg.cython_blas cimport dgemm, dgemv, dsyrk, dtrsv
 from scipy.linalg.cython_lapack cimport dpotrf, dpotrs, dpstrf
 
 from _columns cimport (
-    index_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy, col_size,
+    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy, col_size,
     column_products,
 )
 from _penalty cimport GapKind, GAP_L1, prox_coordinate, duality_gap
@@ -79,8 +79,8 @@ cdef struct NewtonSpace:
     # products of its new columns only (`gathered_products`). slot_of: p entries (-1:
     # not kept) or NULL; feature_in_slot: cache_cap entries
     double* products
-    Py_ssize_t* slot_of
-    Py_ssize_t* feature_in_slot
+    feature_t* slot_of
+    feature_t* feature_in_slot
     Py_ssize_t n_slots
     Py_ssize_t cache_cap
 
@@ -114,7 +114,7 @@ cdef inline void free_newton_space(NewtonSpace* space) noexcept nogil:
 
 
 cdef inline bint solved_before(
-    const Py_ssize_t* support, Py_ssize_t n_support, const double* w,
+    const feature_t* support, Py_ssize_t n_support, const double* w,
     const NewtonSpace* space,
 ) noexcept nogil:
     """Whether the last whole Newton step (at this alpha or the one before) solved this
@@ -164,7 +164,7 @@ cdef inline void sweep(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
     const double* norm2, double* w, double* q, const double* l1w, const double* l2w,
-    const double* lower, const double* upper, const Py_ssize_t* features,
+    const double* lower, const double* upper, const feature_t* features,
     Py_ssize_t n_features, bint random, uint32_t* rng_state, Residual* res,
     Progress* progress,
 ) noexcept nogil:
@@ -200,7 +200,7 @@ cdef inline void sweep(
 
 cdef inline Py_ssize_t all_features(
     Py_ssize_t p, const double* norm2, const double* w, const unsigned char* start_set,
-    Py_ssize_t* active,
+    feature_t* active,
 ) noexcept nogil:
     """Fill `active` with the non-constant features (those in start_set or nonzero when
     a start set is given); return how many."""
@@ -213,8 +213,8 @@ cdef inline Py_ssize_t all_features(
 
 
 cdef inline Py_ssize_t strong_set(
-    const Py_ssize_t* candidates, Py_ssize_t n_candidates, const double* w,
-    const double* grad, const double* l1w, double threshold_scale, Py_ssize_t* kept,
+    const feature_t* candidates, Py_ssize_t n_candidates, const double* w,
+    const double* grad, const double* l1w, double threshold_scale, feature_t* kept,
 ) noexcept nogil:
     """The sequential strong rule (Tibshirani et al. 2012): of `candidates`, the nonzero
     coefficients and the zero ones with |grad_j| >= threshold_scale l1w_j, written to
@@ -229,8 +229,8 @@ cdef inline Py_ssize_t strong_set(
 
 
 cdef inline Py_ssize_t restore_features(
-    Py_ssize_t p, const double* norm2, const double* w, const Py_ssize_t* reserve,
-    Py_ssize_t n_reserve, Py_ssize_t* active,
+    Py_ssize_t p, const double* norm2, const double* w, const feature_t* reserve,
+    Py_ssize_t n_reserve, feature_t* active,
 ) noexcept nogil:
     """Every feature back after a restricted phase: those kept in `reserve` (the ones
     the first gap did not screen) when there is one, else all non-constant ones."""
@@ -242,7 +242,7 @@ cdef inline Py_ssize_t restore_features(
 
 cdef inline double penalised_objective(
     Py_ssize_t n, const double* q, const floating* sw, bint center,
-    const double* w, const Py_ssize_t* features, Py_ssize_t n_features,
+    const double* w, const feature_t* features, Py_ssize_t n_features,
     const double* l1w, const double* l2w,
 ) noexcept nogil:
     """1/2 ||R||_S^2 + the penalty of the coefficients of `features` (the others are
@@ -265,7 +265,7 @@ cdef inline double penalised_objective(
 cdef inline bint anderson_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, bint center, const double* X_mean,
-    double* w, double* q, const Py_ssize_t* support, Py_ssize_t n_support,
+    double* w, double* q, const feature_t* support, Py_ssize_t n_support,
     const double* w_ring, const double* q_ring, const double* step_products,
     int newest, double* q_trial, double* w_trial, const double* l1w,
     const double* l2w, const double* lower, const double* upper, Residual* res,
@@ -399,7 +399,7 @@ cdef inline bint reserve_newton_space(NewtonSpace* space, Py_ssize_t needed) noe
 
 cdef inline double objective_before_move(
     int storage, Py_ssize_t n, const double* q, const floating* sw, bint center,
-    const double* w, const Py_ssize_t* support, Py_ssize_t s, const double* l1w,
+    const double* w, const feature_t* support, Py_ssize_t s, const double* l1w,
     const double* l2w, double* q_before,
 ) noexcept nogil:
     """The objective (up to terms the move leaves alone) that `newton_move` compares a
@@ -426,9 +426,9 @@ cdef inline bint reserve_product_cache(
     features); False when memory runs out."""
     cdef Py_ssize_t j, k
     cdef double* products
-    cdef Py_ssize_t* features
+    cdef feature_t* features
     if space.slot_of == NULL:
-        space.slot_of = <Py_ssize_t*> PyMem_RawRealloc(NULL, p * sizeof(Py_ssize_t))
+        space.slot_of = <feature_t*> PyMem_RawRealloc(NULL, p * sizeof(feature_t))
         if space.slot_of == NULL:
             return False
         for j in range(p):
@@ -439,7 +439,7 @@ cdef inline bint reserve_product_cache(
     if products == NULL:
         return False
     space.products = products
-    features = <Py_ssize_t*> PyMem_RawRealloc(space.feature_in_slot, s * sizeof(Py_ssize_t))
+    features = <feature_t*> PyMem_RawRealloc(space.feature_in_slot, s * sizeof(feature_t))
     if features == NULL:
         return False
     space.feature_in_slot = features
@@ -453,7 +453,7 @@ cdef inline bint reserve_product_cache(
 
 cdef inline int gathered_products(
     const floating* X_data, int n, Py_ssize_t p, const floating* sw,
-    const Py_ssize_t* support, int s, double* gathered, double* block, double* order,
+    const feature_t* support, int s, double* gathered, double* block, double* order,
     double* saved, NewtonSpace* space,
 ) noexcept nogil:
     """saved[a + b s] = x_a^T S x_b (uncentred) for a > b, the support's dense columns
@@ -488,7 +488,7 @@ cdef inline int gathered_products(
             order[fresh] = <double> b
             fresh += 1
     for c in range(s if m > 0 else 0):
-        column = &X_data[support[<Py_ssize_t> order[c]] * n]
+        column = &X_data[<Py_ssize_t> support[<Py_ssize_t> order[c]] * n]
         if sw != NULL:
             for i in range(n):
                 gathered[i + c * n] = column[i] * sqrt(sw[i])
@@ -532,7 +532,7 @@ cdef inline int newton_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
     const double* norm2, double* w, double* q, double* scratch,
-    Py_ssize_t* support, Py_ssize_t n_support, Py_ssize_t p,
+    feature_t* support, Py_ssize_t n_support, Py_ssize_t p,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     double* saved, double* hessian, double* step, double* moved, double* factor_work,
     int* pivots, double* gathered, NewtonSpace* space, double* work, Residual* res,
@@ -714,7 +714,7 @@ cdef inline int factor_hessian(
 cdef inline int newton_move_once(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
-    double* w, double* q, double* scratch, const Py_ssize_t* support, int s,
+    double* w, double* q, double* scratch, const feature_t* support, int s,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     const double* saved, double* hessian, double* step, double* moved,
     double* factor_work, int* pivots, bint* null_step, Residual* res,
@@ -807,7 +807,7 @@ cdef inline int newton_move_once(
 cdef inline int take_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
-    double* w, double* q, double* scratch, const Py_ssize_t* support, int s,
+    double* w, double* q, double* scratch, const feature_t* support, int s,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     const double* step, double* moved, bint unbounded, Py_ssize_t* crossed,
     Residual* res,
@@ -858,7 +858,7 @@ cdef inline int take_step(
 cdef inline bint newton_move(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
-    double* w, double* q, const double* q_before, const Py_ssize_t* support,
+    double* w, double* q, const double* q_before, const feature_t* support,
     int s, const double* l1w, const double* l2w, const double* lower,
     const double* upper, const double* step, double fraction, Py_ssize_t crossing,
     double* moved, double before, Residual* res,
@@ -936,9 +936,9 @@ cdef inline int try_newton(
     int storage, int n, Py_ssize_t p, const floating* y, double y_mean,
     const floating* sw, const double* X_mean, bint center,
     const double* norm2, double* w, double* q, double* scratch,
-    const Py_ssize_t* support, Py_ssize_t n_support, Py_ssize_t n_active,
+    const feature_t* support, Py_ssize_t n_support, Py_ssize_t n_active,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
-    NewtonSpace* space, Py_ssize_t* chosen, Residual* res, Progress* progress,
+    NewtonSpace* space, feature_t* chosen, Residual* res, Progress* progress,
     double* epochs, int* n_snapshots, int* n_iterates,
 ) except -1 nogil:
     """Newton steps (`newton_step`) on the nonzero coefficients of `support` (gathered
@@ -998,9 +998,9 @@ cdef inline bint predict_along_path(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
     double* w, double* q, double* scratch, const double* w_before,
-    double factor, const Py_ssize_t* active, Py_ssize_t n_active,
+    double factor, const feature_t* active, Py_ssize_t n_active,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
-    NewtonSpace* space, Py_ssize_t* chosen, Residual* res,
+    NewtonSpace* space, feature_t* chosen, Residual* res,
 ) noexcept nogil:
     """Move the warm start along the path's tangent: w += factor (w - w_before).
 
@@ -1036,7 +1036,7 @@ cdef inline bint predict_along_path(
 cdef inline void record_iterate(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, bint center, const double* X_mean,
-    double* w, double* q, const Py_ssize_t* support, Py_ssize_t n_support,
+    double* w, double* q, const feature_t* support, Py_ssize_t n_support,
     double* ring, double* w_ring, double* q_ring, double* step_products,
     double* q_trial, double* w_trial, const double* l1w, const double* l2w,
     const double* lower, const double* upper, bint use_extrapolation,
@@ -1095,7 +1095,7 @@ cdef inline void record_iterate(
 
 
 cdef inline void keep_anchor(
-    Py_ssize_t n, const double* q, const double* grad, const Py_ssize_t* active,
+    Py_ssize_t n, const double* q, const double* grad, const feature_t* active,
     Py_ssize_t n_active, double* anchor_q, double* anchor_grad, bint* anchor_ok,
 ) noexcept nogil:
     """Keep q and the gradient of the features in `active` (all of them) as the anchor
@@ -1110,8 +1110,8 @@ cdef inline void keep_anchor(
 cdef inline Py_ssize_t features_to_check(
     Py_ssize_t n, const double* q, const double* anchor_q, const floating* sw,
     bint center, const double* anchor_grad, const double* norm2, const double* w,
-    const double* l1w, double limit_factor, const Py_ssize_t* active,
-    Py_ssize_t n_active, Py_ssize_t max_checked, Py_ssize_t* checked, double* grad,
+    const double* l1w, double limit_factor, const feature_t* active,
+    Py_ssize_t n_active, Py_ssize_t max_checked, feature_t* checked, double* grad,
 ) noexcept nogil:
     """The features of `active` whose gradient at q must be computed for the gap; the
     others are certified without reading their column.
@@ -1165,10 +1165,10 @@ cdef inline double best_gap(
     const double* w, double* q, double* weighted_q, double* grad, double* grad_acc,
     const double* ring, int n_snapshots, double* q_acc,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
-    const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind, bint use_extrapolation,
+    const feature_t* active, Py_ssize_t n_active, GapKind kind, bint use_extrapolation,
     Residual* res, Residual* res_acc, double* dual_scale, double* scale_acc,
     bint* acc_wins, double* anchor_q, double* anchor_grad, bint* anchor_ok,
-    double limit_factor, Py_ssize_t n_features_all, Py_ssize_t* checked,
+    double limit_factor, Py_ssize_t n_features_all, feature_t* checked,
 ) noexcept nogil:
     """The gap at w over `active` from the better of two dual points: the rescaled
     residual, and the one extrapolated from the last EXTRAPOLATION_DEPTH + 1 residuals
@@ -1180,7 +1180,7 @@ cdef inline double best_gap(
     feature's column becomes the anchor."""
     cdef double gap, gap_acc
     cdef Py_ssize_t n_checked = -1
-    cdef const Py_ssize_t* features = active
+    cdef const feature_t* features = active
     if anchor_ok != NULL and anchor_ok[0]:
         # past a quarter of the columns, one pass over all of them is about as cheap
         # and renews the anchor
@@ -1217,14 +1217,14 @@ cdef inline int cd_solve(
     const double* X_mean, bint center, const double* norm2, double y_norm2,
     double* w, double* q, double* weighted_q, double* grad, double* grad_acc,
     double* ring, double* q_acc, RingSpace* ring_space, double* q_ring,
-    Py_ssize_t* active,
-    Py_ssize_t* support, const double* l1w, const double* l2w, const double* lower, const double* upper,
+    feature_t* active,
+    feature_t* support, const double* l1w, const double* l2w, const double* lower, const double* upper,
     int max_iter, double tol, double tol_abs, bint random, uint32_t seed,
     bint screening, int gap_freq, double inner_ratio, bint use_extrapolation,
     bint use_anderson, Py_ssize_t settle_anderson, const unsigned char* start_set,
     double strong_ratio,
-    Py_ssize_t* reserve, NewtonSpace* newton_space, Py_ssize_t newton_cap,
-    Py_ssize_t* newton_support, bint carry, Residual* carried, bint* carried_ok,
+    feature_t* reserve, NewtonSpace* newton_space, Py_ssize_t newton_cap,
+    feature_t* newton_support, bint carry, Residual* carried, bint* carried_ok,
     const double* w_before, double predict_factor,
     double* anchor_q, double* anchor_grad, bint* anchor_ok, bint round_single,
     double* gap_out, int* n_iter_out,

@@ -22,6 +22,11 @@ from cython cimport floating
 from libc.stdint cimport int32_t, int64_t
 from scipy.linalg.cython_blas cimport ddot, dsdot, daxpy, saxpy, dgemv, sgemv
 
+# a feature's index in the engines' lists of features (active sets, supports): half the
+# memory of Py_ssize_t on wide data, where such lists are p long (enet_solve_path
+# refuses more features than it holds)
+ctypedef int32_t feature_t
+
 ctypedef fused index_t:
     int32_t
     int64_t
@@ -106,7 +111,7 @@ cdef inline double col_dot_weighted(
 
 cdef inline void column_products(
     const floating* data, const index_t* indices, const index_t* indptr,
-    int storage, int n_samples, const Py_ssize_t* columns, Py_ssize_t n_columns,
+    int storage, int n_samples, const feature_t* columns, Py_ssize_t n_columns,
     Py_ssize_t b, const floating* weights, double* scratch, double* out,
 ) noexcept nogil:
     """out[a] = x_{columns[a]}^T diag(weights) x_{columns[b]} for a = b .. n_columns - 1

@@ -5,7 +5,7 @@ from cython cimport floating
 from libc.math cimport fabs, sqrt
 
 from _columns cimport (
-    index_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times, column_products,
+    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times, column_products,
 )
 from scipy.linalg.cython_blas cimport dsyrk, ssyrk, dgemv, sgemv, dgemm, sgemm
 
@@ -320,7 +320,7 @@ def sparse_gram(
     """
     cdef double[:, ::1] out = np.zeros((n_features, n_features))
     cdef double[::1] dense = np.zeros(max(n_samples, 1))
-    cdef Py_ssize_t[::1] columns = np.arange(n_features, dtype=np.intp)
+    cdef feature_t[::1] columns = np.arange(n_features, dtype=np.int32)
     cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef Py_ssize_t j, k
     if n_features == 0 or X_data.shape[0] == 0:

@@ -4,9 +4,9 @@ import numpy as np
 
 from cython cimport floating
 from libc.math cimport sqrt
-from libc.stdint cimport uint32_t
+from libc.stdint cimport uint32_t, INT32_MAX
 
-from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM
+from _columns cimport index_t, feature_t, Storage, DENSE, SPARSE, GRAM
 from cpython.mem cimport PyMem_RawFree
 from _engine_common cimport Residual, gap_target
 
@@ -237,6 +237,8 @@ def enet_solve_path(
     cdef double tol_abs, gap = 0.0, L = lipschitz if lipschitz > 0 else 1.0
     cdef int n_iter = 0, done = 0, n_restarts = 0, restarts = 0
     cdef bint use_cd = solver == "cd", accelerated = solver == "fista"
+    if n_features > INT32_MAX:
+        raise ValueError(f"at most {INT32_MAX} features (got {n_features})")
     if n_features == 0:
         gaps[:scales.shape[0]] = 0.0
         n_iters[:scales.shape[0]] = 0
@@ -277,8 +279,8 @@ def enet_solve_path(
     handover[5] = 0.0
     cdef double[::1] grad = _work(workspace, "grad", (n_features,), np.float64,
                                   not carried_in, kept=carried_in)
-    cdef Py_ssize_t[:, ::1] index_space = _work(
-        workspace, "index", (4 if use_cd else 2, n_features), np.intp, False)
+    cdef feature_t[:, ::1] index_space = _work(
+        workspace, "index", (4 if use_cd else 2, n_features), np.int32, False)
     # cd: the gradient at the extrapolated dual point; the ring of the last residuals
     # and their extrapolation
     cdef bint extrapolate = use_cd and extrapolation and storage != GRAM
@@ -495,7 +497,7 @@ def newton_products(const floating[::1, :] X, supports, sample_weight=None):
     cdef Py_ssize_t p = X.shape[1]
     cdef int s
     cdef NewtonSpace space
-    cdef Py_ssize_t[::1] support
+    cdef feature_t[::1] support
     cdef double[:, ::1] saved
     cdef double[::1] gathered, block, order
     cdef floating[::1] weights
@@ -507,7 +509,7 @@ def newton_products(const floating[::1, :] X, supports, sample_weight=None):
     init_newton_space(&space)
     try:
         for features in supports:
-            support = np.ascontiguousarray(features, dtype=np.intp)
+            support = np.ascontiguousarray(features, dtype=np.int32)
             s = <int> support.shape[0]
             saved = np.zeros((s, s))
             gathered = np.empty(n * s)

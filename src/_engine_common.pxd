@@ -8,7 +8,9 @@ from cython cimport floating
 from libc.math cimport fabs, sqrt
 from cpython.exc cimport PyErr_CheckSignals
 
-from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, col_axpy, columns_dot
+from _columns cimport (
+    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, col_axpy, columns_dot,
+)
 from _penalty cimport GapKind, GAP_L1, GAP_L2, GAP_NONE, duality_gap
 
 cdef enum:
@@ -64,7 +66,7 @@ cdef inline void centred_gradient(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const double* v, const floating* sw, double* weighted_v,
     const double* X_mean, bint center, double weighted_sum,
-    const Py_ssize_t* active, Py_ssize_t n_active, double* grad,
+    const feature_t* active, Py_ssize_t n_active, double* grad,
 ) noexcept nogil:
     """grad[j] = (Xc^T S v)_j for j in active, where weighted_sum = 1^T S v."""
     cdef Py_ssize_t i, f, j, run
@@ -95,7 +97,7 @@ cdef inline double gap_at_vector(
     const double* X_mean, bint center, const double* norm2,
     const double* w, double* v, double* weighted_v, double* grad,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
-    const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind,
+    const feature_t* active, Py_ssize_t n_active, GapKind kind,
     double residual_norm2, Residual* dual_res, double* dual_scale,
 ) noexcept nogil:
     """The gap of w against the dual point built from the vector v (re-centred in place):
@@ -117,7 +119,7 @@ cdef inline double compute_gap(
     const double* X_mean, bint center, const double* norm2,
     const double* w, double* q, double* weighted_q, double* grad,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
-    const Py_ssize_t* active, Py_ssize_t n_active, GapKind kind,
+    const feature_t* active, Py_ssize_t n_active, GapKind kind,
     Residual* res, double* dual_scale,
 ) noexcept nogil:
     """Refresh the residual sums and the centred gradient on the active set; return the
@@ -247,7 +249,7 @@ cdef inline Py_ssize_t screen(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const double* X_mean, bint center, const double* norm2,
     double* w, double* q, const double* grad, const double* l1w, const double* l2w,
-    Py_ssize_t* active, Py_ssize_t n_active, double gap, double dual_scale, Residual* res,
+    feature_t* active, Py_ssize_t n_active, double gap, double dual_scale, Residual* res,
 ) noexcept nogil:
     """Gap-safe rule (Fercoq et al. 2015, Ndiaye et al. 2017): drop features provably zero.
 

@@ -14,7 +14,9 @@ from cython cimport floating
 from libc.math cimport fabs, sqrt, INFINITY
 from libc.string cimport memcpy
 
-from _columns cimport index_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times, col_size
+from _columns cimport (
+    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times, col_size,
+)
 from _penalty cimport GapKind, prox_coordinate
 from _engine_common cimport (
     Residual, Progress, compute_gap, check_interrupt, gap_kind, gap_target,
@@ -58,7 +60,7 @@ cdef inline int prox_grad_solve(
     int max_iter, double tol_abs, double* lipschitz, bint accelerated, bint restart,
     int gap_freq, double* x_point, double* x_new, double* Xx, double* Xx_new,
     double* Xy, double* r, double* q, double* weighted_q, double* grad,
-    Py_ssize_t* active, double* gap_out, int* n_iter_out, int* n_restarts_out,
+    feature_t* active, double* gap_out, int* n_iter_out, int* n_restarts_out,
 ) except -1 nogil:
     """Minimise 1/2 ||yc - Xc x||_S^2 + sum_j h_j(x_j); x is the start and the result."""
     cdef Py_ssize_t i, j, f, n_active = 0

@@ -8,6 +8,7 @@
 # box constraints are all values of (l1, l2, lower, upper); no engine knows which one it is
 # solving. Infinite bounds are +-INFINITY.
 from libc.math cimport fabs, INFINITY
+from _columns cimport feature_t
 
 
 cdef inline double clip(double t, double lower, double upper) noexcept nogil:
@@ -100,7 +101,7 @@ cdef enum GapKind:
 
 
 cdef inline double duality_gap(
-    Py_ssize_t n_active, const Py_ssize_t* active,
+    Py_ssize_t n_active, const feature_t* active,
     const double* w, const double* grad,
     const double* l1w, const double* l2w, const double* lower, const double* upper,
     const double* norm2, double residual_norm2, double dual_norm2, double dual_dot_y,
