@@ -571,7 +571,9 @@ def write_report(args, argv, single_rows, path_rows, mem_rows, figures, shapes, 
         emit("|---|---|---|---:|---:|---:|---:|")
         out.extend(mem_rows)
         emit("\nBaseline: RSS after loading X and a small warm-up fit (compilation, "
-             "imports); peak from VmHWM after resetting it (/proc/self/clear_refs).\n")
+             "imports), the heap's free pages given back first (malloc_trim, so that "
+             "memory freed while loading X counts when a fit reuses it); peak from "
+             "VmHWM after resetting it (/proc/self/clear_refs).\n")
         for r in mem_rows:
             if "| fastpen cd |" in r:
                 cells = [c.strip() for c in r.strip("|").split("|")]
