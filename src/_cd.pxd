@@ -16,8 +16,8 @@ from scipy.linalg.cython_blas cimport dgemm, dgemv, dsyrk, dtrsv
 from scipy.linalg.cython_lapack cimport dpotrf, dpotrs, dpstrf
 
 from _columns cimport (
-    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy, col_size,
-    column_products,
+    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy,
+    col_size, column_products,
 )
 from _penalty cimport GapKind, GAP_L1, prox_coordinate, duality_gap
 from _engine_common cimport (
@@ -1216,7 +1216,7 @@ cdef inline int cd_solve(
     const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2, double y_norm2,
     double* w, double* q, double* weighted_q, double* grad, double* grad_acc,
-    double* ring, double* q_acc, RingSpace* ring_space, double* q_ring,
+    double* ring, double* q_acc, RingSpace* anderson_space, double* q_ring,
     feature_t* active,
     feature_t* support, const double* l1w, const double* l2w, const double* lower, const double* upper,
     int max_iter, double tol, double tol_abs, bint random, uint32_t seed,
@@ -1235,7 +1235,7 @@ cdef inline int cd_solve(
     coefficients only (active-set cycling). While cycling, after every sweep (once
     ANDERSON_DEPTH are kept) an Anderson step extrapolates the support's coefficients
     (kept only when it lowers the objective): always with `use_anderson`, or, with
-    `settle_anderson` > 0, on supports of at most that many features (`ring_space`,
+    `settle_anderson` > 0, on supports of at most that many features (`anderson_space`,
     grown as needed: their sweeps' ends and steps, and a start; `q_ring`: the ends'
     residuals).
     With `use_extrapolation` the residuals are kept for dual extrapolation: each gap
@@ -1348,8 +1348,8 @@ cdef inline int cd_solve(
     # extrapolation needs a true dual (the cases where screening is allowed) and the
     # residual of the sample space (not the Gram gradient)
     use_extrapolation = use_extrapolation and screening and storage != GRAM and ring != NULL
-    use_anderson = use_anderson and storage != GRAM and ring_space != NULL
-    if storage == GRAM or ring_space == NULL:
+    use_anderson = use_anderson and storage != GRAM and anderson_space != NULL
+    if storage == GRAM or anderson_space == NULL:
         settle_anderson = 0
     if (lower != NULL or kind != GAP_L1 or not any_vector_dual or use_extrapolation
             or storage == GRAM):
@@ -1569,10 +1569,10 @@ cdef inline int cd_solve(
                      else 1 if solved_before(support, n_support, w, newton_space)
                      else newton_due_sweeps(n_support, storage, n, p, sizeof(floating)))
         anderson_here = ((use_anderson or n_support <= settle_anderson)
-                         and reserve_ring(ring_space, n_support,
+                         and reserve_ring(anderson_space, n_support,
                                           p if use_anderson else settle_anderson))
         if anderson_here:
-            w_ring = ring_space.data
+            w_ring = anderson_space.data
             w_trial = &w_ring[(2 * ANDERSON_DEPTH + 3) * n_support]
         for inner in range(MAX_SUPPORT_SWEEPS):
             if epochs >= max_iter:

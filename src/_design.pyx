@@ -5,7 +5,8 @@ from cython cimport floating
 from libc.math cimport fabs, sqrt
 
 from _columns cimport (
-    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times, column_products,
+    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times,
+    column_products,
 )
 from scipy.linalg.cython_blas cimport dsyrk, ssyrk, dgemv, sgemv, dgemm, sgemm
 

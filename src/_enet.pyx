@@ -2,12 +2,12 @@
 (`_fista.pxd`), for every separable penalty, dense or CSC X, float32 or float64."""
 import numpy as np
 
+from cpython.mem cimport PyMem_RawFree
 from cython cimport floating
 from libc.math cimport sqrt
 from libc.stdint cimport uint32_t, INT32_MAX
 
 from _columns cimport index_t, feature_t, Storage, DENSE, SPARSE, GRAM
-from cpython.mem cimport PyMem_RawFree
 from _engine_common cimport Residual, gap_target
 
 from _cd cimport (
