@@ -121,15 +121,16 @@ def check_feature_vector(values, name, n_features, *, default):
 def check_penalty_factor(penalty_factor, n_features):
     """Per-feature penalty weights: finite and >= 0 (0 leaves a feature unpenalized).
 
-    None (every feature weighted 1) gives a read-only view of one number, with no memory
-    per feature: on wide data each float64 vector of n_features is a sizeable share of a
-    fit's memory (see `penalty_bases`)."""
-    if penalty_factor is None:
-        return np.broadcast_to(np.float64(1.0), (n_features,))
-    pf = check_feature_vector(penalty_factor, "penalty_factor", n_features, default=1.0)
+    A uniform one (None, every feature weighted 1, or a scalar) is a read-only view of
+    one number, with no memory per feature: on wide data each float64 vector of
+    n_features is a sizeable share of a fit's memory (see `penalty_bases`)."""
+    uniform = penalty_factor is None or np.ndim(penalty_factor) == 0
+    pf = check_feature_vector(
+        1.0 if penalty_factor is None else penalty_factor, "penalty_factor", 1 if uniform
+        else n_features, default=1.0)
     if not np.all(np.isfinite(pf)) or np.any(pf < 0):
         raise ValueError("penalty_factor must be finite and non-negative.")
-    return pf
+    return np.broadcast_to(pf[0], (n_features,)) if uniform else pf
 
 
 def check_bounds(lower_bounds, upper_bounds, positive, n_features):

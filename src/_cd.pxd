@@ -364,37 +364,38 @@ cdef struct RingSpace:
     Py_ssize_t size
 
 
+cdef inline bint reserve_doubles(
+    double** data, Py_ssize_t* size, Py_ssize_t needed,
+) noexcept nogil:
+    """Grow a work buffer of doubles (`data`, `size` of them) to at least `needed`;
+    its contents are not kept (each user writes it afresh). False when memory runs
+    out (the caller then does without the step the buffer serves)."""
+    if size[0] < needed:
+        PyMem_RawFree(data[0])
+        size[0] = 0
+        data[0] = <double*> PyMem_RawMalloc(needed * sizeof(double))
+        if data[0] == NULL:
+            return False
+        size[0] = needed
+    return True
+
+
 cdef inline bint reserve_ring(
     RingSpace* space, Py_ssize_t n_support, Py_ssize_t capacity,
 ) noexcept nogil:
     """Grow the ring to a support of n_support <= capacity features, by half its size
-    at least (along a path the supports grow a few features at a time); its contents
-    are not kept (a new support starts a new ring). False when memory runs out (the
-    caller then does without the Anderson step)."""
+    at least (along a path the supports grow a few features at a time; a new support
+    starts a new ring)."""
     cdef Py_ssize_t per_feature = 2 * ANDERSON_DEPTH + 4
     cdef Py_ssize_t needed = per_feature * n_support
     if space.size < needed:
         needed = max(needed, min(per_feature * capacity, space.size + space.size // 2))
-        PyMem_RawFree(space.data)
-        space.size = 0
-        space.data = <double*> PyMem_RawMalloc(needed * sizeof(double))
-        if space.data == NULL:
-            return False
-        space.size = needed
-    return True
+    return reserve_doubles(&space.data, &space.size, needed)
 
 
 cdef inline bint reserve_newton_space(NewtonSpace* space, Py_ssize_t needed) noexcept nogil:
-    """Grow the Newton work space to `needed` doubles; False when memory runs out (the
-    caller then does without the step)."""
-    cdef double* grown
-    if space.size < needed:
-        grown = <double*> PyMem_RawRealloc(space.data, needed * sizeof(double))
-        if grown == NULL:
-            return False
-        space.data = grown
-        space.size = needed
-    return True
+    """Grow the Newton work space to `needed` doubles (each step fills it afresh)."""
+    return reserve_doubles(&space.data, &space.size, needed)
 
 
 cdef inline double objective_before_move(
