@@ -19,7 +19,9 @@ from _columns cimport (
     index_t, feature_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy,
     col_size, column_products,
 )
-from _penalty cimport GapKind, GAP_L1, prox_coordinate, duality_gap
+from _penalty cimport (
+    GapKind, GAP_L1, PenaltyWeights, l1_weight, l2_weight, prox_coordinate, duality_gap,
+)
 from _engine_common cimport (
     Residual, Progress, compute_gap, gap_at_vector, extrapolate_residual,
     affine_combination, screen,
@@ -163,7 +165,7 @@ cdef inline void move_coefficient(
 cdef inline void sweep(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
-    const double* norm2, double* w, double* q, const double* l1w, const double* l2w,
+    const double* norm2, double* w, double* q, PenaltyWeights penalty,
     const double* lower, const double* upper, const feature_t* features,
     Py_ssize_t n_features, bint random, uint32_t* rng_state, Residual* res,
     Progress* progress,
@@ -184,7 +186,7 @@ cdef inline void sweep(
             lo = lower[j]
             hi = upper[j]
         z = norm2[j] * w_j + g
-        w_new = prox_coordinate(z, norm2[j], l1w[j], l2w[j], lo, hi)
+        w_new = prox_coordinate(z, norm2[j], l1_weight(penalty, j), l2_weight(penalty, j), lo, hi)
         if w_new != w_j:
             d = w_new - w_j
             move_coefficient(X_data, X_indices, X_indptr, storage, n, X_mean, center, j,
@@ -214,7 +216,7 @@ cdef inline Py_ssize_t all_features(
 
 cdef inline Py_ssize_t strong_set(
     const feature_t* candidates, Py_ssize_t n_candidates, const double* w,
-    const double* grad, const double* l1w, double threshold_scale, feature_t* kept,
+    const double* grad, PenaltyWeights penalty, double threshold_scale, feature_t* kept,
 ) noexcept nogil:
     """The sequential strong rule (Tibshirani et al. 2012): of `candidates`, the nonzero
     coefficients and the zero ones with |grad_j| >= threshold_scale l1w_j, written to
@@ -222,7 +224,7 @@ cdef inline Py_ssize_t strong_set(
     cdef Py_ssize_t f, j, count = 0
     for f in range(n_candidates):
         j = candidates[f]
-        if w[j] != 0.0 or fabs(grad[j]) >= l1w[j] * threshold_scale:
+        if w[j] != 0.0 or fabs(grad[j]) >= l1_weight(penalty, j) * threshold_scale:
             kept[count] = j
             count += 1
     return count
@@ -235,7 +237,7 @@ cdef inline Py_ssize_t restore_features(
     """Every feature back after a restricted phase: those kept in `reserve` (the ones
     the first gap did not screen) when there is one, else all non-constant ones."""
     if n_reserve > 0:
-        memcpy(active, reserve, n_reserve * sizeof(Py_ssize_t))
+        memcpy(active, reserve, n_reserve * sizeof(feature_t))
         return n_reserve
     return all_features(p, norm2, w, NULL, active)
 
@@ -243,7 +245,7 @@ cdef inline Py_ssize_t restore_features(
 cdef inline double penalised_objective(
     Py_ssize_t n, const double* q, const floating* sw, bint center,
     const double* w, const feature_t* features, Py_ssize_t n_features,
-    const double* l1w, const double* l2w,
+    PenaltyWeights penalty,
 ) noexcept nogil:
     """1/2 ||R||_S^2 + the penalty of the coefficients of `features` (the others are
     untouched by the caller, so they cancel from a comparison), with R the centred q."""
@@ -258,7 +260,7 @@ cdef inline double penalised_objective(
     value = 0.5 * total
     for f in range(n_features):
         j = features[f]
-        value += l1w[j] * fabs(w[j]) + 0.5 * l2w[j] * w[j] * w[j]
+        value += l1_weight(penalty, j) * fabs(w[j]) + 0.5 * l2_weight(penalty, j) * w[j] * w[j]
     return value
 
 
@@ -267,8 +269,7 @@ cdef inline bint anderson_step(
     int storage, int n, const floating* sw, bint center, const double* X_mean,
     double* w, double* q, const feature_t* support, Py_ssize_t n_support,
     const double* w_ring, const double* q_ring, const double* step_products,
-    int newest, double* q_trial, double* w_trial, const double* l1w,
-    const double* l2w, const double* lower, const double* upper, Residual* res,
+    int newest, double* q_trial, double* w_trial, PenaltyWeights penalty, const double* lower, const double* upper, Residual* res,
 ) noexcept nogil:
     """Anderson extrapolation of the coefficients on a fixed support (type II, over
     the last ANDERSON_DEPTH sweeps).
@@ -287,9 +288,11 @@ cdef inline bint anderson_step(
     kept by `record_iterate` as each step comes: a sweep adds ANDERSON_DEPTH of them,
     not the window's 15); `newest` is the slot of the last sweep. The residual is
     affine in w and the weights sum to 1, so the jump's residual is the same
-    combination of the ends' residuals: O(depth n), not a pass over the support's
-    columns (with both, P4's path took 28% less time). Returns True when the jump was
-    kept (w and q are then updated).
+    combination of the ends' residuals: O(depth n) where a pass over the support's
+    columns costs more (dense columns: with both, P4's path took 28% less time).
+    Without `q_ring` (NULL: the support's columns hold fewer entries, as sparse ones
+    do) the trial residual is q moved by the support's columns instead. Returns True
+    when the jump was kept (w and q are then updated).
     """
     cdef int a, b, k, slot
     cdef Py_ssize_t f, j, i
@@ -304,18 +307,21 @@ cdef inline bint anderson_step(
         slot = ((newest - depth + 1 + k) % (depth + 1) + depth + 1) % (depth + 1)
         slots[k] = slot
         ends[k] = &w_ring[slot * n_support]
-        end_residuals[k] = &q_ring[slot * n]
+        end_residuals[k] = &q_ring[slot * n] if q_ring != NULL else NULL
     for a in range(depth):
         for b in range(depth):
             gram[a * depth + b] = step_products[slots[a] + slots[b] * (depth + 1)]
     if not affine_combination(gram, depth, z):
         return False
     # the trial point (kept in its box) and its residual
-    for i in range(n):
-        acc = 0.0
-        for k in range(depth):
-            acc += z[k] * end_residuals[k][i]
-        q_trial[i] = acc
+    if q_ring != NULL:
+        for i in range(n):
+            acc = 0.0
+            for k in range(depth):
+                acc += z[k] * end_residuals[k][i]
+            q_trial[i] = acc
+    else:
+        memcpy(q_trial, q, n * sizeof(double))
     for f in range(n_support):
         j = support[f]
         acc = 0.0
@@ -331,16 +337,17 @@ cdef inline bint anderson_step(
             # jumps kept without this, 25 of 29 with it)
             acc = 0.0
         w_trial[f] = acc
-        if w_trial[f] != combined:
+        if q_ring == NULL:
+            col_axpy(X_data, X_indices, X_indptr, storage, n, j, w[j] - acc, q_trial)
+        elif acc != combined:
             # moved off the combination: its column corrects the residual
-            col_axpy(X_data, X_indices, X_indptr, storage, n, j,
-                     combined - w_trial[f], q_trial)
-    before = penalised_objective(n, q, sw, center, w, support, n_support, l1w, l2w)
+            col_axpy(X_data, X_indices, X_indptr, storage, n, j, combined - acc, q_trial)
+    before = penalised_objective(n, q, sw, center, w, support, n_support, penalty)
     for f in range(n_support):
         t = w[support[f]]
         w[support[f]] = w_trial[f]
         w_trial[f] = t
-    after = penalised_objective(n, q_trial, sw, center, w, support, n_support, l1w, l2w)
+    after = penalised_objective(n, q_trial, sw, center, w, support, n_support, penalty)
     if not after < before:
         for f in range(n_support):
             w[support[f]] = w_trial[f]
@@ -362,22 +369,69 @@ cdef struct RingSpace:
     # the supports it serves: a fit whose supports stay small pays for them only
     double* data
     Py_ssize_t size
+    # the ends' residuals (ANDERSON_DEPTH + 1 of n), for supports whose columns hold
+    # more entries than they do (see `residual_ring`)
+    double* residuals
+    Py_ssize_t residuals_size
 
 
-cdef inline bint reserve_doubles(
-    double** data, Py_ssize_t* size, Py_ssize_t needed,
+cdef inline bint reserve_items(
+    void** data, Py_ssize_t* size, Py_ssize_t needed, size_t item_size,
 ) noexcept nogil:
-    """Grow a work buffer of doubles (`data`, `size` of them) to at least `needed`;
-    its contents are not kept (each user writes it afresh). False when memory runs
-    out (the caller then does without the step the buffer serves)."""
+    """Grow a work buffer (`data`, `size` items of item_size bytes) to at least
+    `needed` items; its contents are not kept (each user writes it afresh). False when
+    memory runs out."""
     if size[0] < needed:
         PyMem_RawFree(data[0])
         size[0] = 0
-        data[0] = <double*> PyMem_RawMalloc(needed * sizeof(double))
+        data[0] = PyMem_RawMalloc(needed * item_size)
         if data[0] == NULL:
             return False
         size[0] = needed
     return True
+
+
+cdef struct SupportLists:
+    # two lists of features, `size // 2` entries each: the support (the nonzero
+    # coefficients, in active-set order) and the features a Newton step or the path's
+    # tangent moves (a subset of it), grown to the largest support seen: p entries
+    # each would cost 0.8 MB on a p = 100000 problem whose supports stay small
+    feature_t* data
+    Py_ssize_t size
+
+
+cdef inline bint reserve_support_lists(SupportLists* lists, Py_ssize_t s) noexcept nogil:
+    """Room for two lists of s features, grown by half their size at least (a path's
+    supports grow a few features at a time); contents not kept. False when memory runs
+    out."""
+    cdef Py_ssize_t needed = 2 * max(s, <Py_ssize_t> 1)
+    if lists.size < needed:
+        needed = max(needed, 2 * ((lists.size + lists.size // 2) // 2))
+    return reserve_items(<void**> &lists.data, &lists.size, needed, sizeof(feature_t))
+
+
+cdef inline Py_ssize_t count_support(
+    const double* w, const feature_t* active, Py_ssize_t n_active,
+) noexcept nogil:
+    cdef Py_ssize_t f, count = 0
+    for f in range(n_active):
+        if w[active[f]] != 0.0:
+            count += 1
+    return count
+
+
+cdef inline bint support_room(
+    SupportLists* lists, Py_ssize_t s, feature_t** support, feature_t** chosen,
+) except -1 nogil:
+    """Make room in `lists` for s features and point `support` and `chosen` at its two
+    lists; returns whether they moved (their contents are then lost)."""
+    cdef Py_ssize_t size_before = lists.size
+    if not reserve_support_lists(lists, s):
+        with gil:
+            raise MemoryError("no memory for the lists of the support's features")
+    support[0] = lists.data
+    chosen[0] = &lists.data[lists.size // 2]
+    return lists.size != size_before
 
 
 cdef inline bint reserve_ring(
@@ -390,18 +444,38 @@ cdef inline bint reserve_ring(
     cdef Py_ssize_t needed = per_feature * n_support
     if space.size < needed:
         needed = max(needed, min(per_feature * capacity, space.size + space.size // 2))
-    return reserve_doubles(&space.data, &space.size, needed)
+    return reserve_items(<void**> &space.data, &space.size, needed, sizeof(double))
+
+
+cdef inline double* residual_ring(
+    RingSpace* space, const index_t* X_indptr, int storage, int n,
+    const feature_t* support, Py_ssize_t n_support,
+) noexcept nogil:
+    """The ring of residuals an Anderson step on `support` combines, or NULL when a
+    pass over the support's columns costs less than the combination (and than the
+    copy of the residual each sweep would keep): a sparse support of P3 (20 entries
+    a column, n = 20000) up to thousands of features, which then needs no ring, 1 MB
+    there."""
+    cdef Py_ssize_t f, entries = 0
+    cdef Py_ssize_t budget = ANDERSON_DEPTH * <Py_ssize_t> n
+    for f in range(n_support):
+        entries += col_size(X_indptr, storage, n, support[f])
+        if entries > budget:
+            if reserve_items(<void**> &space.residuals, &space.residuals_size,
+                             (ANDERSON_DEPTH + 1) * <Py_ssize_t> n, sizeof(double)):
+                return space.residuals
+            return NULL
+    return NULL
 
 
 cdef inline bint reserve_newton_space(NewtonSpace* space, Py_ssize_t needed) noexcept nogil:
     """Grow the Newton work space to `needed` doubles (each step fills it afresh)."""
-    return reserve_doubles(&space.data, &space.size, needed)
+    return reserve_items(<void**> &space.data, &space.size, needed, sizeof(double))
 
 
 cdef inline double objective_before_move(
     int storage, Py_ssize_t n, const double* q, const floating* sw, bint center,
-    const double* w, const feature_t* support, Py_ssize_t s, const double* l1w,
-    const double* l2w, double* q_before,
+    const double* w, const feature_t* support, Py_ssize_t s, PenaltyWeights penalty, double* q_before,
 ) noexcept nogil:
     """The objective (up to terms the move leaves alone) that `newton_move` compares a
     move of the `support` coefficients with. With Gram storage q is the gradient, not
@@ -412,11 +486,11 @@ cdef inline double objective_before_move(
     cdef Py_ssize_t b, jb
     cdef double before = 0.0
     if storage != GRAM:
-        return penalised_objective(n, q, sw, center, w, support, s, l1w, l2w)
+        return penalised_objective(n, q, sw, center, w, support, s, penalty)
     for b in range(s):
         jb = support[b]
         q_before[b] = q[jb]
-        before += l1w[jb] * fabs(w[jb]) + 0.5 * l2w[jb] * w[jb] * w[jb]
+        before += l1_weight(penalty, jb) * fabs(w[jb]) + 0.5 * l2_weight(penalty, jb) * w[jb] * w[jb]
     return before
 
 
@@ -534,7 +608,7 @@ cdef inline int newton_step(
     int storage, int n, const floating* sw, const double* X_mean, bint center,
     const double* norm2, double* w, double* q, double* scratch,
     feature_t* support, Py_ssize_t n_support, Py_ssize_t p,
-    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    PenaltyWeights penalty, const double* lower, const double* upper,
     double* saved, double* hessian, double* step, double* moved, double* factor_work,
     int* pivots, double* gathered, NewtonSpace* space, double* work, Residual* res,
     Progress* progress,
@@ -608,7 +682,7 @@ cdef inline int newton_step(
                     saved[a + b * s] -= n * X_mean[support[a]] * X_mean[jb]
             progress.work += (s - b) * col_size(X_indptr, storage, n, jb)
             check_interrupt(progress)
-        saved[b + b * s] = norm2[jb] + l2w[jb]
+        saved[b + b * s] = norm2[jb] + l2_weight(penalty, jb)
     if storage != GRAM:
         # (all of the Hessian's products, kept ones included: the epochs a path reports
         # do not depend on which products the steps before left, e.g. on how the path
@@ -617,7 +691,7 @@ cdef inline int newton_step(
     while attempts < NEWTON_ATTEMPTS:
         outcome = newton_move_once(
             X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w, q, scratch,
-            support, s, l1w, l2w, lower, upper, saved, hessian, step, moved, factor_work,
+            support, s, penalty, lower, upper, saved, hessian, step, moved, factor_work,
             pivots, &null_step, res)
         work[0] += s + s / 6.0 * s * s / n
         if outcome != NEWTON_REFUSED:
@@ -716,7 +790,7 @@ cdef inline int newton_move_once(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
     double* w, double* q, double* scratch, const feature_t* support, int s,
-    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    PenaltyWeights penalty, const double* lower, const double* upper,
     const double* saved, double* hessian, double* step, double* moved,
     double* factor_work, int* pivots, bint* null_step, Residual* res,
 ) noexcept nogil:
@@ -747,7 +821,7 @@ cdef inline int newton_move_once(
             if center:
                 acc -= X_mean[jb] * res.weighted_sum
         # minus the gradient of the restricted objective at w
-        step[b] = acc - (l1w[jb] if w[jb] > 0.0 else -l1w[jb]) - l2w[jb] * w[jb]
+        step[b] = acc - (l1_weight(penalty, jb) if w[jb] > 0.0 else -l1_weight(penalty, jb)) - l2_weight(penalty, jb) * w[jb]
         largest = max(largest, saved[b + b * s])
     rank = factor_hessian(saved, hessian, s, largest, pivots, factor_work)
     if rank == 0:
@@ -775,7 +849,7 @@ cdef inline int newton_move_once(
             for b in range(s):
                 step[pivots[b] - 1] = direction[b]
             if take_step(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w,
-                         q, scratch, support, s, l1w, l2w, lower, upper, step, moved,
+                         q, scratch, support, s, penalty, lower, upper, step, moved,
                          True, &crossed, res) == NEWTON_REFUSED:
                 # flat along the null space, or a move lost in rounding
                 break
@@ -796,7 +870,7 @@ cdef inline int newton_move_once(
     for b in range(s):
         step[pivots[b] - 1] = moved[b]
     outcome = take_step(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w,
-                        q, scratch, support, s, l1w, l2w, lower, upper, step, moved,
+                        q, scratch, support, s, penalty, lower, upper, step, moved,
                         False, &crossed, res)
     if outcome == NEWTON_REFUSED and null_step[0]:
         return NEWTON_PARTIAL
@@ -809,7 +883,7 @@ cdef inline int take_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
     double* w, double* q, double* scratch, const feature_t* support, int s,
-    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    PenaltyWeights penalty, const double* lower, const double* upper,
     const double* step, double* moved, bint unbounded, Py_ssize_t* crossed,
     Residual* res,
 ) noexcept nogil:
@@ -840,17 +914,17 @@ cdef inline int take_step(
     crossed[0] = crossing
     if fraction <= 0.0 or fraction == INFINITY:
         return NEWTON_REFUSED
-    before = objective_before_move(storage, n, q, sw, center, w, support, s, l1w, l2w,
+    before = objective_before_move(storage, n, q, sw, center, w, support, s, penalty,
                                    scratch)
     if fraction < 1.0 and not unbounded and newton_move(
             X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w, q, scratch,
-            support, s, l1w, l2w, lower, upper, step, 1.0, -1, moved, before, res):
+            support, s, penalty, lower, upper, step, 1.0, -1, moved, before, res):
         # the whole step with the coefficients it would flip set to zero instead (the
         # orthant projection): all those that are leaving leave at once, where the
         # step to the first crossing takes one per step
         return NEWTON_PARTIAL
     if newton_move(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w, q,
-                   scratch, support, s, l1w, l2w, lower, upper, step, fraction, crossing,
+                   scratch, support, s, penalty, lower, upper, step, fraction, crossing,
                    moved, before, res):
         return NEWTON_FULL if fraction == 1.0 else NEWTON_PARTIAL
     return NEWTON_REFUSED
@@ -860,7 +934,7 @@ cdef inline bint newton_move(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
     double* w, double* q, const double* q_before, const feature_t* support,
-    int s, const double* l1w, const double* l2w, const double* lower,
+    int s, PenaltyWeights penalty, const double* lower,
     const double* upper, const double* step, double fraction, Py_ssize_t crossing,
     double* moved, double before, Residual* res,
 ) noexcept nogil:
@@ -891,10 +965,10 @@ cdef inline bint newton_move(
         after = 0.0
         for b in range(s):
             jb = support[b]
-            after += (-0.5 * moved[b] * (q_before[b] + q[jb]) + l1w[jb] * fabs(w[jb])
-                      + 0.5 * l2w[jb] * w[jb] * w[jb])
+            after += (-0.5 * moved[b] * (q_before[b] + q[jb]) + l1_weight(penalty, jb) * fabs(w[jb])
+                      + 0.5 * l2_weight(penalty, jb) * w[jb] * w[jb])
     else:
-        after = penalised_objective(n, q, sw, center, w, support, s, l1w, l2w)
+        after = penalised_objective(n, q, sw, center, w, support, s, penalty)
     if after < before:
         return True
     for b in range(s):
@@ -938,7 +1012,7 @@ cdef inline int try_newton(
     const floating* sw, const double* X_mean, bint center,
     const double* norm2, double* w, double* q, double* scratch,
     const feature_t* support, Py_ssize_t n_support, Py_ssize_t n_active,
-    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    PenaltyWeights penalty, const double* lower, const double* upper,
     NewtonSpace* space, feature_t* chosen, Residual* res, Progress* progress,
     double* epochs, int* n_snapshots, int* n_iterates,
 ) except -1 nogil:
@@ -963,7 +1037,7 @@ cdef inline int try_newton(
     newton_space = space.data
     result = newton_step(
         X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2, w, q,
-        scratch, chosen, n_chosen, p, l1w, l2w, lower, upper, newton_space,
+        scratch, chosen, n_chosen, p, penalty, lower, upper, newton_space,
         &newton_space[n_chosen * n_chosen], &newton_space[2 * n_chosen * n_chosen],
         &newton_space[2 * n_chosen * n_chosen + n_chosen],
         &newton_space[2 * n_chosen * n_chosen + 2 * n_chosen],
@@ -1000,7 +1074,7 @@ cdef inline bint predict_along_path(
     int storage, int n, const floating* sw, const double* X_mean, bint center,
     double* w, double* q, double* scratch, const double* w_before,
     double factor, const feature_t* active, Py_ssize_t n_active,
-    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    PenaltyWeights penalty, const double* lower, const double* upper,
     NewtonSpace* space, feature_t* chosen, Residual* res,
 ) noexcept nogil:
     """Move the warm start along the path's tangent: w += factor (w - w_before).
@@ -1027,10 +1101,10 @@ cdef inline bint predict_along_path(
     for f in range(s):
         j = chosen[f]
         step[f] = factor * (w[j] - w_before[j])
-    before = objective_before_move(storage, n, q, sw, center, w, chosen, s, l1w, l2w,
+    before = objective_before_move(storage, n, q, sw, center, w, chosen, s, penalty,
                                    scratch)
     return newton_move(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, w, q,
-                       scratch, chosen, <int> s, l1w, l2w, lower, upper, step, 1.0, -1,
+                       scratch, chosen, <int> s, penalty, lower, upper, step, 1.0, -1,
                        &space.data[s], before, res)
 
 
@@ -1039,7 +1113,7 @@ cdef inline void record_iterate(
     int storage, int n, const floating* sw, bint center, const double* X_mean,
     double* w, double* q, const feature_t* support, Py_ssize_t n_support,
     double* ring, double* w_ring, double* q_ring, double* step_products,
-    double* q_trial, double* w_trial, const double* l1w, const double* l2w,
+    double* q_trial, double* w_trial, PenaltyWeights penalty,
     const double* lower, const double* upper, bint use_extrapolation,
     bint use_anderson, int* n_snapshots, int* n_iterates, Residual* res,
 ) noexcept nogil:
@@ -1072,7 +1146,8 @@ cdef inline void record_iterate(
         start_row = &w_ring[(2 * depth + 2) * n_support]
         for f in range(n_support):
             end_row[f] = w[support[f]]
-        memcpy(&q_ring[slot * n], q, n * sizeof(double))
+        if q_ring != NULL:
+            memcpy(&q_ring[slot * n], q, n * sizeof(double))
         if n_iterates[0] > 0:
             for f in range(n_support):
                 step_row[f] = end_row[f] - start_row[f]
@@ -1087,7 +1162,7 @@ cdef inline void record_iterate(
         if n_iterates[0] > depth:
             if anderson_step(X_data, X_indices, X_indptr, storage, n, sw, center, X_mean,
                              w, q, support, n_support, w_ring, q_ring, step_products,
-                             slot, q_trial, w_trial, l1w, l2w, lower, upper, res):
+                             slot, q_trial, w_trial, penalty, lower, upper, res):
                 # a jump breaks the run of residuals dual extrapolation reads
                 n_snapshots[0] = 0
         # the next sweep's start: the jump, if one was kept
@@ -1111,7 +1186,7 @@ cdef inline void keep_anchor(
 cdef inline Py_ssize_t features_to_check(
     Py_ssize_t n, const double* q, const double* anchor_q, const floating* sw,
     bint center, const double* anchor_grad, const double* norm2, const double* w,
-    const double* l1w, double limit_factor, const feature_t* active,
+    PenaltyWeights penalty, double limit_factor, const feature_t* active,
     Py_ssize_t n_active, Py_ssize_t max_checked, feature_t* checked, double* grad,
 ) noexcept nogil:
     """The features of `active` whose gradient at q must be computed for the gap; the
@@ -1147,7 +1222,7 @@ cdef inline Py_ssize_t features_to_check(
     drift2 = (sqrt(drift2) + 1e-9 * sqrt(anchor_norm2)) ** 2
     for f in range(n_active):
         j = active[f]
-        limit = limit_factor * l1w[j]
+        limit = limit_factor * l1_weight(penalty, j)
         slack = limit - fabs(anchor_grad[j])
         if w[j] == 0.0 and slack > 0.0 and norm2[j] * drift2 < slack * slack:
             grad[j] = limit
@@ -1165,7 +1240,7 @@ cdef inline double best_gap(
     const double* X_mean, bint center, const double* norm2,
     const double* w, double* q, double* weighted_q, double* grad, double* grad_acc,
     const double* ring, int n_snapshots, double* q_acc,
-    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    PenaltyWeights penalty, const double* lower, const double* upper,
     const feature_t* active, Py_ssize_t n_active, GapKind kind, bint use_extrapolation,
     Residual* res, Residual* res_acc, double* dual_scale, double* scale_acc,
     bint* acc_wins, double* anchor_q, double* anchor_grad, bint* anchor_ok,
@@ -1186,12 +1261,12 @@ cdef inline double best_gap(
         # past a quarter of the columns, one pass over all of them is about as cheap
         # and renews the anchor
         n_checked = features_to_check(n, q, anchor_q, sw, center, anchor_grad, norm2, w,
-                                      l1w, limit_factor, active, n_active,
+                                      penalty, limit_factor, active, n_active,
                                       n_active // 4, checked, grad)
     if n_checked >= 0:
         features = checked
     gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
-                      center, norm2, w, q, weighted_q, grad, l1w, l2w, lower, upper,
+                      center, norm2, w, q, weighted_q, grad, penalty, lower, upper,
                       features, n_checked if n_checked >= 0 else n_active, kind, res,
                       dual_scale)
     if n_checked < 0 and anchor_ok != NULL and n_active == n_features_all:
@@ -1203,7 +1278,7 @@ cdef inline double best_gap(
     ):
         gap_acc = gap_at_vector(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
                                    X_mean, center, norm2, w, q_acc, weighted_q, grad_acc,
-                                   l1w, l2w, lower, upper, active, n_active, kind,
+                                   penalty, lower, upper, active, n_active, kind,
                                    res.norm2, res_acc, scale_acc)
         if gap_acc < gap:
             acc_wins[0] = True
@@ -1217,15 +1292,14 @@ cdef inline int cd_solve(
     const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2, double y_norm2,
     double* w, double* q, double* weighted_q, double* grad, double* grad_acc,
-    double* ring, double* q_acc, RingSpace* anderson_space, double* q_ring,
-    feature_t* active,
-    feature_t* support, const double* l1w, const double* l2w, const double* lower, const double* upper,
+    double* ring, double* q_acc, RingSpace* anderson_space,
+    feature_t* active, SupportLists* lists, PenaltyWeights penalty, const double* lower, const double* upper,
     int max_iter, double tol, double tol_abs, bint random, uint32_t seed,
     bint screening, int gap_freq, double inner_ratio, bint use_extrapolation,
     bint use_anderson, Py_ssize_t settle_anderson, const unsigned char* start_set,
     double strong_ratio,
     feature_t* reserve, NewtonSpace* newton_space, Py_ssize_t newton_cap,
-    feature_t* newton_support, bint carry, Residual* carried, bint* carried_ok,
+    bint carry, Residual* carried, bint* carried_ok,
     const double* w_before, double predict_factor,
     double* anchor_q, double* anchor_grad, bint* anchor_ok, bint round_single,
     double* gap_out, int* n_iter_out,
@@ -1237,8 +1311,8 @@ cdef inline int cd_solve(
     ANDERSON_DEPTH are kept) an Anderson step extrapolates the support's coefficients
     (kept only when it lowers the objective): always with `use_anderson`, or, with
     `settle_anderson` > 0, on supports of at most that many features (`anderson_space`,
-    grown as needed: their sweeps' ends and steps, and a start; `q_ring`: the ends'
-    residuals).
+    grown as needed: their sweeps' ends and steps, a start, and the ends' residuals
+    where a support's columns hold more entries than they do).
     With `use_extrapolation` the residuals are kept for dual extrapolation: each gap
     check takes the better of the rescaled residual and the extrapolated one as dual
     point, and gap-safe screening uses that point.
@@ -1259,7 +1333,7 @@ cdef inline int cd_solve(
     A support that CD settles slowly (nearly collinear columns) gets a Newton step
     (`newton_step`) once the sweeps spent on it cost as much as its Hessian, when it has
     at most `newton_cap` features (0 for none; `newton_space` grows as needed, the
-    caller frees it; `newton_support`: p indices), or at once when it is within a few
+    caller frees it), or at once when it is within a few
     features of the support the last whole Newton step solved (`solved_before`).
 
     With `round_single` (the coefficients are returned in float32) each certified
@@ -1285,11 +1359,16 @@ cdef inline int cd_solve(
     all of them: it costs the screened features' columns, and saves a whole pass.)
     """
     cdef Py_ssize_t f, j, n_active = 0, n_support, n_features_all = 0
+    # the support's features, and the ones a Newton step or the tangent moves (in
+    # `lists`, which grows with the supports)
+    cdef feature_t* support = NULL
+    cdef feature_t* chosen = NULL
     cdef Residual certified
     cdef int full_sweeps_on_support = 0
     cdef bint anderson_here
     cdef double* w_ring = NULL
     cdef double* w_trial = NULL
+    cdef double* q_ring = NULL
     cdef Py_ssize_t newton_at
     cdef int outcome
     # coordinate changes this small against the largest coefficient are rounding (the
@@ -1315,7 +1394,7 @@ cdef inline int cd_solve(
     cdef int n_snapshots = 0, n_iterates = 0
     # the products of the last Anderson steps (see record_iterate)
     cdef double anderson_products[(ANDERSON_DEPTH + 1) * (ANDERSON_DEPTH + 1)]
-    cdef GapKind kind = gap_kind(p, l1w, l2w)
+    cdef GapKind kind = gap_kind(p, penalty)
     cdef int converged = 0
     # whether the gap's dual point may be any vector (a true dual: l1 penalties and no
     # free unpenalized feature), so that the drifted residual still certifies
@@ -1334,7 +1413,7 @@ cdef inline int cd_solve(
             w[j] = 0.0
         # an unpenalized feature free to grow has no feasible dual rescaling: the gap is
         # then not a true gap and cannot certify that a feature is zero
-        if l1w[j] == 0.0 and l2w[j] == 0.0 and (
+        if l1_weight(penalty, j) == 0.0 and l2_weight(penalty, j) == 0.0 and (
             lower == NULL or lower[j] == -INFINITY or upper[j] == INFINITY
         ):
             screening = False
@@ -1371,19 +1450,22 @@ cdef inline int cd_solve(
             if norm2[j] > 0.0:
                 n_features_all += 1
     screening_allowed = screening
+    # the support's list is also where best_gap lists the features its bounds do not
+    # certify: up to a quarter of them
+    support_room(lists, n_features_all // 4 if anchor_ok != NULL else 0, &support, &chosen)
     if carried_ok[0] and start_set == NULL and storage != GRAM:
         # the gradient of every feature at these coefficients, from the solve before:
         # the gap against the vector it was taken on (a valid dual point), the primal
         # from the fresh residual (whose sums the sweeps read)
         residual_summaries(n, q, y, y_mean, sw, center, &res)
-        gap = duality_gap(n_active, active, w, grad, l1w, l2w, lower, upper, norm2,
+        gap = duality_gap(n_active, active, w, grad, penalty, lower, upper, norm2,
                           res.norm2, carried.norm2, carried.dot_y, kind, &dual_scale)
     else:
         # also initialises the residual summaries (the centring offset) the sweeps read;
         # with an anchor, from the columns its bounds do not certify
         gap = best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
                        center, norm2, w, q, weighted_q, grad, grad_acc, ring, 0, q_acc,
-                       l1w, l2w, lower, upper, active, n_active, kind, False, &res,
+                       penalty, lower, upper, active, n_active, kind, False, &res,
                        &res_acc, &dual_scale, &scale_acc, &acc_wins, anchor_q,
                        anchor_grad, NULL if restricted else anchor_ok, limit_factor,
                        n_features_all, support)
@@ -1395,12 +1477,12 @@ cdef inline int cd_solve(
             return 1
         if screening:
             n_active = screen(X_data, X_indices, X_indptr, storage, n, X_mean, center,
-                              norm2, w, q, grad, l1w, l2w, active, n_active, gap,
+                              norm2, w, q, grad, penalty, active, n_active, gap,
                               dual_scale, &res)
         if strong_ratio > 0.0 and reserve != NULL:
-            memcpy(reserve, active, n_active * sizeof(Py_ssize_t))
+            memcpy(reserve, active, n_active * sizeof(feature_t))
             n_reserve = n_active
-            n_active = strong_set(reserve, n_reserve, w, grad, l1w, threshold_scale, active)
+            n_active = strong_set(reserve, n_reserve, w, grad, penalty, threshold_scale, active)
             if n_active < n_reserve:
                 restricted = True
                 screening = False
@@ -1411,17 +1493,18 @@ cdef inline int cd_solve(
     if w_before != NULL and predict_factor > 0.0:
         # after the gap and the screening of the warm start (the strong rule reads its
         # gradient, as the sequential rule is defined), a second-order start
+        support_room(lists, count_support(w, active, n_active), &support, &chosen)
         if predict_along_path(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
                               w, q, weighted_q, w_before, predict_factor, active,
-                              n_active, l1w, l2w, lower, upper, newton_space,
-                              newton_support, &res):
+                              n_active, penalty, lower, upper, newton_space, chosen,
+                              &res):
             gap_is_current = False
 
     # `epochs` counts work in full sweeps of the active set: a sweep over s of its m
     # features adds s / m, so max_iter bounds the passes over X, whatever the mix.
     while epochs < max_iter:
         sweep(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2, w, q,
-              l1w, l2w, lower, upper, active, n_active, random, &rng_state, &res, &progress)
+              penalty, lower, upper, active, n_active, random, &rng_state, &res, &progress)
         epochs += 1.0
         n_full_sweeps += 1
         check_interrupt(&progress)
@@ -1433,8 +1516,7 @@ cdef inline int cd_solve(
         ):
             gap = best_gap(
                 X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean, center,
-                norm2, w, q, weighted_q, grad, grad_acc, ring, n_snapshots, q_acc, l1w,
-                l2w, lower, upper, active, n_active, kind, use_extrapolation, &res,
+                norm2, w, q, weighted_q, grad, grad_acc, ring, n_snapshots, q_acc, penalty, lower, upper, active, n_active, kind, use_extrapolation, &res,
                 &res_acc, &dual_scale, &scale_acc, &acc_wins, anchor_q, anchor_grad,
                 NULL if restricted else anchor_ok, limit_factor, n_features_all, support)
             gap_is_current = True
@@ -1449,7 +1531,7 @@ cdef inline int cd_solve(
                 gap = best_gap(
                     X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
                     center, norm2, w, q, weighted_q, grad, grad_acc, ring, n_snapshots,
-                    q_acc, l1w, l2w, lower, upper, active, n_active, kind,
+                    q_acc, penalty, lower, upper, active, n_active, kind,
                     use_extrapolation, &res, &res_acc, &dual_scale, &scale_acc,
                     &acc_wins, anchor_q, anchor_grad, anchor_ok, limit_factor,
                     n_features_all, support)
@@ -1461,7 +1543,7 @@ cdef inline int cd_solve(
                     # 100000 features after the start sets of its late alphas missed
                     # a few)
                     n_widenings += 1
-                    n_restricted = strong_set(active, n_active, w, grad, l1w,
+                    n_restricted = strong_set(active, n_active, w, grad, penalty,
                                               min(1.0, threshold_scale), active)
                     if n_restricted < n_active:
                         n_active = n_restricted
@@ -1479,7 +1561,7 @@ cdef inline int cd_solve(
                 # float32 X: the coefficients returned are float32, so they are the
                 # ones certified
                 penalty_change = 0.0
-                rounded = round_single and round_to_float32(w, p, l1w, l2w,
+                rounded = round_single and round_to_float32(w, p, penalty,
                                                             &penalty_change)
                 reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
                 if use_extrapolation or any_vector_dual:
@@ -1503,7 +1585,7 @@ cdef inline int cd_solve(
                     # columns they do not certify are read again)
                     gap = best_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean,
                                    sw, X_mean, center, norm2, w, q, weighted_q, grad,
-                                   grad_acc, ring, 0, q_acc, l1w, l2w, lower, upper,
+                                   grad_acc, ring, 0, q_acc, penalty, lower, upper,
                                    active, n_active, kind, False, &res, &res_acc,
                                    &dual_scale, &scale_acc, &acc_wins, anchor_q,
                                    anchor_grad, anchor_ok, limit_factor, n_features_all,
@@ -1517,7 +1599,7 @@ cdef inline int cd_solve(
                     break
             if screening:
                 n_active = screen(X_data, X_indices, X_indptr, storage, n, X_mean, center,
-                                  norm2, w, q, grad_acc if acc_wins else grad, l1w, l2w,
+                                  norm2, w, q, grad_acc if acc_wins else grad, penalty,
                                   active, n_active, gap,
                                   scale_acc if acc_wins else dual_scale, &res)
         else:
@@ -1526,6 +1608,8 @@ cdef inline int cd_solve(
         # Active-set cycling (Friedman et al. 2010): sweep only the nonzero coefficients
         # until they settle, then go back to a full sweep that lets new features in.
         # the support in active-set order, noting whether the full sweep changed it
+        if support_room(lists, count_support(w, active, n_active), &support, &chosen):
+            previous_support = -1
         n_support = 0
         support_changed = False
         for f in range(n_active):
@@ -1548,7 +1632,7 @@ cdef inline int cd_solve(
                 full_sweeps_on_support = 0
                 try_newton(X_data, X_indices, X_indptr, storage, n, p, y, y_mean, sw,
                            X_mean, center, norm2, w, q, weighted_q, support, n_support,
-                           n_active, l1w, l2w, lower, upper, newton_space, newton_support,
+                           n_active, penalty, lower, upper, newton_space, chosen,
                            &res, &progress, &epochs, &n_snapshots, &n_iterates)
                 gap_is_current = False
             continue
@@ -1575,18 +1659,20 @@ cdef inline int cd_solve(
         if anderson_here:
             w_ring = anderson_space.data
             w_trial = &w_ring[(2 * ANDERSON_DEPTH + 3) * n_support]
+            q_ring = residual_ring(anderson_space, X_indptr, storage, n, support,
+                                   n_support)
         for inner in range(MAX_SUPPORT_SWEEPS):
             if epochs >= max_iter:
                 break
             sweep(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center, norm2, w,
-                  q, l1w, l2w, lower, upper, support, n_support, random, &rng_state, &res,
+                  q, penalty, lower, upper, support, n_support, random, &rng_state, &res,
                   &progress)
             epochs += n_support / <double> n_active
             gap_is_current = False
             check_interrupt(&progress)
             record_iterate(X_data, X_indices, X_indptr, storage, n, sw, center, X_mean,
                            w, q, support, n_support, ring, w_ring, q_ring,
-                           anderson_products, q_acc, w_trial, l1w, l2w, lower, upper,
+                           anderson_products, q_acc, w_trial, penalty, lower, upper,
                            use_extrapolation, anderson_here, &n_snapshots, &n_iterates, &res)
             if progress.d_w_max <= rounding * progress.w_max:
                 # changes at the rounding of the coefficients: settled, whatever the
@@ -1602,8 +1688,8 @@ cdef inline int cd_solve(
                 newton_at = NEVER
                 outcome = try_newton(
                     X_data, X_indices, X_indptr, storage, n, p, y, y_mean, sw, X_mean,
-                    center, norm2, w, q, weighted_q, support, n_support, n_active, l1w,
-                    l2w, lower, upper, newton_space, newton_support, &res, &progress,
+                    center, norm2, w, q, weighted_q, support, n_support, n_active,
+                    penalty, lower, upper, newton_space, chosen, &res, &progress,
                     &epochs, &n_snapshots, &n_iterates)
                 if outcome == NEWTON_FULL:
                     # the support's problem is solved: on to the full sweep
@@ -1615,13 +1701,13 @@ cdef inline int cd_solve(
     if not converged and restricted:
         n_active = restore_features(p, norm2, w, reserve, n_reserve, active)
         gap_is_current = False
-    if not converged and round_single and round_to_float32(w, p, l1w, l2w,
+    if not converged and round_single and round_to_float32(w, p, penalty,
                                                            &penalty_change):
         reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
         gap_is_current = False
     if not converged and not gap_is_current:
         gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
-                          center, norm2, w, q, weighted_q, grad, l1w, l2w, lower, upper,
+                          center, norm2, w, q, weighted_q, grad, penalty, lower, upper,
                           active, n_active, kind, &res, &dual_scale)
         converged = gap <= tol_abs
     n_iter = <int> ceil(epochs)

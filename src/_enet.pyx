@@ -9,9 +9,11 @@ from libc.stdint cimport uint32_t, INT32_MAX
 
 from _columns cimport index_t, feature_t, Storage, DENSE, SPARSE, GRAM
 from _engine_common cimport Residual, gap_target
+from _penalty cimport PenaltyWeights
 
 from _cd cimport (
-    cd_solve, NewtonSpace, RingSpace, init_newton_space, free_newton_space,
+    cd_solve, NewtonSpace, RingSpace, SupportLists, init_newton_space,
+    free_newton_space,
     gathered_products,
     EXTRAPOLATION_DEPTH, ANDERSON_DEPTH, NEWTON_MAX_SUPPORT,
 )
@@ -279,8 +281,15 @@ def enet_solve_path(
     handover[5] = 0.0
     cdef double[::1] grad = _work(workspace, "grad", (n_features,), np.float64,
                                   not carried_in, kept=carried_in)
+    # the active features; cd along a path: the ones the first gap kept, while the
+    # strong rule's set is solved (`reserve`)
+    cdef bint keeps_reserve = use_cd and (scales.shape[0] > 1 or strong_ratio > 0.0)
     cdef feature_t[:, ::1] index_space = _work(
-        workspace, "index", (4 if use_cd else 2, n_features), np.int32, False)
+        workspace, "index", (2 if keeps_reserve else 1, n_features), np.int32, False)
+    # cd: the support's lists (grown by cd_solve; see SupportLists)
+    cdef SupportLists support_lists
+    support_lists.data = NULL
+    support_lists.size = 0
     # cd: the gradient at the extrapolated dual point; the ring of the last residuals
     # and their extrapolation
     cdef bint extrapolate = use_cd and extrapolation and storage != GRAM
@@ -304,14 +313,13 @@ def enet_solve_path(
         np.float64, False)
     # Anderson: the last sweeps' ends and steps on the support, the next start and a
     # trial point (grown by cd_solve to the supports it serves, up to anderson_capacity
-    # features), and the ends' residuals
+    # features), and the ends' residuals (allocated by cd_solve for the supports that
+    # need them)
     cdef RingSpace anderson_space
     anderson_space.data = NULL
     anderson_space.size = 0
-    cdef double[:, ::1] q_ring = _work(
-        workspace, "q_ring",
-        (ANDERSON_DEPTH + 1, n_samples if anderson_capacity > 0 else 1), np.float64,
-        False)
+    anderson_space.residuals = NULL
+    anderson_space.residuals_size = 0
     # cd: the Hessian (and its factor) and step of a Newton step on a support of at
     # most newton_cap features: both matrices kept under an eighth of X, or under
     # 1 MB (256 x 256) when X is small (its space is allocated when a support needs
@@ -367,11 +375,17 @@ def enet_solve_path(
         tol_abs = max(tol, 64 * (1.2e-7 if floating is float else 2.3e-16)) * y_norm2
     else:
         tol_abs = gap_target(&y[0], n_samples, y_mean, sw, tol)
-    # the penalty weights of the current step
-    cdef double[:, ::1] weights = _work(workspace, "weights", (2, n_features), np.float64,
+    # the penalty weights of the current step: one pair for every feature when both
+    # bases are uniform (read-only views of one number, stride 0: see
+    # `check_penalty_factor`)
+    cdef bint uniform = (l1_base.strides[0] == 0 and l2_base.strides[0] == 0) or p == 1
+    cdef Py_ssize_t n_weights = 1 if uniform else n_features
+    cdef double[:, ::1] weights = _work(workspace, "weights", (2, n_weights), np.float64,
                                         False)
-    cdef double* l1w = &weights[0, 0]
-    cdef double* l2w = &weights[1, 0]
+    cdef PenaltyWeights penalty
+    penalty.l1 = &weights[0, 0]
+    penalty.l2 = &weights[1, 0]
+    penalty.mask = 0 if uniform else -1
     cdef double ratio = strong_ratio
     # the gradient that certified one step, for the next (see cd_solve)
     cdef Residual carried
@@ -407,9 +421,9 @@ def enet_solve_path(
     try:
         with nogil:
             for k in range(n_alphas):
-                for j in range(n_features):
-                    l1w[j] = scales[k] * l1_base[j]
-                    l2w[j] = scales[k] * l2_base[j]
+                for j in range(n_weights):
+                    weights[0, j] = scales[k] * l1_base[j]
+                    weights[1, j] = scales[k] * l2_base[j]
                 if k > 0:
                     ratio = scales[k - 1] / scales[k] if scales[k] > 0.0 else 0.0
                 gap = 0.0
@@ -433,14 +447,14 @@ def enet_solve_path(
                         &ring_space[ring_rows - 1, 0]
                         if (extrapolate or accelerate or settle) else NULL,
                         &anderson_space if anderson_capacity > 0 else NULL,
-                        &q_ring[0, 0] if anderson_capacity > 0 else NULL,
-                        &index_space[0, 0], &index_space[1, 0], l1w, l2w, lo, hi,
+                        &index_space[0, 0], &support_lists, penalty, lo, hi,
                         max_iter, tol, tol_abs, random,
                         seeds[k] if seeds is not None else 1,
                         screening, max(gap_freq, 1), inner_ratio, extrapolate, accelerate,
                         anderson_capacity if settle else 0, start if k == 0 else NULL,
-                        ratio if storage != GRAM else 0.0, &index_space[2, 0],
-                        &newton_space, newton_cap, &index_space[3, 0],
+                        ratio if storage != GRAM else 0.0,
+                        &index_space[1, 0] if keeps_reserve else NULL,
+                        &newton_space, newton_cap,
                         k + 1 < n_alphas or continues, &carried, &carried_ok,
                         &starts[(k + 1) % 2, 0] if factor > 0.0 else NULL, factor,
                         &anchor_q[0], &anchor_grad[0], &anchor_ok if bounds else NULL,
@@ -450,7 +464,7 @@ def enet_solve_path(
                     done = prox_grad_solve(
                         data, indices, indptr, storage, n, p,
                         &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], coef,
-                        l1w, l2w, lo, hi, max_iter, tol_abs, &L,
+                        penalty, lo, hi, max_iter, tol_abs, &L,
                         accelerated, restart, max(gap_freq, 1),
                         &feature_space[0, 0], &feature_space[1, 0],
                         &sample_space[0, 0], &sample_space[1, 0], &sample_space[2, 0],
@@ -469,6 +483,8 @@ def enet_solve_path(
     finally:
         free_newton_space(&newton_space)
         PyMem_RawFree(anderson_space.data)
+        PyMem_RawFree(anderson_space.residuals)
+        PyMem_RawFree(support_lists.data)
         if use_cd and newton:
             solved_size[0] = newton_space.solved_size
     if floating is float:

@@ -11,7 +11,9 @@ from cpython.exc cimport PyErr_CheckSignals
 from _columns cimport (
     index_t, feature_t, Storage, DENSE, SPARSE, GRAM, col_axpy, columns_dot,
 )
-from _penalty cimport GapKind, GAP_L1, GAP_L2, GAP_NONE, duality_gap
+from _penalty cimport (
+    GapKind, GAP_L1, GAP_L2, GAP_NONE, PenaltyWeights, l1_weight, l2_weight, duality_gap,
+)
 
 cdef enum:
     # most residuals one dual extrapolation combines
@@ -96,7 +98,7 @@ cdef inline double gap_at_vector(
     int storage, int n, const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2,
     const double* w, double* v, double* weighted_v, double* grad,
-    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    PenaltyWeights penalty, const double* lower, const double* upper,
     const feature_t* active, Py_ssize_t n_active, GapKind kind,
     double residual_norm2, Residual* dual_res, double* dual_scale,
 ) noexcept nogil:
@@ -109,7 +111,7 @@ cdef inline double gap_at_vector(
                      center, dual_res.weighted_sum, active, n_active, grad)
     if residual_norm2 < 0.0:
         residual_norm2 = dual_res.norm2
-    return duality_gap(n_active, active, w, grad, l1w, l2w, lower, upper, norm2,
+    return duality_gap(n_active, active, w, grad, penalty, lower, upper, norm2,
                        residual_norm2, dual_res.norm2, dual_res.dot_y, kind, dual_scale)
 
 
@@ -118,7 +120,7 @@ cdef inline double compute_gap(
     int storage, int n, const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2,
     const double* w, double* q, double* weighted_q, double* grad,
-    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    PenaltyWeights penalty, const double* lower, const double* upper,
     const feature_t* active, Py_ssize_t n_active, GapKind kind,
     Residual* res, double* dual_scale,
 ) noexcept nogil:
@@ -137,10 +139,10 @@ cdef inline double compute_gap(
         res.weighted_sum = 0.0
         for f in range(n_active):
             grad[active[f]] = q[active[f]]
-        return duality_gap(n_active, active, w, grad, l1w, l2w, lower, upper, norm2,
+        return duality_gap(n_active, active, w, grad, penalty, lower, upper, norm2,
                            res.norm2, res.norm2, res.dot_y, kind, dual_scale)
     return gap_at_vector(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
-                         center, norm2, w, q, weighted_q, grad, l1w, l2w, lower, upper,
+                         center, norm2, w, q, weighted_q, grad, penalty, lower, upper,
                          active, n_active, kind, -1.0, res, dual_scale)
 
 
@@ -248,7 +250,7 @@ cdef inline bint extrapolate_residual(
 cdef inline Py_ssize_t screen(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const double* X_mean, bint center, const double* norm2,
-    double* w, double* q, const double* grad, const double* l1w, const double* l2w,
+    double* w, double* q, const double* grad, PenaltyWeights penalty,
     feature_t* active, Py_ssize_t n_active, double gap, double dual_scale, Residual* res,
 ) noexcept nogil:
     """Gap-safe rule (Fercoq et al. 2015, Ndiaye et al. 2017): drop features provably zero.
@@ -264,8 +266,8 @@ cdef inline Py_ssize_t screen(
     cdef double margin
     for f in range(n_active):
         j = active[f]
-        margin = l1w[j] - fabs(dual_scale * (grad[j] - l2w[j] * w[j]))
-        if l1w[j] > 0.0 and margin > 0.0 and margin * margin > radius2 * (norm2[j] + l2w[j]):
+        margin = l1_weight(penalty, j) - fabs(dual_scale * (grad[j] - l2_weight(penalty, j) * w[j]))
+        if l1_weight(penalty, j) > 0.0 and margin > 0.0 and margin * margin > radius2 * (norm2[j] + l2_weight(penalty, j)):
             if w[j] != 0.0:
                 col_axpy(X_data, X_indices, X_indptr, storage, n, j, w[j], q)
                 if center:
@@ -291,7 +293,7 @@ cdef inline void reset_residual(
 
 
 cdef inline bint round_to_float32(
-    double* w, Py_ssize_t p, const double* l1w, const double* l2w, double* penalty_change,
+    double* w, Py_ssize_t p, PenaltyWeights penalty, double* penalty_change,
 ) noexcept nogil:
     """Round w in place to float32 values. The engines keep float64 coefficients for
     float32 X (CD and Anderson on float32 iterates stall on their rounding: paths took
@@ -305,8 +307,8 @@ cdef inline bint round_to_float32(
         rounded = <double> (<float> w[j])
         if rounded != w[j]:
             if penalty_change != NULL:
-                penalty_change[0] += (l1w[j] * (fabs(rounded) - fabs(w[j]))
-                                      + 0.5 * l2w[j] * (rounded * rounded - w[j] * w[j]))
+                penalty_change[0] += (l1_weight(penalty, j) * (fabs(rounded) - fabs(w[j]))
+                                      + 0.5 * l2_weight(penalty, j) * (rounded * rounded - w[j] * w[j]))
             w[j] = rounded
             changed = True
     return changed
@@ -328,14 +330,14 @@ cdef inline int check_interrupt(Progress* progress) except -1 nogil:
 
 
 
-cdef inline GapKind gap_kind(Py_ssize_t p, const double* l1w, const double* l2w) noexcept nogil:
+cdef inline GapKind gap_kind(Py_ssize_t p, PenaltyWeights penalty) noexcept nogil:
     """Which dual certifies the penalty: any l1 > 0, else any l2 > 0, else none."""
     cdef Py_ssize_t j
     cdef GapKind kind = GAP_NONE
     for j in range(p):
-        if l1w[j] > 0.0:
+        if l1_weight(penalty, j) > 0.0:
             return GAP_L1
-        if l2w[j] > 0.0:
+        if l2_weight(penalty, j) > 0.0:
             kind = GAP_L2
     return kind
 

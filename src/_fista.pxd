@@ -17,7 +17,7 @@ from libc.string cimport memcpy
 from _columns cimport (
     index_t, feature_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times, col_size,
 )
-from _penalty cimport GapKind, prox_coordinate
+from _penalty cimport GapKind, PenaltyWeights, l1_weight, l2_weight, prox_coordinate
 from _engine_common cimport (
     Residual, Progress, compute_gap, check_interrupt, gap_kind, gap_target,
     round_to_float32,
@@ -55,7 +55,7 @@ cdef inline int prox_grad_solve(
     int storage, int n, int p,
     const floating* y, double y_mean, const floating* sw,
     const double* X_mean, bint center, const double* norm2,
-    double* x, const double* l1w, const double* l2w,
+    double* x, PenaltyWeights penalty,
     const double* lower, const double* upper,
     int max_iter, double tol_abs, double* lipschitz, bint accelerated, bint restart,
     int gap_freq, double* x_point, double* x_new, double* Xx, double* Xx_new,
@@ -71,7 +71,7 @@ cdef inline int prox_grad_solve(
     # the sufficient-decrease test compares objectives computed in float64 (iterates
     # and products, float32 X included): only their rounding is forgiven
     cdef double rounding = 1e-12
-    cdef GapKind kind = gap_kind(p, l1w, l2w)
+    cdef GapKind kind = gap_kind(p, penalty)
     cdef Residual res
     cdef Progress progress
     cdef Py_ssize_t matrix_size = (X_indptr[p] if storage == SPARSE else <Py_ssize_t> n * p)
@@ -93,18 +93,17 @@ cdef inline int prox_grad_solve(
             for i in range(n):
                 q[i] = y[i] - Xx[i]
             gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
-                              X_mean, center, norm2, x, q, weighted_q, grad, l1w, l2w,
+                              X_mean, center, norm2, x, q, weighted_q, grad, penalty,
                               lower, upper, active, n_active, kind, &res, &dual_scale)
             if (floating is float and (gap <= tol_abs or it == max_iter)
-                    and round_to_float32(x, p, l1w, l2w, NULL)):
+                    and round_to_float32(x, p, penalty, NULL)):
                 # float32 X: the float32 coefficients returned are the ones certified
                 # (their gap taken again: once per solve, at its end)
                 X_times(X_data, X_indices, X_indptr, storage, n, p, x, Xx)
                 for i in range(n):
                     q[i] = y[i] - Xx[i]
                 gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
-                                  X_mean, center, norm2, x, q, weighted_q, grad, l1w,
-                                  l2w, lower, upper, active, n_active, kind, &res,
+                                  X_mean, center, norm2, x, q, weighted_q, grad, penalty, lower, upper, active, n_active, kind, &res,
                                   &dual_scale)
             if gap <= tol_abs:
                 converged = 1
@@ -129,7 +128,7 @@ cdef inline int prox_grad_solve(
                     lo = lower[j]
                     hi = upper[j]
                 x_new[j] = prox_coordinate(
-                    L * x_point[j] + grad[j], L, l1w[j], l2w[j], lo, hi)
+                    L * x_point[j] + grad[j], L, l1_weight(penalty, j), l2_weight(penalty, j), lo, hi)
             X_times(X_data, X_indices, X_indptr, storage, n, p, x_new, Xx_new)
             f_x = centred_residual(n, y, Xx_new, sw, center, NULL, &sum_r)
             # accept the step if the quadratic model at the point bounds f from above

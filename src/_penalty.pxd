@@ -11,6 +11,24 @@ from libc.math cimport fabs, INFINITY
 from _columns cimport feature_t
 
 
+cdef struct PenaltyWeights:
+    # the l1 and l2 weights of every feature at one step of a path: feature j's at
+    # [j & mask], so that a uniform penalty (mask 0, the default) keeps two numbers,
+    # not two vectors of p (1.6 MB on a p = 100000 problem), and a per-feature one
+    # (mask -1) its vectors; a mask costs one AND where an index would be read anyway
+    const double* l1
+    const double* l2
+    Py_ssize_t mask
+
+
+cdef inline double l1_weight(PenaltyWeights penalty, Py_ssize_t j) noexcept nogil:
+    return penalty.l1[j & penalty.mask]
+
+
+cdef inline double l2_weight(PenaltyWeights penalty, Py_ssize_t j) noexcept nogil:
+    return penalty.l2[j & penalty.mask]
+
+
 cdef inline double clip(double t, double lower, double upper) noexcept nogil:
     if t < lower:
         return lower
@@ -103,7 +121,7 @@ cdef enum GapKind:
 cdef inline double duality_gap(
     Py_ssize_t n_active, const feature_t* active,
     const double* w, const double* grad,
-    const double* l1w, const double* l2w, const double* lower, const double* upper,
+    PenaltyWeights penalty, const double* lower, const double* upper,
     const double* norm2, double residual_norm2, double dual_norm2, double dual_dot_y,
     GapKind kind, double* dual_scale,
 ) noexcept nogil:
@@ -145,29 +163,29 @@ cdef inline double duality_gap(
         largest_ratio = 1.0
         for f in range(n_active):
             j = active[f]
-            l1_norm += l1w[j] * fabs(w[j])
-            l2_norm2 += l2w[j] * w[j] * w[j]
-            v = fabs(grad[j] - l2w[j] * w[j])
-            if v > l1w[j] * largest_ratio:
-                if l1w[j] > 0.0:
-                    largest_ratio = v / l1w[j]
-                elif l2w[j] == 0.0 and norm2[j] > 0.0:
+            l1_norm += l1_weight(penalty, j) * fabs(w[j])
+            l2_norm2 += l2_weight(penalty, j) * w[j] * w[j]
+            v = fabs(grad[j] - l2_weight(penalty, j) * w[j])
+            if v > l1_weight(penalty, j) * largest_ratio:
+                if l1_weight(penalty, j) > 0.0:
+                    largest_ratio = v / l1_weight(penalty, j)
+                elif l2_weight(penalty, j) == 0.0 and norm2[j] > 0.0:
                     unscaled += v * v / (2.0 * norm2[j])
         scale = 1.0 / largest_ratio
     else:
         for f in range(n_active):
             j = active[f]
-            l1_norm += l1w[j] * fabs(w[j])
-            l2_norm2 += l2w[j] * w[j] * w[j]
+            l1_norm += l1_weight(penalty, j) * fabs(w[j])
+            l2_norm2 += l2_weight(penalty, j) * w[j] * w[j]
             if lower != NULL:
                 lo = lower[j]
                 hi = upper[j]
-            v = grad[j] - l2w[j] * w[j] if kind == GAP_L1 else grad[j]
-            if l1w[j] == 0.0 and l2w[j] == 0.0 and is_unbounded_direction(v, lo, hi):
+            v = grad[j] - l2_weight(penalty, j) * w[j] if kind == GAP_L1 else grad[j]
+            if l1_weight(penalty, j) == 0.0 and l2_weight(penalty, j) == 0.0 and is_unbounded_direction(v, lo, hi):
                 if norm2[j] > 0.0:
                     unscaled += v * v / (2.0 * norm2[j])
-            elif kind == GAP_L1 and l1w[j] > 0.0:
-                scale = min(scale, dual_scale_limit(v, l1w[j], lo, hi))
+            elif kind == GAP_L1 and l1_weight(penalty, j) > 0.0:
+                scale = min(scale, dual_scale_limit(v, l1_weight(penalty, j), lo, hi))
 
     primal = 0.5 * (residual_norm2 + l2_norm2) + l1_norm
     if kind == GAP_L1:
@@ -175,10 +193,10 @@ cdef inline double duality_gap(
         if lower != NULL:
             for f in range(n_active):
                 j = active[f]
-                v = grad[j] - l2w[j] * w[j]
-                if l1w[j] == 0.0 and l2w[j] == 0.0 and is_unbounded_direction(v, lower[j], upper[j]):
+                v = grad[j] - l2_weight(penalty, j) * w[j]
+                if l1_weight(penalty, j) == 0.0 and l2_weight(penalty, j) == 0.0 and is_unbounded_direction(v, lower[j], upper[j]):
                     continue
-                conjugates += l1_box_conjugate(scale * v, l1w[j], lower[j], upper[j])
+                conjugates += l1_box_conjugate(scale * v, l1_weight(penalty, j), lower[j], upper[j])
         dual = -0.5 * scale * scale * (dual_norm2 + l2_norm2) + scale * dual_dot_y - conjugates
     else:
         for f in range(n_active):
@@ -187,8 +205,8 @@ cdef inline double duality_gap(
                 lo = lower[j]
                 hi = upper[j]
             v = grad[j]
-            if l2w[j] > 0.0:
-                conjugates += l2_box_conjugate(v, l2w[j], lo, hi)
+            if l2_weight(penalty, j) > 0.0:
+                conjugates += l2_box_conjugate(v, l2_weight(penalty, j), lo, hi)
             elif not is_unbounded_direction(v, lo, hi):
                 conjugates += l1_box_conjugate(v, 0.0, lo, hi)
         dual = -0.5 * dual_norm2 + dual_dot_y - conjugates
