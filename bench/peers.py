@@ -640,23 +640,43 @@ def _release_free_memory():
 
 
 def _measure(fn):
-    """Peak RSS above the baseline (bytes) and tracemalloc peak of fn()."""
+    """Peak RSS above the baseline (bytes) of fn(), then tracemalloc's peak of a second
+    call: tracing in the first would add its own tables (one entry per live block) to
+    the RSS (0.8 MB of fastpen's 5.3 MB on P3 at alpha_max/10)."""
     import tracemalloc
     gc.collect()
     _release_free_memory()
     reset = _reset_peak()
     base_kb = _status_kb("VmRSS")
+    fn()
+    peak_kb = _status_kb("VmHWM")
+    gc.collect()
     tracemalloc.start()
     fn()
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    peak_kb = _status_kb("VmHWM")
     return {"rss_extra": (peak_kb - base_kb) * 1024 if reset else None,
             "traced_peak": traced_peak}
 
 
+def _disable_huge_pages():
+    """Turn transparent huge pages off for this process (prctl PR_SET_THP_DISABLE).
+
+    numpy asks for huge pages on arrays of 4 MB and more; once such arrays are freed
+    (making a problem frees several), the allocator reuses their heap range for small
+    ones, where the first touch of a page brings in 2 MB: the RSS of the same fit then
+    moved by up to 2 MB between runs (4.1 to 5.5 MB for fastpen on P3 at
+    alpha_max/10). With 4 kB pages the RSS counts what a fit touches."""
+    import ctypes
+    try:
+        ctypes.CDLL("libc.so.6").prctl(41, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _child_memory(args):
     from threadpoolctl import threadpool_limits
+    _disable_huge_pages()
     X, y, _ = load_problem(args.problem)
     if args.dtype != "float64":
         # converted before the baseline, as a user's own float32 data would be

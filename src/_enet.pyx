@@ -289,7 +289,7 @@ def enet_solve_path(
     # cd: the support's lists (grown by cd_solve; see SupportLists)
     cdef SupportLists support_lists
     support_lists.data = NULL
-    support_lists.size = 0
+    support_lists.capacity = 0
     # cd: the gradient at the extrapolated dual point; the ring of the last residuals
     # and their extrapolation
     cdef bint extrapolate = use_cd and extrapolation and storage != GRAM
