@@ -119,7 +119,8 @@ def enet_solve_path(
         Start point, overwritten with the solution (float32 X: the float64 solution
         rounded to float32, each step's gap certifying the rounded coefficients).
     l1_base, l2_base : float64 arrays of shape (n_features,)
-        Strided: a uniform one may be a view of one number (stride 0).
+        Strided: a uniform one may be a view of one number (stride 0). When both
+        are, the engines keep each step's weights as two numbers (`PenaltyWeights`).
     scales : float64 array of shape (n_alphas,)
         Decreasing along a path (alphas, with the bases n_samples * l1_ratio * the
         penalty factors and n_samples * (1 - l1_ratio) * the penalty factors).
