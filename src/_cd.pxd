@@ -186,7 +186,8 @@ cdef inline void sweep(
             lo = lower[j]
             hi = upper[j]
         z = norm2[j] * w_j + g
-        w_new = prox_coordinate(z, norm2[j], l1_weight(penalty, j), l2_weight(penalty, j), lo, hi)
+        w_new = prox_coordinate(z, norm2[j], l1_weight(penalty, j), l2_weight(penalty, j),
+                                lo, hi)
         if w_new != w_j:
             d = w_new - w_j
             move_coefficient(X_data, X_indices, X_indptr, storage, n, X_mean, center, j,
@@ -219,7 +220,7 @@ cdef inline Py_ssize_t strong_set(
     const double* grad, PenaltyWeights penalty, double threshold_scale, feature_t* kept,
 ) noexcept nogil:
     """The sequential strong rule (Tibshirani et al. 2012): of `candidates`, the nonzero
-    coefficients and the zero ones with |grad_j| >= threshold_scale l1w_j, written to
+    coefficients and the zero ones with |grad_j| >= threshold_scale l1_j, written to
     `kept` (which may be `candidates` itself); returns how many."""
     cdef Py_ssize_t f, j, count = 0
     for f in range(n_candidates):
@@ -260,7 +261,8 @@ cdef inline double penalised_objective(
     value = 0.5 * total
     for f in range(n_features):
         j = features[f]
-        value += l1_weight(penalty, j) * fabs(w[j]) + 0.5 * l2_weight(penalty, j) * w[j] * w[j]
+        value += (l1_weight(penalty, j) * fabs(w[j])
+                  + 0.5 * l2_weight(penalty, j) * w[j] * w[j])
     return value
 
 
@@ -269,7 +271,8 @@ cdef inline bint anderson_step(
     int storage, int n, const floating* sw, bint center, const double* X_mean,
     double* w, double* q, const feature_t* support, Py_ssize_t n_support,
     const double* w_ring, const double* q_ring, const double* step_products,
-    int newest, double* q_trial, double* w_trial, PenaltyWeights penalty, const double* lower, const double* upper, Residual* res,
+    int newest, double* q_trial, double* w_trial, PenaltyWeights penalty,
+    const double* lower, const double* upper, Residual* res,
 ) noexcept nogil:
     """Anderson extrapolation of the coefficients on a fixed support (type II, over
     the last ANDERSON_DEPTH sweeps).
@@ -424,6 +427,7 @@ cdef inline int support_room(
 cdef inline Py_ssize_t count_support(
     const double* w, const feature_t* active, Py_ssize_t n_active,
 ) noexcept nogil:
+    """How many of the `active` features have a nonzero coefficient."""
     cdef Py_ssize_t f, count = 0
     for f in range(n_active):
         if w[active[f]] != 0.0:
@@ -449,12 +453,12 @@ cdef inline double* residual_ring(
     const feature_t* support, Py_ssize_t n_support,
 ) noexcept nogil:
     """The ring of residuals an Anderson step on `support` combines, or NULL when the
-    support's columns hold under 2 n entries: a pass over them costs about what the
-    combination of ANDERSON_DEPTH residuals does (an entry's scattered update costs
-    about three times a streamed one), and needs no ring (1 MB on P3, whose
-    alpha_max/10 support holds under n entries). (Instructions of trump_tweets_tfidf's
-    path, against a ring for every support: +0.4%, from other iterates; P3 at
-    alpha_max/1000: -0.05%.)"""
+    support's columns hold at most 2 n entries: the jump's residual is then q moved
+    by those columns, at about the cost of combining ANDERSON_DEPTH residuals, and no
+    ring is needed (0.96 MB on P3, whose support at alpha_max/10 holds fewer than n
+    entries). In instructions, against a ring for every support: trump_tweets_tfidf's
+    path +0.4% (other iterates), P3 at alpha_max/1000 -0.05%; with no ring at all,
+    P3 at alpha_max/1000 +11%."""
     cdef Py_ssize_t f, entries = 0
     cdef Py_ssize_t budget = 2 * <Py_ssize_t> n
     for f in range(n_support):
@@ -474,7 +478,8 @@ cdef inline bint reserve_newton_space(NewtonSpace* space, Py_ssize_t needed) noe
 
 cdef inline double objective_before_move(
     int storage, Py_ssize_t n, const double* q, const floating* sw, bint center,
-    const double* w, const feature_t* support, Py_ssize_t s, PenaltyWeights penalty, double* q_before,
+    const double* w, const feature_t* support, Py_ssize_t s, PenaltyWeights penalty,
+    double* q_before,
 ) noexcept nogil:
     """The objective (up to terms the move leaves alone) that `newton_move` compares a
     move of the `support` coefficients with. With Gram storage q is the gradient, not
@@ -489,7 +494,8 @@ cdef inline double objective_before_move(
     for b in range(s):
         jb = support[b]
         q_before[b] = q[jb]
-        before += l1_weight(penalty, jb) * fabs(w[jb]) + 0.5 * l2_weight(penalty, jb) * w[jb] * w[jb]
+        before += (l1_weight(penalty, jb) * fabs(w[jb])
+                   + 0.5 * l2_weight(penalty, jb) * w[jb] * w[jb])
     return before
 
 
@@ -820,7 +826,8 @@ cdef inline int newton_move_once(
             if center:
                 acc -= X_mean[jb] * res.weighted_sum
         # minus the gradient of the restricted objective at w
-        step[b] = acc - (l1_weight(penalty, jb) if w[jb] > 0.0 else -l1_weight(penalty, jb)) - l2_weight(penalty, jb) * w[jb]
+        step[b] = (acc - (l1_weight(penalty, jb) if w[jb] > 0.0 else -l1_weight(penalty, jb))
+                   - l2_weight(penalty, jb) * w[jb])
         largest = max(largest, saved[b + b * s])
     rank = factor_hessian(saved, hessian, s, largest, pivots, factor_work)
     if rank == 0:
@@ -964,7 +971,8 @@ cdef inline bint newton_move(
         after = 0.0
         for b in range(s):
             jb = support[b]
-            after += (-0.5 * moved[b] * (q_before[b] + q[jb]) + l1_weight(penalty, jb) * fabs(w[jb])
+            after += (-0.5 * moved[b] * (q_before[b] + q[jb])
+                      + l1_weight(penalty, jb) * fabs(w[jb])
                       + 0.5 * l2_weight(penalty, jb) * w[jb] * w[jb])
     else:
         after = penalised_objective(n, q, sw, center, w, support, s, penalty)
@@ -1194,7 +1202,7 @@ cdef inline Py_ssize_t features_to_check(
     For a centred column x_j, |x_j^T S q - x_j^T S a| <= ||x_j||_S ||q - a - c||_S for
     any constant c (the mean of q - a here), so the gradient g_j at q is within
     sqrt(norm2_j) * drift of its value at the anchor a. A zero coefficient whose bound
-    stays below limit_factor * l1w_j cannot touch the dual point's scaling nor add to
+    stays below limit_factor * l1_j cannot touch the dual point's scaling nor add to
     the gap (its conjugate term is 0): a gap over the `checked` features only is the
     gap over all of them. Its grad entry becomes that limit, an upper bound on |g_j|
     (the screening and strong rules that read it stay safe, only less sharp).
@@ -1292,7 +1300,8 @@ cdef inline int cd_solve(
     const double* X_mean, bint center, const double* norm2, double y_norm2,
     double* w, double* q, double* weighted_q, double* grad, double* grad_acc,
     double* ring, double* q_acc, RingSpace* anderson_space,
-    feature_t* active, SupportLists* lists, PenaltyWeights penalty, const double* lower, const double* upper,
+    feature_t* active, SupportLists* lists, PenaltyWeights penalty,
+    const double* lower, const double* upper,
     int max_iter, double tol, double tol_abs, bint random, uint32_t seed,
     bint screening, int gap_freq, double inner_ratio, bint use_extrapolation,
     bint use_anderson, Py_ssize_t settle_anderson, const unsigned char* start_set,
@@ -1324,7 +1333,7 @@ cdef inline int cd_solve(
     `strong_ratio` > 0 (alpha_prev / alpha along a path, with `reserve` a buffer of p
     indices) builds such a start set here, by the sequential strong rule (Tibshirani
     et al. 2012) on the gradient at the warm start: a zero coefficient with
-    |g_j| < l1w_j (2 - strong_ratio) waits. That gradient comes from the first full gap,
+    |g_j| < l1_j (2 - strong_ratio) waits. That gradient comes from the first full gap,
     which also screens, so the features coming back later are the unscreened ones kept
     in `reserve`. Returns 1 when converged, 0 otherwise; raises KeyboardInterrupt on
     Ctrl-C.
@@ -1481,7 +1490,8 @@ cdef inline int cd_solve(
         if strong_ratio > 0.0 and reserve != NULL:
             memcpy(reserve, active, n_active * sizeof(feature_t))
             n_reserve = n_active
-            n_active = strong_set(reserve, n_reserve, w, grad, penalty, threshold_scale, active)
+            n_active = strong_set(reserve, n_reserve, w, grad, penalty, threshold_scale,
+                                  active)
             if n_active < n_reserve:
                 restricted = True
                 screening = False
@@ -1515,7 +1525,8 @@ cdef inline int cd_solve(
         ):
             gap = best_gap(
                 X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean, center,
-                norm2, w, q, weighted_q, grad, grad_acc, ring, n_snapshots, q_acc, penalty, lower, upper, active, n_active, kind, use_extrapolation, &res,
+                norm2, w, q, weighted_q, grad, grad_acc, ring, n_snapshots, q_acc, penalty,
+                lower, upper, active, n_active, kind, use_extrapolation, &res,
                 &res_acc, &dual_scale, &scale_acc, &acc_wins, anchor_q, anchor_grad,
                 NULL if restricted else anchor_ok, limit_factor, n_features_all, support)
             gap_is_current = True

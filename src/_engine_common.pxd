@@ -263,11 +263,13 @@ cdef inline Py_ssize_t screen(
     # (l1 - |v|)^2 > 2 gap (norm2 + l2) with l1 > |v| is the test against the radius
     # sqrt(2 gap) sqrt(norm2 + l2), without a square root per feature
     cdef double radius2 = 2.0 * gap if gap > 0.0 else 0.0
-    cdef double margin
+    cdef double margin, l1, l2
     for f in range(n_active):
         j = active[f]
-        margin = l1_weight(penalty, j) - fabs(dual_scale * (grad[j] - l2_weight(penalty, j) * w[j]))
-        if l1_weight(penalty, j) > 0.0 and margin > 0.0 and margin * margin > radius2 * (norm2[j] + l2_weight(penalty, j)):
+        l1 = l1_weight(penalty, j)
+        l2 = l2_weight(penalty, j)
+        margin = l1 - fabs(dual_scale * (grad[j] - l2 * w[j]))
+        if l1 > 0.0 and margin > 0.0 and margin * margin > radius2 * (norm2[j] + l2):
             if w[j] != 0.0:
                 col_axpy(X_data, X_indices, X_indptr, storage, n, j, w[j], q)
                 if center:
@@ -307,8 +309,9 @@ cdef inline bint round_to_float32(
         rounded = <double> (<float> w[j])
         if rounded != w[j]:
             if penalty_change != NULL:
-                penalty_change[0] += (l1_weight(penalty, j) * (fabs(rounded) - fabs(w[j]))
-                                      + 0.5 * l2_weight(penalty, j) * (rounded * rounded - w[j] * w[j]))
+                penalty_change[0] += (
+                    l1_weight(penalty, j) * (fabs(rounded) - fabs(w[j]))
+                    + 0.5 * l2_weight(penalty, j) * (rounded * rounded - w[j] * w[j]))
             w[j] = rounded
             changed = True
     return changed

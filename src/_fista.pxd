@@ -103,7 +103,8 @@ cdef inline int prox_grad_solve(
                 for i in range(n):
                     q[i] = y[i] - Xx[i]
                 gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
-                                  X_mean, center, norm2, x, q, weighted_q, grad, penalty, lower, upper, active, n_active, kind, &res,
+                                  X_mean, center, norm2, x, q, weighted_q, grad, penalty,
+                                  lower, upper, active, n_active, kind, &res,
                                   &dual_scale)
             if gap <= tol_abs:
                 converged = 1
@@ -128,7 +129,8 @@ cdef inline int prox_grad_solve(
                     lo = lower[j]
                     hi = upper[j]
                 x_new[j] = prox_coordinate(
-                    L * x_point[j] + grad[j], L, l1_weight(penalty, j), l2_weight(penalty, j), lo, hi)
+                    L * x_point[j] + grad[j], L, l1_weight(penalty, j),
+                    l2_weight(penalty, j), lo, hi)
             X_times(X_data, X_indices, X_indptr, storage, n, p, x_new, Xx_new)
             f_x = centred_residual(n, y, Xx_new, sw, center, NULL, &sum_r)
             # accept the step if the quadratic model at the point bounds f from above

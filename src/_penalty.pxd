@@ -142,7 +142,7 @@ cdef inline double duality_gap(
     cdef Py_ssize_t f, j
     cdef double v, lo = -INFINITY, hi = INFINITY, scale = 1.0
     cdef double l1_norm = 0.0, l2_norm2 = 0.0, conjugates = 0.0, unscaled = 0.0
-    cdef double primal, dual, largest_ratio
+    cdef double primal, dual, largest_ratio, l1, l2
 
     if kind == GAP_NONE:
         for f in range(n_active):
@@ -163,29 +163,33 @@ cdef inline double duality_gap(
         largest_ratio = 1.0
         for f in range(n_active):
             j = active[f]
-            l1_norm += l1_weight(penalty, j) * fabs(w[j])
-            l2_norm2 += l2_weight(penalty, j) * w[j] * w[j]
-            v = fabs(grad[j] - l2_weight(penalty, j) * w[j])
-            if v > l1_weight(penalty, j) * largest_ratio:
-                if l1_weight(penalty, j) > 0.0:
-                    largest_ratio = v / l1_weight(penalty, j)
-                elif l2_weight(penalty, j) == 0.0 and norm2[j] > 0.0:
+            l1 = l1_weight(penalty, j)
+            l2 = l2_weight(penalty, j)
+            l1_norm += l1 * fabs(w[j])
+            l2_norm2 += l2 * w[j] * w[j]
+            v = fabs(grad[j] - l2 * w[j])
+            if v > l1 * largest_ratio:
+                if l1 > 0.0:
+                    largest_ratio = v / l1
+                elif l2 == 0.0 and norm2[j] > 0.0:
                     unscaled += v * v / (2.0 * norm2[j])
         scale = 1.0 / largest_ratio
     else:
         for f in range(n_active):
             j = active[f]
-            l1_norm += l1_weight(penalty, j) * fabs(w[j])
-            l2_norm2 += l2_weight(penalty, j) * w[j] * w[j]
+            l1 = l1_weight(penalty, j)
+            l2 = l2_weight(penalty, j)
+            l1_norm += l1 * fabs(w[j])
+            l2_norm2 += l2 * w[j] * w[j]
             if lower != NULL:
                 lo = lower[j]
                 hi = upper[j]
-            v = grad[j] - l2_weight(penalty, j) * w[j] if kind == GAP_L1 else grad[j]
-            if l1_weight(penalty, j) == 0.0 and l2_weight(penalty, j) == 0.0 and is_unbounded_direction(v, lo, hi):
+            v = grad[j] - l2 * w[j] if kind == GAP_L1 else grad[j]
+            if l1 == 0.0 and l2 == 0.0 and is_unbounded_direction(v, lo, hi):
                 if norm2[j] > 0.0:
                     unscaled += v * v / (2.0 * norm2[j])
-            elif kind == GAP_L1 and l1_weight(penalty, j) > 0.0:
-                scale = min(scale, dual_scale_limit(v, l1_weight(penalty, j), lo, hi))
+            elif kind == GAP_L1 and l1 > 0.0:
+                scale = min(scale, dual_scale_limit(v, l1, lo, hi))
 
     primal = 0.5 * (residual_norm2 + l2_norm2) + l1_norm
     if kind == GAP_L1:
@@ -193,10 +197,12 @@ cdef inline double duality_gap(
         if lower != NULL:
             for f in range(n_active):
                 j = active[f]
-                v = grad[j] - l2_weight(penalty, j) * w[j]
-                if l1_weight(penalty, j) == 0.0 and l2_weight(penalty, j) == 0.0 and is_unbounded_direction(v, lower[j], upper[j]):
+                l1 = l1_weight(penalty, j)
+                l2 = l2_weight(penalty, j)
+                v = grad[j] - l2 * w[j]
+                if l1 == 0.0 and l2 == 0.0 and is_unbounded_direction(v, lower[j], upper[j]):
                     continue
-                conjugates += l1_box_conjugate(scale * v, l1_weight(penalty, j), lower[j], upper[j])
+                conjugates += l1_box_conjugate(scale * v, l1, lower[j], upper[j])
         dual = -0.5 * scale * scale * (dual_norm2 + l2_norm2) + scale * dual_dot_y - conjugates
     else:
         for f in range(n_active):
@@ -205,8 +211,9 @@ cdef inline double duality_gap(
                 lo = lower[j]
                 hi = upper[j]
             v = grad[j]
-            if l2_weight(penalty, j) > 0.0:
-                conjugates += l2_box_conjugate(v, l2_weight(penalty, j), lo, hi)
+            l2 = l2_weight(penalty, j)
+            if l2 > 0.0:
+                conjugates += l2_box_conjugate(v, l2, lo, hi)
             elif not is_unbounded_direction(v, lo, hi):
                 conjugates += l1_box_conjugate(v, 0.0, lo, hi)
         dual = -0.5 * dual_norm2 + dual_dot_y - conjugates
