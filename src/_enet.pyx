@@ -242,6 +242,8 @@ def enet_solve_path(
     cdef bint use_cd = solver == "cd", accelerated = solver == "fista"
     if n_features > INT32_MAX:
         raise ValueError(f"at most {INT32_MAX} features (got {n_features})")
+    if l1_base.shape[0] != n_features or l2_base.shape[0] != n_features:
+        raise ValueError("l1_base and l2_base must have one entry per feature")
     if n_features == 0:
         gaps[:scales.shape[0]] = 0.0
         n_iters[:scales.shape[0]] = 0
