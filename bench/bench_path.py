@@ -448,7 +448,8 @@ def main(argv=None):
         emit()
         emit("Peak RSS above the RSS measured after loading X (and a small warm-up fit), "
              "the heap's free pages given back first (malloc_trim), "
-             "reset with /proc/self/clear_refs; one training fold is 0.8 of X, so the "
+             "reset with /proc/self/clear_refs, transparent huge pages off for the "
+             "probe; one training fold is 0.8 of X, so the "
              "target is at most about 0.8 per running job (plus small per-fold vectors).")
         emit()
     print(f"total {time.perf_counter() - t_start:.0f} s", flush=True)

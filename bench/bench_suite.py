@@ -573,7 +573,9 @@ def write_report(args, argv, single_rows, path_rows, mem_rows, figures, shapes, 
         emit("\nBaseline: RSS after loading X and a small warm-up fit (compilation, "
              "imports), the heap's free pages given back first (malloc_trim, so that "
              "memory freed while loading X counts when a fit reuses it); peak from "
-             "VmHWM after resetting it (/proc/self/clear_refs).\n")
+             "VmHWM after resetting it (/proc/self/clear_refs), with transparent huge "
+             "pages off for the probe (2 MB faults made the same fit's RSS vary by up "
+             "to 2 MB) and tracemalloc only on a second fit.\n")
         for r in mem_rows:
             if "| fastpen cd |" in r:
                 cells = [c.strip() for c in r.strip("|").split("|")]
