@@ -588,25 +588,15 @@ def solve_enet_path(
             [alpha_before if coef_before is not None else 0.0, alpha_coef]))
     if gram is not None:
         # Q and X^T S yc are float64 whatever the dtype of X: float32 X is solved on them
-        # in float64, its coefficients rounded to float32 as each alpha is certified
+        # in float64, its float32 coefficients rounded as each alpha is certified
         Xty, y_norm2, y_mean = gram.target(y)
         p = design.n_features
-        single = coef.dtype == np.float32
-        work_coef = coef.astype(np.float64) if single else coef
-        work_coefs = None if coefs is None else (
-            np.empty(coefs.shape) if single else coefs)
-        if single and options.get("previous_coef") is not None:
-            options["previous_coef"] = options["previous_coef"].astype(np.float64)
         tol_abs, _, _ = _enet.enet_solve_path(
             gram.data, _NO_INDEX, _NO_INDEX, 2, p, Xty, 0.0, _EMPTY, np.zeros(p),
-            gram.norm2, False, work_coef, l1_base, l2_base, alphas, lower, upper,
-            int(max_iter), float(tol), gaps, n_iters, converged, work_coefs,
-            y_norm2=y_norm2, round_single=single, **options,
+            gram.norm2, False, coef, l1_base, l2_base, alphas, lower, upper,
+            int(max_iter), float(tol), gaps, n_iters, converged, coefs,
+            y_norm2=y_norm2, **options,
         )
-        if single:
-            coef[...] = work_coef
-            if coefs is not None:
-                coefs[:n_alphas] = work_coefs[:n_alphas]
         X_mean = gram.X_mean
     else:
         y_mean = weighted_mean(y, sample_weight) if center else 0.0

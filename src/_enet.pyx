@@ -56,7 +56,7 @@ def enet_solve_path(
     const double[::1] X_mean,
     const double[::1] norm2,
     bint center,
-    floating[::1] w,
+    w,
     const double[:] l1_base,
     const double[:] l2_base,
     const double[::1] scales,
@@ -67,7 +67,7 @@ def enet_solve_path(
     double[::1] gaps,
     int[::1] n_iters,
     unsigned char[::1] converged,
-    floating[:, ::1] coefs=None,
+    coefs=None,
     str solver="cd",
     bint random=False,
     const uint32_t[::1] seeds=None,
@@ -84,11 +84,10 @@ def enet_solve_path(
     start_set=None,
     double strong_ratio=0.0,
     dict workspace=None,
-    const floating[::1] previous_coef=None,
+    previous_coef=None,
     const double[::1] previous_scales=None,
     bint gradient_bounds=True,
     bint continues=False,
-    bint round_single=False,
 ):
     """Minimise 1/2 ||yc - Xc w||_S^2 + sum_j h_j(w_j) along a sequence of penalties.
 
@@ -115,9 +114,11 @@ def enet_solve_path(
         From `fastpen._design.column_stats`.
     center : bool
         Fit an intercept (implicit centring).
-    w : array of shape (n_features,)
-        Start point, overwritten with the solution (float32 X: the float64 solution
-        rounded to float32, each step's gap certifying the rounded coefficients).
+    w : float64 or float32 array of shape (n_features,)
+        Start point, overwritten with the solution. The engines move float64
+        coefficients whatever the dtypes; float32 ones (float32 X, or a float64 Gram
+        matrix of float32 X) get the float64 solution rounded to float32, each step's
+        gap certifying the rounded coefficients.
     l1_base, l2_base : float64 arrays of shape (n_features,)
         Strided: a uniform one may be a view of one number (stride 0). When both
         are, the engines keep each step's weights as two numbers (`PenaltyWeights`).
@@ -137,7 +138,7 @@ def enet_solve_path(
         Out: epochs (cd) or iterations (fista, ista) of each step.
     converged : uint8 array of shape (n_alphas,)
         Out: whether each step reached the target.
-    coefs : array of shape (n_alphas, n_features) or None
+    coefs : array of shape (n_alphas, n_features), of the dtype of `w`, or None
         Out: each step's solution (None: only `w`, the last one, is kept).
     solver : {"cd", "fista", "ista"}
     random : bool
@@ -209,10 +210,6 @@ def enet_solve_path(
         gradient that certified the last step, and the gradient bounds' anchor, are then
         handed over to it, so that the call that follows starts as the next step of one
         call would (no pass over X for its first gap).
-    round_single : bool
-        cd: the solution is returned in float32 (the caller's coefficients are float32,
-        a float64 Gram matrix of float32 X), so each step's result is rounded to float32
-        and certified as rounded; always so for float32 X.
     y_norm2 : float
         GRAM storage only: ||yc||_S^2. Then X_data is the Fortran buffer of
         Q = Xc^T S Xc, n_samples is n_features, y is Xc^T S yc, norm2 is diag(Q), and
@@ -229,6 +226,23 @@ def enet_solve_path(
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    # the coefficients in float32 (returned rounded, and certified as rounded) or
+    # float64, whatever the dtype of X: a Gram matrix is float64 for float32 X too
+    cdef bint single = w.dtype == np.float32
+    if not single and w.dtype != np.float64:
+        raise ValueError(f"w must be float32 or float64, got {w.dtype}")
+    if coefs is not None and coefs.dtype != w.dtype:
+        raise ValueError("coefs must have the dtype of w")
+    cdef float[::1] w_single
+    cdef double[::1] w_double
+    cdef float[:, ::1] coefs_single
+    cdef double[:, ::1] coefs_double
+    if single:
+        w_single = w
+        coefs_single = coefs
+    else:
+        w_double = w
+        coefs_double = coefs
     cdef Py_ssize_t n_features = w.shape[0]
     cdef int n = <int> n_samples, p = <int> n_features
     cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
@@ -257,19 +271,18 @@ def enet_solve_path(
     # proximal gradient's two coefficient-sized iterates (coordinate descent has none)
     cdef double[:, ::1] feature_space = _work(
         workspace, "feature", (2, 1 if use_cd else n_features), np.float64, False)
-    # the coefficients the engines move: float64 whatever the dtype of X (w itself for
-    # float64; for float32 a copy, rounded back as each step ends: see
-    # `round_to_float32`)
+    # the coefficients the engines move: float64 (w itself for float64; for float32 a
+    # copy, rounded back as each step ends: see `round_to_float32`)
     cdef double[::1] coef_space
     cdef double* coef
     cdef Py_ssize_t feature
-    if floating is double:
-        coef = &w[0]
-    else:
+    if single:
         coef_space = _work(workspace, "coef", (n_features,), np.float64, False)
         for feature in range(n_features):
-            coef_space[feature] = w[feature]
+            coef_space[feature] = w_single[feature]
         coef = &coef_space[0]
+    else:
+        coef = &w_double[0]
     # what the call before handed over (see `continues`): the certified gradient (in
     # `grad`) with the sums of its residual, and whether the bounds' anchor is valid;
     # invalid until this call ends normally
@@ -348,6 +361,7 @@ def enet_solve_path(
     newton_space.solved_size = solved_size[0]
     cdef const unsigned char[::1] start_mask
     cdef const unsigned char* start = NULL
+    cdef const double[::1] previous_double
     if start_set is not None:
         start_mask = np.ascontiguousarray(start_set, dtype=np.uint8)
         if start_mask.shape[0] != n_features:
@@ -418,8 +432,9 @@ def enet_solve_path(
         if previous_coef is not None:
             if previous_coef.shape[0] != n_features:
                 raise ValueError("previous_coef must have one entry per feature")
+            previous_double = np.asarray(previous_coef, dtype=np.float64)
             for j in range(n_features):
-                starts[1, j] = previous_coef[j]
+                starts[1, j] = previous_double[j]
             row_scales[1] = previous_scales[0]
     try:
         with nogil:
@@ -461,7 +476,7 @@ def enet_solve_path(
                         k + 1 < n_alphas or continues, &carried, &carried_ok,
                         &starts[(k + 1) % 2, 0] if factor > 0.0 else NULL, factor,
                         &anchor_q[0], &anchor_grad[0], &anchor_ok if bounds else NULL,
-                        floating is float or round_single, &gap, &n_iter,
+                        single, &gap, &n_iter,
                     )
                 else:
                     done = prox_grad_solve(
@@ -482,7 +497,10 @@ def enet_solve_path(
                 converged[k] = done
                 if coefs is not None:
                     for j in range(n_features):
-                        coefs[k, j] = <floating> coef[j]
+                        if single:
+                            coefs_single[k, j] = <float> coef[j]
+                        else:
+                            coefs_double[k, j] = coef[j]
     finally:
         free_newton_space(&newton_space)
         PyMem_RawFree(anderson_space.data)
@@ -490,10 +508,10 @@ def enet_solve_path(
         PyMem_RawFree(support_lists.data)
         if use_cd and newton:
             solved_size[0] = newton_space.solved_size
-    if floating is float:
+    if single:
         # (exact: the engines end each step on float32 values)
         for feature in range(n_features):
-            w[feature] = <float> coef[feature]
+            w_single[feature] = <float> coef[feature]
     if continues:
         handover[0] = carried_ok
         handover[1] = carried.weighted_sum
