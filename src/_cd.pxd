@@ -453,14 +453,16 @@ cdef inline double* residual_ring(
     const feature_t* support, Py_ssize_t n_support,
 ) noexcept nogil:
     """The ring of residuals an Anderson step on `support` combines, or NULL when the
-    support's columns hold at most 2 n entries: the jump's residual is then q moved
-    by those columns, at about the cost of combining ANDERSON_DEPTH residuals, and no
-    ring is needed (0.96 MB on P3, whose support at alpha_max/10 holds fewer than n
-    entries). In instructions, against a ring for every support: trump_tweets_tfidf's
-    path +0.4% (other iterates), P3 at alpha_max/1000 -0.05%; with no ring at all,
-    P3 at alpha_max/1000 +11%."""
+    support's columns hold no more entries than the ring would (ANDERSON_DEPTH + 1 of
+    n): the jump's residual is then q moved by those columns (one scattered update per
+    entry, against ANDERSON_DEPTH + 1 reads of n for the combination), so the ring
+    never costs more memory than the columns it spares a pass over. 0.96 MB on P3,
+    whose supports at alpha_max/10 and /100 hold fewer entries (/100: 5.3 n). In
+    instructions, against the ring from 2 n entries: P3 at alpha_max/100 +1.0%, P3's
+    and trump_tweets_tfidf's paths -0.1% and +0.1%; with no ring at all, P3 at
+    alpha_max/1000 (supports of 16 n entries) takes +11%."""
     cdef Py_ssize_t f, entries = 0
-    cdef Py_ssize_t budget = 2 * <Py_ssize_t> n
+    cdef Py_ssize_t budget = (ANDERSON_DEPTH + 1) * <Py_ssize_t> n
     for f in range(n_support):
         entries += col_size(X_indptr, storage, n, support[f])
         if entries > budget:

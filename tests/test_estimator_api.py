@@ -177,6 +177,31 @@ def test_wide_fit_allocates_a_few_vectors_per_feature(dtype, fit_intercept, alph
     assert peak < budget, f"fit allocated {peak / (8 * n_features):.1f} vectors of p"
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_tall_fit_keeps_no_residual_ring_for_a_light_support(dtype, fit_intercept):
+    """Anderson steps combine the residuals of the last sweeps' ends (6 vectors of
+    n) only for supports whose columns hold more entries than that ring would; a
+    lighter support's jump moves the residual by its columns instead."""
+    n_samples, n_features = 20000, 2000
+    rng = np.random.default_rng(0)
+    X = sp.random(n_samples, n_features, density=0.01, format="csc", dtype=dtype,
+                  rng=rng)
+    y = (X @ rng.standard_normal(n_features)
+         + 0.1 * rng.standard_normal(n_samples)).astype(dtype)
+    model = fastpen.Lasso(alpha=0.004, fit_intercept=fit_intercept, max_iter=10000)
+    tracemalloc.start()
+    model.fit(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    support_entries = np.diff(X.indptr)[model.coef_ != 0].sum()
+    # the case this test is about: a support heavier than 2 n entries, lighter than 6 n
+    assert 2 * n_samples < support_entries < 6 * n_samples
+    budget = 8 * (6 * n_features + 5 * n_samples)
+    extra_n = (peak - 48 * n_features) / (8 * n_samples)
+    assert peak < budget, f"fit allocated {extra_n:.1f} vectors of n beyond 6 of p"
+
+
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
 @pytest.mark.parametrize("fmt", ["csc", "csr", "coo"])
 def test_sparse_formats_and_index_types(index_dtype, fmt):
