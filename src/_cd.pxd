@@ -68,8 +68,8 @@ cdef struct NewtonSpace:
     # doubles), so that a cap meant for the odd large support costs nothing until then
     double* data
     Py_ssize_t size
-    # the support the last whole Newton step solved (a mask of p flags, or NULL, and its
-    # size, 0 for none), kept from one alpha of a path to the next
+    # the support the last whole Newton step solved (a bit set of p bits, or NULL, and
+    # its size, 0 for none), kept from one alpha of a path to the next
     unsigned char* solved
     Py_ssize_t solved_size
     # whether that step was taken at the current alpha
@@ -115,6 +115,16 @@ cdef inline void free_newton_space(NewtonSpace* space) noexcept nogil:
     forget_allocations(space)
 
 
+cdef inline Py_ssize_t bit_set_bytes(Py_ssize_t p) noexcept nogil:
+    """The bytes of a set of p features kept as bits (a flag per byte would be 0.1 MB
+    for p = 100000, a share of a wide fit's memory)."""
+    return (p + 7) // 8
+
+
+cdef inline bint in_bit_set(const unsigned char* bits, Py_ssize_t j) noexcept nogil:
+    return (bits[j >> 3] >> (j & 7)) & 1
+
+
 cdef inline bint solved_before(
     const feature_t* support, Py_ssize_t n_support, const double* w,
     const NewtonSpace* space,
@@ -130,7 +140,7 @@ cdef inline bint solved_before(
     for f in range(n_support):
         if w[support[f]] != 0.0:
             s += 1
-            if not space.solved[support[f]]:
+            if not in_bit_set(space.solved, support[f]):
                 outside += 1
     # |S - M| + |M - S|, with |M - S| = |M| - (s - |S - M|)
     differences = 2 * outside + space.solved_size - s
@@ -1055,13 +1065,13 @@ cdef inline int try_newton(
         &newton_space[2 * n_chosen * n_chosen + 7 * n_chosen] if gather else NULL,
         space, &work, res, progress)
     if result == NEWTON_FULL and space.solved != NULL:
-        # (p flags against the step's s^2 n flops)
-        memset(space.solved, 0, p)
+        # (p bits against the step's s^2 n flops)
+        memset(space.solved, 0, bit_set_bytes(p))
         space.solved_size = 0
         space.solved_here = True
         for f in range(n_support):
             if w[support[f]] != 0.0:
-                space.solved[support[f]] = 1
+                space.solved[support[f] >> 3] |= <unsigned char> (1 << (support[f] & 7))
                 space.solved_size += 1
     if result != NEWTON_REFUSED:
         n_snapshots[0] = 0

@@ -13,7 +13,7 @@ from _penalty cimport PenaltyWeights
 
 from _cd cimport (
     cd_solve, NewtonSpace, RingSpace, SupportLists, init_newton_space,
-    free_newton_space,
+    free_newton_space, bit_set_bytes,
     gathered_products,
     EXTRAPOLATION_DEPTH, ANDERSON_DEPTH, NEWTON_MAX_SUPPORT,
 )
@@ -353,8 +353,8 @@ def enet_solve_path(
     # the support the last whole Newton step solved, kept in the workspace so that a
     # path cut in several calls takes the same steps
     cdef unsigned char[::1] solved = _work(
-        workspace, "solved", (n_features if use_cd and newton else 1,), np.uint8, False,
-        kept=True)
+        workspace, "solved", (bit_set_bytes(n_features) if use_cd and newton else 1,),
+        np.uint8, False, kept=True)
     cdef Py_ssize_t[::1] solved_size = _work(workspace, "solved_size", (1,), np.intp,
                                              False, kept=True)
     newton_space.solved = &solved[0]
