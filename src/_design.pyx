@@ -38,14 +38,16 @@ def column_stats(
     Returns
     -------
     X_mean : ndarray of shape (n_features,)
-        s^T x_j / n, zeros when not centring.
+        s^T x_j / n; when not centring, a read-only view of one zero (a vector of
+        n_features zeros would be a sizeable share of a wide fit's memory).
     norm2 : ndarray of shape (n_features,)
         ||x_j - X_mean_j||_S^2. Columns that are constant up to rounding get exactly 0,
         so the engines skip them instead of dividing by noise.
     """
-    X_mean_arr = np.zeros(n_features, dtype=np.float64)
+    X_mean_arr = (np.zeros(n_features, dtype=np.float64) if center
+                  else np.broadcast_to(np.float64(0.0), (n_features,)))
     norm2_arr = np.zeros(n_features, dtype=np.float64)
-    cdef double[::1] X_mean = X_mean_arr
+    cdef double[::1] X_mean = X_mean_arr if center else None
     cdef double[::1] norm2 = norm2_arr
     cdef const floating* weights = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef const floating* data = &X_data[0] if X_data.shape[0] > 0 else NULL
@@ -91,7 +93,8 @@ def column_stats(
                     s = weights[i] if weights != NULL else 1.0
                     x = data[start + i] - mean
                     centred += s * x * x
-            X_mean[j] = mean
+            if center:
+                X_mean[j] = mean
             # constant columns leave only rounding noise after centring
             norm2[j] = centred if centred > 16.0 * eps * eps * raw else 0.0
     return X_mean_arr, norm2_arr

@@ -53,7 +53,7 @@ def enet_solve_path(
     const floating[::1] y,
     double y_mean,
     const floating[::1] sample_weight,
-    const double[::1] X_mean,
+    const double[:] X_mean,
     const double[::1] norm2,
     bint center,
     w,
@@ -111,7 +111,8 @@ def enet_solve_path(
     sample_weight : array of shape (n_samples,) or (0,)
         Weights summing to n_samples, or empty for unit weights.
     X_mean, norm2 : float64 arrays of shape (n_features,)
-        From `fastpen._design.column_stats`.
+        From `fastpen._design.column_stats`. X_mean is only read when centring (it
+        may then be any view, e.g. of one zero); it must be contiguous when it is.
     center : bool
         Fit an intercept (implicit centring).
     w : float64 or float32 array of shape (n_features,)
@@ -258,6 +259,11 @@ def enet_solve_path(
         raise ValueError(f"at most {INT32_MAX} features (got {n_features})")
     if l1_base.shape[0] != n_features or l2_base.shape[0] != n_features:
         raise ValueError("l1_base and l2_base must have one entry per feature")
+    if center and (X_mean.shape[0] != n_features or (
+            n_features > 1 and X_mean.strides[0] != sizeof(double))):
+        raise ValueError("X_mean must be a contiguous array of one entry per feature")
+    # without centring the engines never read the means (NULL makes sure of it)
+    cdef const double* means = &X_mean[0] if center and n_features > 0 else NULL
     if n_features == 0:
         gaps[:scales.shape[0]] = 0.0
         n_iters[:scales.shape[0]] = 0
@@ -458,7 +464,7 @@ def enet_solve_path(
                 if use_cd:
                     done = cd_solve(
                         data, indices, indptr, storage, n, n_features,
-                        &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], y_norm2,
+                        &y[0], y_mean, sw, means, center, &norm2[0], y_norm2,
                         coef, &sample_space[0, 0], &sample_space[1, 0], &grad[0],
                         &ranking_space[0, 0],
                         &ring_space[0, 0] if extrapolate else NULL,
@@ -481,7 +487,7 @@ def enet_solve_path(
                 else:
                     done = prox_grad_solve(
                         data, indices, indptr, storage, n, p,
-                        &y[0], y_mean, sw, &X_mean[0], center, &norm2[0], coef,
+                        &y[0], y_mean, sw, means, center, &norm2[0], coef,
                         penalty, lo, hi, max_iter, tol_abs, &L,
                         accelerated, restart, max(gap_freq, 1),
                         &feature_space[0, 0], &feature_space[1, 0],
