@@ -64,10 +64,16 @@ def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
     intercepts = np.empty(alphas.size)
     coef_path = np.empty((n_features, alphas.size), dtype=X.dtype) if store_path else None
     # predictions wait in batches for one pass over the held-out rows (a pass per alpha
-    # would reread them 100 times); a batch keeps only its coefficients' supports
+    # would reread them 100 times); a batch keeps only its coefficients' supports, and
+    # ends early once they and the block of their values would pass _PREDICTION_BYTES
+    # (the late alphas of a wide path: 32 supports of 16000 features took 7.8 MB on P3)
     batch = min(alphas.size,
                 max(_PREDICTION_BATCH, _PREDICTION_BYTES // (8 * max(1, test.size))))
     supports = []
+    index_dtype = np.int32 if n_features <= np.iinfo(np.int32).max else np.intp
+    entry_bytes = np.dtype(index_dtype).itemsize + X.dtype.itemsize
+    held_entries = 0
+    widest = 0
 
     def predict(start, stop):
         union = np.unique(np.concatenate([support for support, _ in supports]))
@@ -89,14 +95,20 @@ def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
         fit_intercept=fit_intercept, l1_ratio=l1_ratio, penalty_factor=pf, lower=lower,
         upper=upper, gram=gram, **params,
     ):
-        support = np.flatnonzero(coef)
+        support = np.flatnonzero(coef).astype(index_dtype)
         supports.append((support, coef[support]))
+        held_entries += support.size
+        widest = max(widest, support.size)
         intercepts[k] = solution.intercept
         if store_path:
             coef_path[:, k] = coef
-        if k + 1 - start == batch or k + 1 == alphas.size:
+        count = k + 1 - start
+        held_bytes = held_entries * entry_bytes + count * widest * X.dtype.itemsize
+        if count == batch or k + 1 == alphas.size or held_bytes >= _PREDICTION_BYTES:
             predict(start, k + 1)
             start = k + 1
+            held_entries = 0
+            widest = 0
     return mse, ((coef_path, intercepts) if store_path else None)
 
 
