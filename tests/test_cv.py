@@ -155,3 +155,34 @@ def test_gram_folds_with_overlapping_held_out_sets():
     np.testing.assert_allclose(fits[0].mse_path_, fits[1].mse_path_, rtol=1e-7)
     np.testing.assert_allclose(fits[0].coef_, fits[1].coef_, rtol=1e-7, atol=1e-9)
     assert fits[0].alpha_ == fits[1].alpha_
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_prediction_batches_end_at_their_byte_budget(monkeypatch, sparse, dtype):
+    """Held-out predictions wait in batches of alphas; a batch whose supports would
+    pass _PREDICTION_BYTES ends early. Batching changes when the predictions are
+    made, not what they are."""
+    from fastpen import _cv
+    from fastpen._engine import HeldOutRows
+    X, y = make_problem(sparse=sparse, dtype=dtype, seed=62, n_samples=60,
+                        n_features=150)
+    widths = []
+    predict = HeldOutRows.predict
+
+    def recorded(self, support, values):
+        widths.append(values.shape[1])
+        return predict(self, support, values)
+
+    monkeypatch.setattr(HeldOutRows, "predict", recorded)
+    default = fastpen.LassoCV(cv=3, alphas=30, tol=1e-8).fit(X, y)
+    assert max(widths) > 1
+    widths.clear()
+    # one nonzero coefficient already passes one byte: each alpha is predicted alone,
+    # but for an empty support (alpha_max's, on most folds), which waits for the next
+    monkeypatch.setattr(_cv, "_PREDICTION_BYTES", 1)
+    tight = fastpen.LassoCV(cv=3, alphas=30, tol=1e-8).fit(X, y)
+    assert len(widths) >= 3 * 29 and max(widths) <= 2
+    np.testing.assert_allclose(tight.mse_path_, default.mse_path_,
+                               rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert tight.alpha_ == default.alpha_
