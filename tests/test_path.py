@@ -307,3 +307,38 @@ def test_float32_path_takes_the_epochs_of_float64(sparse, fit_intercept):
             intercept = np.mean(y - X @ coef) if fit_intercept else 0.0
             values.append(objective(X, y, coef, intercept, alphas[k]))
         assert values[0] - values[1] <= target
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_engine_reads_the_column_means_only_when_centring(sparse):
+    """Without an intercept the column means are a view of one zero that the engine
+    never reads; with one, they must hold one entry per feature (the engine reads
+    them without bounds checks)."""
+    from fastpen._engine import solve_enet_path
+    from fastpen._validation import check_bounds, check_penalty_factor
+    X, y = make_problem(sparse=sparse, seed=63)
+    design = Design(X)
+    n_features = X.shape[1]
+    alphas = np.array([0.05, 0.01])
+    lower, upper = check_bounds(None, None, False, n_features)
+
+    def solve(X_mean, center):
+        _, norm2 = design.column_stats(None, center)
+        coef = np.zeros(n_features)
+        coefs = np.zeros((alphas.size, n_features))
+        solve_enet_path(design, y, sample_weight=None, X_mean=X_mean, norm2=norm2,
+                        center=center, coef=coef, alphas=alphas, l1_ratio=1.0,
+                        penalty_factor=check_penalty_factor(None, n_features),
+                        lower=lower, upper=upper, max_iter=1000, tol=1e-10,
+                        coefs=coefs)
+        return coefs
+
+    zero_view, _ = design.column_stats(None, False)
+    assert zero_view.strides == (0,) and not zero_view.flags.writeable
+    reference = fastpen.lasso_path(X, y, alphas=alphas, tol=1e-10,
+                                   fit_intercept=False)[1]
+    np.testing.assert_allclose(solve(zero_view, False), reference.T, atol=1e-8)
+    with pytest.raises(ValueError, match="X_mean"):
+        solve(np.zeros(n_features - 1), True)
+    with pytest.raises(ValueError, match="X_mean"):
+        solve(np.zeros(2 * n_features)[::2], True)
