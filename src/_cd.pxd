@@ -1426,6 +1426,10 @@ cdef inline int cd_solve(
     progress.work = 0
     res.y_norm2 = y_norm2
     newton_space.solved_here = False
+    if penalty.n_free > 0:
+        # the gradient a gap leaves is then taken at the residual projected off the
+        # free columns (see `project_off_free`), not at the one the next solve starts on
+        carry = False
 
     for j in range(p):
         # zero (constant) columns cannot move the fit: their coefficient is 0
@@ -1473,7 +1477,7 @@ cdef inline int cd_solve(
     # the support's list is also where best_gap lists the features its bounds do not
     # certify: up to a quarter of them
     support_room(lists, n_features_all // 4 if anchor_ok != NULL else 0, &support, &chosen)
-    if carried_ok[0] and start_set == NULL and storage != GRAM:
+    if carry and carried_ok[0] and start_set == NULL and storage != GRAM:
         # the gradient of every feature at these coefficients, from the solve before:
         # the gap against the vector it was taken on (a valid dual point), the primal
         # from the fresh residual (whose sums the sweeps read)

@@ -1,13 +1,16 @@
 """One entry point to the engines: coordinate descent (`_cd.pxd`) and proximal gradient
 (`_fista.pxd`), for every separable penalty, dense or CSC X, float32 or float64."""
 import numpy as np
+import scipy.linalg
 
 from cpython.mem cimport PyMem_RawFree
 from cython cimport floating
 from libc.math cimport sqrt
 from libc.stdint cimport uint32_t, INT32_MAX
 
-from _columns cimport index_t, feature_t, Storage, DENSE, SPARSE, GRAM
+from _columns cimport (
+    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, col_axpy, col_dot_weighted,
+)
 from _engine_common cimport Residual, gap_target
 from _penalty cimport PenaltyWeights
 
@@ -42,6 +45,55 @@ def _kept(workspace, name, shape, dtype):
     _work(..., kept=True) then hands back)."""
     array = None if workspace is None else workspace.get(name)
     return array is not None and array.shape == shape and array.dtype == dtype
+
+
+# most free features whose Gram matrix (FREE_MAX^2 doubles: 2 MB) a gap projects off
+FREE_MAX = 512
+
+
+cdef object _free_factor(
+    const floating* data, const index_t* indices, const index_t* indptr, int storage,
+    Py_ssize_t n, const floating* sw, const double* X_mean,
+    const feature_t[::1] free_list,
+):
+    """The positions in `free_list` of a basis of the span of its columns, and the
+    lower Cholesky factor (column-major) of their Gram matrix Xc_B^T S Xc_B (centred
+    when X_mean is not NULL); None when every column is zero."""
+    cdef Py_ssize_t m = free_list.shape[0], a, b
+    gram_array = np.empty((m, m))
+    cdef double[:, ::1] gram = gram_array
+    cdef double[::1] column = np.zeros(n)
+    with nogil:
+        for b in range(m):
+            col_axpy(data, indices, indptr, storage, <int> n, free_list[b], 1.0,
+                     &column[0])
+            for a in range(b, m):
+                gram[a, b] = col_dot_weighted(data, indices, indptr, storage, <int> n,
+                                              free_list[a], &column[0], sw)
+                if X_mean != NULL:
+                    # the weights sum to n
+                    gram[a, b] -= n * X_mean[free_list[a]] * X_mean[free_list[b]]
+                gram[b, a] = gram[a, b]
+            for a in range(n):
+                column[a] = 0.0
+    # Cholesky, column by column, leaving out the columns that (nearly) lie in the span
+    # of the ones kept: projecting off the kept ones projects off them too
+    kept = []
+    factor = np.zeros((m, m))
+    for b in range(m):
+        row = (scipy.linalg.solve_triangular(factor[:len(kept), :len(kept)],
+                                             gram_array[kept, b], lower=True)
+               if kept else np.empty(0))
+        pivot2 = gram_array[b, b] - row @ row
+        if not pivot2 > 1e-10 * gram_array[b, b]:
+            continue
+        factor[len(kept), :len(kept)] = row
+        factor[len(kept), len(kept)] = np.sqrt(pivot2)
+        kept.append(b)
+    if not kept:
+        return None
+    k = len(kept)
+    return np.asarray(kept), np.asfortranarray(factor[:k, :k]).ravel(order="F")
 
 
 def enet_solve_path(
@@ -409,6 +461,33 @@ def enet_solve_path(
     penalty.l1 = &weights[0, 0]
     penalty.l2 = &weights[1, 0]
     penalty.mask = 0 if uniform else -1
+    # the free features (unpenalized, unbounded): a dual point must be orthogonal to
+    # their centred columns (see `project_off_free`), which their Gram matrix's factor
+    # gives; a uniform penalty has none (or only them, then the gap is the projected
+    # gradient's). Beyond FREE_MAX of them the gap falls back to adding their 1-D
+    # decreases (not a bound: fista could stop early there).
+    cdef feature_t[::1] free_list
+    cdef double[::1] free_factor
+    cdef double[::1] free_work
+    penalty.n_free = 0
+    if not uniform and storage != GRAM:
+        free = np.flatnonzero((np.asarray(l1_base) == 0.0) & (np.asarray(l2_base) == 0.0)
+                              & (np.asarray(norm2) > 0.0))
+        if lo != NULL:
+            free = free[np.isneginf(np.asarray(lower)[free])
+                        & np.isposinf(np.asarray(upper)[free])]
+        if 0 < free.size <= FREE_MAX and free.size < n_features:
+            free_list = free.astype(np.int32)
+            basis = _free_factor(data, indices, indptr, storage, n_samples, sw,
+                                 &X_mean[0] if center else NULL, free_list)
+            if basis is not None:
+                free_list = free[basis[0]].astype(np.int32)
+                free_factor = basis[1]
+                free_work = np.empty(n_samples + free_list.shape[0])
+                penalty.free_list = &free_list[0]
+                penalty.free_factor = &free_factor[0]
+                penalty.free_work = &free_work[0]
+                penalty.n_free = free_list.shape[0]
     cdef double ratio = strong_ratio
     # the gradient that certified one step, for the next (see cd_solve)
     cdef Residual carried

@@ -19,6 +19,17 @@ cdef struct PenaltyWeights:
     const double* l1
     const double* l2
     Py_ssize_t mask
+    # the unpenalized features free to move either way (l1 = l2 = 0, no bounds): their
+    # conjugate is the indicator of x_j^T theta = 0, so a dual point must be orthogonal
+    # to their centred columns (`project_off_free` in _engine_common.pxd).
+    # `free_factor`: lower Cholesky factor (column-major, n_free x n_free) of their
+    # centred Gram matrix Xc_F^T S Xc_F; `free_work`: n_samples + n_free doubles of
+    # scratch. n_free is 0 when there are none, or too many (the gap then adds their
+    # 1-D decreases instead, which is not a bound)
+    const feature_t* free_list
+    const double* free_factor
+    double* free_work
+    Py_ssize_t n_free
 
 
 cdef inline double l1_weight(PenaltyWeights penalty, Py_ssize_t j) noexcept nogil:

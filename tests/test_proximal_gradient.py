@@ -97,3 +97,72 @@ def test_lipschitz_constant_is_the_top_eigenvalue(sparse, weighted):
         design.data, design.indices, design.indptr, design.is_sparse, n, X.shape[1],
         np.empty(0) if weights is None else weights, True, 5000, 1e-12)
     assert converged == pytest.approx(exact, rel=1e-6)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("solver", ["cd", "fista"])
+def test_unpenalized_features_do_not_fake_convergence(sparse, dtype, fit_intercept,
+                                                      solver):
+    """A zero penalty factor leaves a feature free: a dual point must be orthogonal to
+    its column. Built from the residual alone it is not, and the gap it gave fista read
+    0 far from the optimum; projected off the free columns it bounds the
+    suboptimality, so the fit stops within its target of the optimum."""
+    from conftest import kkt_violation, make_weights
+    X, y = make_problem(n_samples=80, n_features=300, sparse=sparse, dtype=dtype,
+                        seed=65)
+    sample_weight = make_weights(80, seed=65)
+    penalty_factor = np.ones(300)
+    penalty_factor[np.random.default_rng(65).choice(300, 15, replace=False)] = 0.0
+    alpha, l1_ratio = 0.5, 0.7
+    common = dict(alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+                  penalty_factor=penalty_factor, max_iter=100_000)
+    model = fastpen.ElasticNet(solver=solver, tol=1e-6, **common).fit(
+        X, y, sample_weight=sample_weight)
+    reference = fastpen.ElasticNet(solver="cd", tol=1e-13, **common).fit(
+        X.astype(np.float64), y.astype(np.float64), sample_weight=sample_weight)
+
+    def value(m):
+        return objective(X, y, m.coef_, m.intercept_, alpha, l1_ratio, sample_weight,
+                         penalty_factor)
+
+    s = sample_weight / sample_weight.mean()
+    yc = y - (np.average(y, weights=s) if fit_intercept else 0.0)
+    target = 1e-6 * np.sum(s * yc.astype(np.float64) ** 2) / y.size
+    rounding = 1e-5 * value(reference) if dtype == np.float32 else 0.0
+    assert value(model) - value(reference) <= target + rounding
+    assert model.dual_gap_ <= target * (1 + 1e-6) + rounding
+    assert kkt_violation(X, y, model.coef_, model.intercept_, alpha, l1_ratio,
+                         sample_weight, penalty_factor) < 1e-2
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_collinear_unpenalized_features(sparse):
+    """Free columns that lie in the span of other free columns (here a copy and a sum)
+    are left out of the projection's basis: projecting off the others removes them
+    too, and fista still stops within its target of the optimum."""
+    import scipy.sparse as sp
+    from conftest import make_weights
+    X, y = make_problem(n_samples=80, n_features=300, sparse=sparse, seed=65)
+    free = np.random.default_rng(65).choice(300, 15, replace=False)
+    Xd = X.toarray() if sparse else np.asarray(X)
+    Xd = np.column_stack([Xd, Xd[:, free[0]], Xd[:, free[1]] + Xd[:, free[2]]])
+    X = sp.csc_matrix(Xd) if sparse else np.asfortranarray(Xd)
+    sample_weight = make_weights(80, seed=65)
+    penalty_factor = np.ones(302)
+    penalty_factor[free] = 0.0
+    penalty_factor[300:] = 0.0
+    common = dict(alpha=0.5, l1_ratio=0.7, penalty_factor=penalty_factor,
+                  max_iter=100_000)
+    model = fastpen.ElasticNet(solver="fista", tol=1e-6, **common).fit(
+        X, y, sample_weight=sample_weight)
+    reference = fastpen.ElasticNet(solver="cd", tol=1e-13, **common).fit(
+        X, y, sample_weight=sample_weight)
+    s = sample_weight / sample_weight.mean()
+    target = 1e-6 * np.sum(s * (y - np.average(y, weights=s)) ** 2) / y.size
+    excess = (objective(X, y, model.coef_, model.intercept_, 0.5, 0.7, sample_weight,
+                        penalty_factor)
+              - objective(X, y, reference.coef_, reference.intercept_, 0.5, 0.7,
+                          sample_weight, penalty_factor))
+    assert excess <= target
