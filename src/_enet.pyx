@@ -1,7 +1,6 @@
 """One entry point to the engines: coordinate descent (`_cd.pxd`) and proximal gradient
 (`_fista.pxd`), for every separable penalty, dense or CSC X, float32 or float64."""
 import numpy as np
-import scipy.linalg
 
 from cpython.mem cimport PyMem_RawFree
 from cython cimport floating
@@ -9,14 +8,14 @@ from libc.math cimport sqrt
 from libc.stdint cimport uint32_t, INT32_MAX
 
 from _columns cimport (
-    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, col_axpy, col_dot_weighted,
+    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, column_products,
 )
 from _engine_common cimport Residual, gap_target
 from _penalty cimport PenaltyWeights
 
 from _cd cimport (
     cd_solve, NewtonSpace, RingSpace, SupportLists, init_newton_space,
-    free_newton_space, bit_set_bytes,
+    free_newton_space, bit_set_bytes, factor_hessian,
     gathered_products,
     EXTRAPOLATION_DEPTH, ANDERSON_DEPTH, NEWTON_MAX_SUPPORT,
 )
@@ -51,49 +50,40 @@ def _kept(workspace, name, shape, dtype):
 FREE_MAX = 512
 
 
-cdef object _free_factor(
+cdef object _free_basis(
     const floating* data, const index_t* indices, const index_t* indptr, int storage,
-    Py_ssize_t n, const floating* sw, const double* X_mean,
-    const feature_t[::1] free_list,
+    int n, const floating* sw, const double* X_mean, const feature_t[::1] free_list,
 ):
-    """The positions in `free_list` of a basis of the span of its columns, and the
-    lower Cholesky factor (column-major) of their Gram matrix Xc_B^T S Xc_B (centred
-    when X_mean is not NULL); None when every column is zero."""
-    cdef Py_ssize_t m = free_list.shape[0], a, b
-    gram_array = np.empty((m, m))
-    cdef double[:, ::1] gram = gram_array
-    cdef double[::1] column = np.zeros(n)
+    """A basis of the centred columns of the features in `free_list` (projecting off
+    it projects off the others too) and the lower Cholesky factor (column-major) of
+    its Gram matrix Xc_B^T S Xc_B, as (basis, factor); None when there is none. The
+    Gram matrix as a Newton step's Hessian is built (`column_products`) and factored
+    (`factor_hessian`, pivoted where the rank is not clear); trailing pivots below
+    1e-10 of the largest are left out, as a solve through them would be rounding."""
+    cdef int m = <int> free_list.shape[0], a, b, rank
+    cdef double largest = 0.0
+    cdef double[::1] saved = np.zeros(m * m)
+    cdef double[::1] factor = np.empty(m * m)
+    cdef double[::1] work = np.empty(2 * m)
+    cdef double[::1] scratch = np.zeros(n)
+    pivot_array = np.empty(m, dtype=np.intc)
+    cdef int[::1] pivots = pivot_array
     with nogil:
         for b in range(m):
-            col_axpy(data, indices, indptr, storage, <int> n, free_list[b], 1.0,
-                     &column[0])
-            for a in range(b, m):
-                gram[a, b] = col_dot_weighted(data, indices, indptr, storage, <int> n,
-                                              free_list[a], &column[0], sw)
-                if X_mean != NULL:
-                    # the weights sum to n
-                    gram[a, b] -= n * X_mean[free_list[a]] * X_mean[free_list[b]]
-                gram[b, a] = gram[a, b]
-            for a in range(n):
-                column[a] = 0.0
-    # Cholesky, column by column, leaving out the columns that (nearly) lie in the span
-    # of the ones kept: projecting off the kept ones projects off them too
-    kept = []
-    factor = np.zeros((m, m))
-    for b in range(m):
-        row = (scipy.linalg.solve_triangular(factor[:len(kept), :len(kept)],
-                                             gram_array[kept, b], lower=True)
-               if kept else np.empty(0))
-        pivot2 = gram_array[b, b] - row @ row
-        if not pivot2 > 1e-10 * gram_array[b, b]:
-            continue
-        factor[len(kept), :len(kept)] = row
-        factor[len(kept), len(kept)] = np.sqrt(pivot2)
-        kept.append(b)
-    if not kept:
+            column_products(data, indices, indptr, storage, n, &free_list[0], m, b, sw,
+                            &scratch[0], &saved[b * m])
+            if X_mean != NULL:
+                # the weights sum to n: sum s (x_a - m_a)(x_b - m_b) = x_a.S x_b - n m_a m_b
+                for a in range(b, m):
+                    saved[a + b * m] -= n * X_mean[free_list[a]] * X_mean[free_list[b]]
+            largest = max(largest, saved[b + b * m])
+        rank = factor_hessian(&saved[0], &factor[0], m, largest, &pivots[0], &work[0])
+        while rank > 0 and factor[(rank - 1) * (m + 1)] ** 2 < 1e-10 * largest:
+            rank -= 1
+    if rank == 0:
         return None
-    k = len(kept)
-    return np.asarray(kept), np.asfortranarray(factor[:k, :k]).ravel(order="F")
+    leading = np.asarray(factor).reshape(m, m, order="F")[:rank, :rank]
+    return pivot_array[:rank] - 1, np.asfortranarray(leading).ravel(order="F")
 
 
 def enet_solve_path(
@@ -478,8 +468,8 @@ def enet_solve_path(
                         & np.isposinf(np.asarray(upper)[free])]
         if 0 < free.size <= FREE_MAX and free.size < n_features:
             free_list = free.astype(np.int32)
-            basis = _free_factor(data, indices, indptr, storage, n_samples, sw,
-                                 &X_mean[0] if center else NULL, free_list)
+            basis = _free_basis(data, indices, indptr, storage, n, sw,
+                                &X_mean[0] if center else NULL, free_list)
             if basis is not None:
                 free_list = free[basis[0]].astype(np.int32)
                 free_factor = basis[1]

@@ -9,10 +9,10 @@ from libc.math cimport fabs, sqrt
 from cpython.exc cimport PyErr_CheckSignals
 
 from libc.string cimport memcpy
+from scipy.linalg.cython_lapack cimport dpotrs
 
 from _columns cimport (
-    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, col_axpy, col_dot_weighted,
-    columns_dot,
+    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, col_axpy, columns_dot,
 )
 from _penalty cimport (
     GapKind, GAP_L1, GAP_L2, GAP_NONE, PenaltyWeights, l1_weight, l2_weight, duality_gap,
@@ -98,12 +98,13 @@ cdef inline void centred_gradient(
 
 cdef inline double* project_off_free(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, double* v, const floating* y, double y_mean,
-    const floating* sw, const double* X_mean, bint center, PenaltyWeights penalty,
-    Residual* dual_res,
+    int storage, int n, double* v, double* weighted_v, double* grad, const floating* y,
+    double y_mean, const floating* sw, const double* X_mean, bint center,
+    PenaltyWeights penalty, Residual* dual_res,
 ) noexcept nogil:
     """v minus its S-projection on the centred columns of the free features
-    (`PenaltyWeights.free_list`), in penalty.free_work; its sums in `dual_res`.
+    (`PenaltyWeights.free_list`), in penalty.free_work; its sums in `dual_res`
+    (grad and weighted_v are scratch here).
 
     v is centred, with its sums in dual_res. A dual point built from the result is
     orthogonal to every free column, as their conjugates require. For w's residual R
@@ -111,25 +112,18 @@ cdef inline double* project_off_free(
     gap P(w) - D is P(w) - P(w') plus the true gap of w': a bound on w's
     suboptimality, where the 1-D decreases of the free features are not (a fista fit
     with a zero penalty factor stopped 1.6e4 times its target above the optimum)."""
-    cdef Py_ssize_t i, a, b, u, m = penalty.n_free
-    cdef const double* factor = penalty.free_factor
+    cdef Py_ssize_t i, a, u
+    cdef int m = <int> penalty.n_free, one = 1, info = 0
+    cdef char* lower_triangle = b"L"
     cdef double* projected = penalty.free_work
     cdef double* delta = &penalty.free_work[n]
-    cdef double t, shift = 0.0
-    # the free columns' centred gradient at v, then delta = G^-1 of it (G = L L^T)
+    cdef double shift = 0.0
+    # delta = G^-1 Xc_F^T S v (G = L L^T, `free_factor`)
+    centred_gradient(X_data, X_indices, X_indptr, storage, n, v, sw, weighted_v, X_mean,
+                     center, dual_res.weighted_sum, penalty.free_list, m, grad)
     for a in range(m):
-        u = penalty.free_list[a]
-        t = col_dot_weighted(X_data, X_indices, X_indptr, storage, n, u, v, sw)
-        if center:
-            t -= X_mean[u] * dual_res.weighted_sum
-        for b in range(a):
-            t -= factor[a + b * m] * delta[b]
-        delta[a] = t / factor[a + a * m]
-    for a in range(m - 1, -1, -1):
-        t = delta[a]
-        for b in range(a + 1, m):
-            t -= factor[b + a * m] * delta[b]
-        delta[a] = t / factor[a + a * m]
+        delta[a] = grad[penalty.free_list[a]]
+    dpotrs(lower_triangle, &m, &one, <double*> penalty.free_factor, &m, delta, &m, &info)
     # v - Xc_F delta (Xc delta = X delta - 1 (X_mean . delta))
     memcpy(projected, v, n * sizeof(double))
     for a in range(m):
@@ -167,8 +161,8 @@ cdef inline double gap_at_vector(
         # (dual_res keeps v's sums: the callers track their residual with them)
         projected_res = dual_res[0]
         dual = &projected_res
-        v = project_off_free(X_data, X_indices, X_indptr, storage, n, v, y, y_mean, sw,
-                             X_mean, center, penalty, dual)
+        v = project_off_free(X_data, X_indices, X_indptr, storage, n, v, weighted_v, grad,
+                             y, y_mean, sw, X_mean, center, penalty, dual)
     centred_gradient(X_data, X_indices, X_indptr, storage, n, v, sw, weighted_v, X_mean,
                      center, dual.weighted_sum, active, n_active, grad)
     return duality_gap(n_active, active, w, grad, penalty, lower, upper, norm2,
