@@ -5,6 +5,7 @@ import numpy as np
 from cpython.mem cimport PyMem_RawFree
 from cython cimport floating
 from libc.math cimport sqrt
+from libc.string cimport memcpy
 from libc.stdint cimport uint32_t, INT32_MAX
 
 from _columns cimport (
@@ -570,12 +571,11 @@ def enet_solve_path(
                 gaps[k] = max(gap, 0.0)
                 n_iters[k] = n_iter
                 converged[k] = done
-                if coefs is not None:
+                if coefs is not None and single:
                     for j in range(n_features):
-                        if single:
-                            coefs_single[k, j] = <float> coef[j]
-                        else:
-                            coefs_double[k, j] = coef[j]
+                        coefs_single[k, j] = <float> coef[j]
+                elif coefs is not None:
+                    memcpy(&coefs_double[k, 0], coef, n_features * sizeof(double))
     finally:
         free_newton_space(&newton_space)
         PyMem_RawFree(anderson_space.data)
