@@ -13,7 +13,7 @@ from libc.stdint cimport uint32_t
 from libc.string cimport memcpy, memset
 from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc, PyMem_RawRealloc
 from scipy.linalg.cython_blas cimport dgemm, dgemv, dsyrk, dtrsv
-from scipy.linalg.cython_lapack cimport dpotrf, dpotrs, dpstrf
+from scipy.linalg.cython_lapack cimport dpotrs
 
 from _columns cimport (
     index_t, feature_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy,
@@ -24,7 +24,7 @@ from _penalty cimport (
 )
 from _engine_common cimport (
     Residual, Progress, compute_gap, gap_at_vector, extrapolate_residual,
-    affine_combination, screen,
+    affine_combination, screen, factor_hessian,
     reset_residual, residual_summaries, check_interrupt, gap_kind, gap_target,
     round_to_float32,
 )
@@ -769,40 +769,6 @@ cdef inline double null_space_direction(
     return rate
 
 
-cdef inline int factor_hessian(
-    const double* saved, double* hessian, int s, double largest, int* pivots,
-    double* work,
-) noexcept nogil:
-    """The Cholesky factor of the s x s Hessian in `saved` (lower triangle, whose
-    largest diagonal entry is `largest`) into `hessian`, with its pivots (1-based, as
-    LAPACK's; `work`: 2 s doubles); returns its rank (0: none).
-
-    Unpivoted first (dpotrf, blocked: a few times the speed of the pivoted one on
-    P1's supports of 200), kept when every pivot (squared) is above 1e-10 of the
-    largest diagonal entry: a clear full rank. Else, pivoted (dpstrf), whose pivots
-    below 1e-12 of the largest are rounding (the sparse Hessian's centring cancels
-    terms of the size of the largest): the Hessian's rank ends there."""
-    cdef int b, info = 0, rank = 0
-    cdef char* lower_triangle = b"L"
-    cdef double pivot_floor = 1e-12 * largest
-    memcpy(hessian, saved, s * s * sizeof(double))
-    dpotrf(lower_triangle, &s, hessian, &s, &info)
-    if info == 0:
-        for b in range(s):
-            if hessian[b * (s + 1)] * hessian[b * (s + 1)] < 1e-10 * largest:
-                info = b + 1
-                break
-    if info == 0:
-        for b in range(s):
-            pivots[b] = b + 1
-        return s
-    memcpy(hessian, saved, s * s * sizeof(double))
-    dpstrf(lower_triangle, &s, hessian, &s, pivots, &rank, &pivot_floor, work, &info)
-    if info < 0:
-        return 0
-    return rank
-
-
 cdef inline int newton_move_once(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, const floating* sw, const double* X_mean, bint center,
@@ -1426,7 +1392,7 @@ cdef inline int cd_solve(
     progress.work = 0
     res.y_norm2 = y_norm2
     newton_space.solved_here = False
-    if penalty.n_free > 0:
+    if penalty.free != NULL:
         # the gradient a gap leaves is then taken at the residual projected off the
         # free columns (see `project_off_free`), not at the one the next solve starts on
         carry = False

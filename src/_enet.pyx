@@ -12,11 +12,11 @@ from _columns cimport (
     index_t, feature_t, Storage, DENSE, SPARSE, GRAM, column_products,
 )
 from _engine_common cimport Residual, gap_target
-from _penalty cimport PenaltyWeights
+from _penalty cimport PenaltyWeights, FreeFeatures
 
 from _cd cimport (
     cd_solve, NewtonSpace, RingSpace, SupportLists, init_newton_space,
-    free_newton_space, bit_set_bytes, factor_hessian,
+    free_newton_space, bit_set_bytes,
     gathered_products,
     EXTRAPOLATION_DEPTH, ANDERSON_DEPTH, NEWTON_MAX_SUPPORT,
 )
@@ -47,44 +47,29 @@ def _kept(workspace, name, shape, dtype):
     return array is not None and array.shape == shape and array.dtype == dtype
 
 
-# most free features whose Gram matrix (FREE_MAX^2 doubles: 2 MB) a gap projects off
+# most free features whose Gram matrix (FREE_MAX^2 doubles: 2 MB, three times: it, a
+# set's and its factor) a gap projects off
 FREE_MAX = 512
 
 
-cdef object _free_basis(
+cdef double[::1] _free_gram(
     const floating* data, const index_t* indices, const index_t* indptr, int storage,
     int n, const floating* sw, const double* X_mean, const feature_t[::1] free_list,
 ):
-    """A basis of the centred columns of the features in `free_list` (projecting off
-    it projects off the others too) and the lower Cholesky factor (column-major) of
-    its Gram matrix Xc_B^T S Xc_B, as (basis, factor); None when there is none. The
-    Gram matrix as a Newton step's Hessian is built (`column_products`) and factored
-    (`factor_hessian`, pivoted where the rank is not clear); trailing pivots below
-    1e-10 of the largest are left out, as a solve through them would be rounding."""
-    cdef int m = <int> free_list.shape[0], a, b, rank
-    cdef double largest = 0.0
-    cdef double[::1] saved = np.zeros(m * m)
-    cdef double[::1] factor = np.empty(m * m)
-    cdef double[::1] work = np.empty(2 * m)
+    """The centred Gram matrix Xc_F^T S Xc_F of the features in `free_list` (lower
+    triangle, column-major), built as a Newton step's Hessian (`column_products`)."""
+    cdef int m = <int> free_list.shape[0], a, b
+    cdef double[::1] gram = np.zeros(m * m)
     cdef double[::1] scratch = np.zeros(n)
-    pivot_array = np.empty(m, dtype=np.intc)
-    cdef int[::1] pivots = pivot_array
     with nogil:
         for b in range(m):
             column_products(data, indices, indptr, storage, n, &free_list[0], m, b, sw,
-                            &scratch[0], &saved[b * m])
+                            &scratch[0], &gram[b * m])
             if X_mean != NULL:
                 # the weights sum to n: sum s (x_a - m_a)(x_b - m_b) = x_a.S x_b - n m_a m_b
                 for a in range(b, m):
-                    saved[a + b * m] -= n * X_mean[free_list[a]] * X_mean[free_list[b]]
-            largest = max(largest, saved[b + b * m])
-        rank = factor_hessian(&saved[0], &factor[0], m, largest, &pivots[0], &work[0])
-        while rank > 0 and factor[(rank - 1) * (m + 1)] ** 2 < 1e-10 * largest:
-            rank -= 1
-    if rank == 0:
-        return None
-    leading = np.asarray(factor).reshape(m, m, order="F")[:rank, :rank]
-    return pivot_array[:rank] - 1, np.asfortranarray(leading).ravel(order="F")
+                    gram[a + b * m] -= n * X_mean[free_list[a]] * X_mean[free_list[b]]
+    return gram
 
 
 def enet_solve_path(
@@ -452,33 +437,49 @@ def enet_solve_path(
     penalty.l1 = &weights[0, 0]
     penalty.l2 = &weights[1, 0]
     penalty.mask = 0 if uniform else -1
-    # the free features (unpenalized, unbounded): a dual point must be orthogonal to
-    # their centred columns (see `project_off_free`), which their Gram matrix's factor
-    # gives; a uniform penalty has none (or only them, then the gap is the projected
-    # gradient's). Beyond FREE_MAX of them the gap falls back to adding their 1-D
-    # decreases (not a bound: fista could stop early there).
-    cdef feature_t[::1] free_list
-    cdef double[::1] free_factor
-    cdef double[::1] free_work
-    penalty.n_free = 0
+    # the free features (unpenalized, with an infinite bound): a dual point must meet
+    # their conjugates' constraints (see `project_off_free`); a uniform penalty has none
+    # (or only them, then the gap is the projected gradient's). Beyond FREE_MAX of them
+    # the gap falls back to adding their 1-D decreases (not a bound: fista could stop
+    # early there).
+    cdef FreeFeatures free_space
+    cdef feature_t[::1] free_list, free_features
+    cdef double[::1] free_gram, free_doubles
+    cdef int[::1] free_ints
+    cdef char[::1] free_chosen
+    cdef Py_ssize_t m
+    penalty.free = NULL
     if not uniform and storage != GRAM:
         free = np.flatnonzero((np.asarray(l1_base) == 0.0) & (np.asarray(l2_base) == 0.0)
                               & (np.asarray(norm2) > 0.0))
         if lo != NULL:
             free = free[np.isneginf(np.asarray(lower)[free])
-                        & np.isposinf(np.asarray(upper)[free])]
+                        | np.isposinf(np.asarray(upper)[free])]
         if 0 < free.size <= FREE_MAX and free.size < n_features:
+            m = free.size
             free_list = free.astype(np.int32)
-            basis = _free_basis(data, indices, indptr, storage, n, sw,
-                                &X_mean[0] if center else NULL, free_list)
-            if basis is not None:
-                free_list = free[basis[0]].astype(np.int32)
-                free_factor = basis[1]
-                free_work = np.empty(n_samples + free_list.shape[0])
-                penalty.free_list = &free_list[0]
-                penalty.free_factor = &free_factor[0]
-                penalty.free_work = &free_work[0]
-                penalty.n_free = free_list.shape[0]
+            free_gram = _free_gram(data, indices, indptr, storage, n, sw,
+                                   &X_mean[0] if center else NULL, free_list)
+            # the factor, the set's Gram matrix, the projection and its coefficients,
+            # the factorisation's work
+            free_doubles = np.empty(2 * m * m + n_samples + 3 * m)
+            free_ints = np.empty(2 * m, dtype=np.intc)
+            free_features = np.empty(2 * m, dtype=np.int32)
+            free_chosen = np.zeros(m, dtype=np.int8)
+            free_space.features = &free_list[0]
+            free_space.count = m
+            free_space.gram = &free_gram[0]
+            free_space.members = &free_ints[0]
+            free_space.n_members = -1
+            free_space.factor = &free_doubles[0]
+            free_space.pivots = &free_ints[m]
+            free_space.rank = 0
+            free_space.basis = &free_features[0]
+            free_space.chosen = &free_chosen[0]
+            free_space.outside = &free_features[m]
+            free_space.sub_gram = &free_doubles[m * m]
+            free_space.work = &free_doubles[2 * m * m]
+            penalty.free = &free_space
     cdef double ratio = strong_ratio
     # the gradient that certified one step, for the next (see cd_solve)
     cdef Residual carried

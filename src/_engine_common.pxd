@@ -9,13 +9,14 @@ from libc.math cimport fabs, sqrt
 from cpython.exc cimport PyErr_CheckSignals
 
 from libc.string cimport memcpy
-from scipy.linalg.cython_lapack cimport dpotrs
+from scipy.linalg.cython_lapack cimport dpotrf, dpotrs, dpstrf
 
 from _columns cimport (
     index_t, feature_t, Storage, DENSE, SPARSE, GRAM, col_axpy, columns_dot,
 )
 from _penalty cimport (
-    GapKind, GAP_L1, GAP_L2, GAP_NONE, PenaltyWeights, l1_weight, l2_weight, duality_gap,
+    GapKind, GAP_L1, GAP_L2, GAP_NONE, PenaltyWeights, FreeFeatures, l1_weight, l2_weight,
+    duality_gap, is_unbounded_direction,
 )
 
 cdef enum:
@@ -96,46 +97,154 @@ cdef inline void centred_gradient(
         f += run
 
 
+cdef inline int factor_hessian(
+    const double* saved, double* hessian, int s, double largest, int* pivots,
+    double* work,
+) noexcept nogil:
+    """The Cholesky factor of the s x s Hessian in `saved` (lower triangle, whose
+    largest diagonal entry is `largest`) into `hessian`, with its pivots (1-based, as
+    LAPACK's; `work`: 2 s doubles); returns its rank (0: none).
+
+    Unpivoted first (dpotrf, blocked: a few times the speed of the pivoted one on
+    P1's supports of 200), kept when every pivot (squared) is above 1e-10 of the
+    largest diagonal entry: a clear full rank. Else, pivoted (dpstrf), whose pivots
+    below 1e-12 of the largest are rounding (the sparse Hessian's centring cancels
+    terms of the size of the largest): the Hessian's rank ends there."""
+    cdef int b, info = 0, rank = 0
+    cdef char* lower_triangle = b"L"
+    cdef double pivot_floor = 1e-12 * largest
+    memcpy(hessian, saved, s * s * sizeof(double))
+    dpotrf(lower_triangle, &s, hessian, &s, &info)
+    if info == 0:
+        for b in range(s):
+            if hessian[b * (s + 1)] * hessian[b * (s + 1)] < 1e-10 * largest:
+                info = b + 1
+                break
+    if info == 0:
+        for b in range(s):
+            pivots[b] = b + 1
+        return s
+    memcpy(hessian, saved, s * s * sizeof(double))
+    dpstrf(lower_triangle, &s, hessian, &s, pivots, &rank, &pivot_floor, work, &info)
+    if info < 0:
+        return 0
+    return rank
+
+
+cdef inline void factor_free_set(
+    FreeFeatures* free, Py_ssize_t size, double* work,
+) noexcept nogil:
+    """Factor the Gram matrix of the free features flagged in `free.chosen` (`size` of
+    them; `work`: 2 count doubles), unless it is the set factored last; its basis then
+    holds the features a projection uses (trailing pivots below 1e-10 of the largest are left out: their
+    columns are combinations of the others, to rounding)."""
+    cdef Py_ssize_t a, b, m = free.count
+    cdef int s = 0, rank
+    cdef double largest = 0.0
+    if size == free.n_members:
+        for a in range(m):
+            if free.chosen[a] and (s >= size or free.members[s] != a):
+                break
+            s += free.chosen[a]
+        else:
+            return
+    s = 0
+    for a in range(m):
+        if free.chosen[a]:
+            free.members[s] = <int> a
+            s += 1
+    for b in range(s):
+        for a in range(b, s):
+            free.sub_gram[a + b * s] = free.gram[free.members[a] + free.members[b] * m]
+        largest = max(largest, free.sub_gram[b + b * s])
+    rank = factor_hessian(free.sub_gram, free.factor, s, largest, free.pivots,
+                          work) if s > 0 else 0
+    while rank > 0 and free.factor[(rank - 1) * (s + 1)] ** 2 < 1e-10 * largest:
+        rank -= 1
+    for a in range(rank):
+        free.basis[a] = free.features[free.members[free.pivots[a] - 1]]
+    free.n_members = s
+    free.rank = rank
+
+
 cdef inline double* project_off_free(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, double* v, double* weighted_v, double* grad, const floating* y,
     double y_mean, const floating* sw, const double* X_mean, bint center,
+    const double* w, const double* lower, const double* upper,
     PenaltyWeights penalty, Residual* dual_res,
 ) noexcept nogil:
-    """v minus its S-projection on the centred columns of the free features
-    (`PenaltyWeights.free_list`), in penalty.free_work; its sums in `dual_res`
-    (grad and weighted_v are scratch here).
+    """v minus its S-projection on the centred columns of a set of the free features
+    (`FreeFeatures`), in free.work; its sums in `dual_res` (grad and weighted_v are
+    scratch here).
 
-    v is centred, with its sums in dual_res. A dual point built from the result is
-    orthogonal to every free column, as their conjugates require. For w's residual R
-    this is the residual of w with the free coefficients solved exactly (w'), so the
-    gap P(w) - D is P(w) - P(w') plus the true gap of w': a bound on w's
-    suboptimality, where the 1-D decreases of the free features are not (a fista fit
-    with a zero penalty factor stopped 1.6e4 times its target above the optimum)."""
-    cdef Py_ssize_t i, a, u
-    cdef int m = <int> penalty.n_free, one = 1, info = 0
+    v is centred, with its sums in dual_res. The set: the features free either way,
+    those strictly inside their one finite bound, and, grown until none is left, those
+    at it whose gradient at the projection points out of it. A dual point built from
+    the result then meets every free feature's constraint: x_j^T theta = 0 in the set,
+    pointing back into the bound outside it. For w's residual R near the optimum this
+    is the residual of w with the free coefficients inside their bounds solved
+    exactly, so the gap closes there, and is a bound on w's suboptimality everywhere,
+    where the 1-D decreases of the free features are not (a fista fit with a zero
+    penalty factor stopped 1.6e4 times its target above the optimum)."""
+    cdef FreeFeatures* free = penalty.free
+    cdef Py_ssize_t i, a, u, size = 0, n_outside
+    cdef Py_ssize_t m = free.count
+    cdef int one = 1, info = 0, rank
     cdef char* lower_triangle = b"L"
-    cdef double* projected = penalty.free_work
-    cdef double* delta = &penalty.free_work[n]
-    cdef double shift = 0.0
-    # delta = G^-1 Xc_F^T S v (G = L L^T, `free_factor`)
-    centred_gradient(X_data, X_indices, X_indptr, storage, n, v, sw, weighted_v, X_mean,
-                     center, dual_res.weighted_sum, penalty.free_list, m, grad)
+    cdef double* projected = free.work
+    cdef double* delta = &free.work[n]
+    cdef double shift
+    cdef Residual v_sums = dual_res[0]
+    cdef bint grown
     for a in range(m):
-        delta[a] = grad[penalty.free_list[a]]
-    dpotrs(lower_triangle, &m, &one, <double*> penalty.free_factor, &m, delta, &m, &info)
-    # v - Xc_F delta (Xc delta = X delta - 1 (X_mean . delta))
-    memcpy(projected, v, n * sizeof(double))
-    for a in range(m):
-        u = penalty.free_list[a]
-        col_axpy(X_data, X_indices, X_indptr, storage, n, u, -delta[a], projected)
-        if center:
-            shift += X_mean[u] * delta[a]
-    if center:
-        for i in range(n):
-            projected[i] += shift
-    residual_summaries(n, projected, y, y_mean, sw, center, dual_res)
-    return projected
+        u = free.features[a]
+        free.chosen[a] = lower == NULL or lower[u] < w[u] < upper[u]
+        size += free.chosen[a]
+    while True:
+        factor_free_set(free, size, &free.work[n + m])
+        rank = free.rank
+        memcpy(projected, v, n * sizeof(double))
+        if rank > 0:
+            # delta = G_B^-1 Xc_B^T S v, then v - Xc_B delta (Xc delta = X delta -
+            # 1 (X_mean . delta))
+            centred_gradient(X_data, X_indices, X_indptr, storage, n, v, sw, weighted_v,
+                             X_mean, center, v_sums.weighted_sum, free.basis, rank, grad)
+            for a in range(rank):
+                delta[a] = grad[free.basis[a]]
+            dpotrs(lower_triangle, &rank, &one, free.factor, &free.n_members, delta,
+                   &rank, &info)
+            shift = 0.0
+            for a in range(rank):
+                u = free.basis[a]
+                col_axpy(X_data, X_indices, X_indptr, storage, n, u, -delta[a], projected)
+                if center:
+                    shift += X_mean[u] * delta[a]
+            if center:
+                for i in range(n):
+                    projected[i] += shift
+        residual_summaries(n, projected, y, y_mean, sw, center, dual_res)
+        if size == m:
+            return projected
+        # the ones at their bound: their gradient must point back into it
+        n_outside = 0
+        for a in range(m):
+            if not free.chosen[a]:
+                free.outside[n_outside] = free.features[a]
+                n_outside += 1
+        centred_gradient(X_data, X_indices, X_indptr, storage, n, projected, sw,
+                         weighted_v, X_mean, center, dual_res.weighted_sum, free.outside,
+                         n_outside, grad)
+        grown = False
+        for a in range(m):
+            u = free.features[a]
+            if not free.chosen[a] and is_unbounded_direction(grad[u], lower[u], upper[u]):
+                free.chosen[a] = True
+                size += 1
+                grown = True
+        if not grown:
+            return projected
+
 
 
 cdef inline double gap_at_vector(
@@ -157,12 +266,13 @@ cdef inline double gap_at_vector(
     residual_summaries(n, v, y, y_mean, sw, center, dual_res)
     if residual_norm2 < 0.0:
         residual_norm2 = dual_res.norm2
-    if penalty.n_free > 0 and kind != GAP_NONE:
+    if penalty.free != NULL and kind != GAP_NONE:
         # (dual_res keeps v's sums: the callers track their residual with them)
         projected_res = dual_res[0]
         dual = &projected_res
         v = project_off_free(X_data, X_indices, X_indptr, storage, n, v, weighted_v, grad,
-                             y, y_mean, sw, X_mean, center, penalty, dual)
+                             y, y_mean, sw, X_mean, center, w, lower, upper, penalty,
+                             dual)
     centred_gradient(X_data, X_indices, X_indptr, storage, n, v, sw, weighted_v, X_mean,
                      center, dual.weighted_sum, active, n_active, grad)
     return duality_gap(n_active, active, w, grad, penalty, lower, upper, norm2,

@@ -11,6 +11,38 @@ from libc.math cimport fabs, INFINITY
 from _columns cimport feature_t
 
 
+cdef struct FreeFeatures:
+    # the unpenalized features (l1 = l2 = 0) with an infinite bound: the conjugate of
+    # one free either way is the indicator of x_j^T theta = 0, of one with a single
+    # finite bound (positive=True) that of x_j^T theta <= 0 (or >= 0), with equality
+    # while the coefficient is inside its bound. A gap's dual point is built from the
+    # residual projected off the centred columns of a set of them (`project_off_free`
+    # in _engine_common.pxd): those free either way or inside their bound, and those at
+    # their bound whose gradient would point out of it.
+    # `count` features in `features`; `gram`: their centred Gram matrix Xc_F^T S Xc_F
+    # (lower triangle, column-major, count x count)
+    const feature_t* features
+    Py_ssize_t count
+    const double* gram
+    # the set last projected off: its members' positions in `features` (n_members of
+    # them; -1 before the first gap), the lower Cholesky factor of its Gram matrix
+    # (`factor`, leading dimension n_members, pivoted: `pivots`) of rank `rank`, and
+    # the features of that basis in pivot order (`basis`)
+    int* members
+    int n_members
+    double* factor
+    int* pivots
+    int rank
+    feature_t* basis
+    # scratch: `chosen` flags (count), `outside` features (count), `sub_gram` (count^2)
+    # and `work` (n_samples + 3 count doubles: the projection, its coefficients and
+    # the pivoted factorisation's work)
+    char* chosen
+    feature_t* outside
+    double* sub_gram
+    double* work
+
+
 cdef struct PenaltyWeights:
     # the l1 and l2 weights of every feature at one step of a path: feature j's at
     # [j & mask], so that a uniform penalty (mask 0, the default) keeps two numbers,
@@ -19,17 +51,10 @@ cdef struct PenaltyWeights:
     const double* l1
     const double* l2
     Py_ssize_t mask
-    # the unpenalized features free to move either way (l1 = l2 = 0, no bounds): their
-    # conjugate is the indicator of x_j^T theta = 0, so a dual point must be orthogonal
-    # to their centred columns (`project_off_free` in _engine_common.pxd).
-    # `free_factor`: lower Cholesky factor (column-major, n_free x n_free) of their
-    # centred Gram matrix Xc_F^T S Xc_F; `free_work`: n_samples + n_free doubles of
-    # scratch. n_free is 0 when there are none, or too many (the gap then adds their
-    # 1-D decreases instead, which is not a bound)
-    const feature_t* free_list
-    const double* free_factor
-    double* free_work
-    Py_ssize_t n_free
+    # the unpenalized features whose conjugate is an indicator a dual point must meet
+    # (see `FreeFeatures`); NULL when there are none, or too many (the gap then adds
+    # their 1-D decreases instead, which is not a bound)
+    FreeFeatures* free
 
 
 cdef inline double l1_weight(PenaltyWeights penalty, Py_ssize_t j) noexcept nogil:

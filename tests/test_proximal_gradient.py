@@ -103,12 +103,15 @@ def test_lipschitz_constant_is_the_top_eigenvalue(sparse, weighted):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("solver", ["cd", "fista"])
+@pytest.mark.parametrize("positive", [False, True])
 def test_unpenalized_features_do_not_fake_convergence(sparse, dtype, fit_intercept,
-                                                      solver):
+                                                      solver, positive):
     """A zero penalty factor leaves a feature free: a dual point must be orthogonal to
-    its column. Built from the residual alone it is not, and the gap it gave fista read
-    0 far from the optimum; projected off the free columns it bounds the
-    suboptimality, so the fit stops within its target of the optimum."""
+    its column (with positive=True: while it is positive; at 0 its correlation must
+    point back below 0). Built from the residual alone it is not, and the gap it gave
+    fista read 0 far from the optimum; projected off the free columns (those at 0
+    whose correlation points back left alone) it bounds the suboptimality, so the fit
+    stops within its target of the optimum."""
     from conftest import kkt_violation, make_weights
     X, y = make_problem(n_samples=80, n_features=300, sparse=sparse, dtype=dtype,
                         seed=65)
@@ -117,7 +120,7 @@ def test_unpenalized_features_do_not_fake_convergence(sparse, dtype, fit_interce
     penalty_factor[np.random.default_rng(65).choice(300, 15, replace=False)] = 0.0
     alpha, l1_ratio = 0.5, 0.7
     common = dict(alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
-                  penalty_factor=penalty_factor, max_iter=100_000)
+                  penalty_factor=penalty_factor, max_iter=100_000, positive=positive)
     model = fastpen.ElasticNet(solver=solver, tol=1e-6, **common).fit(
         X, y, sample_weight=sample_weight)
     reference = fastpen.ElasticNet(solver="cd", tol=1e-13, **common).fit(
@@ -134,7 +137,8 @@ def test_unpenalized_features_do_not_fake_convergence(sparse, dtype, fit_interce
     assert value(model) - value(reference) <= target + rounding
     assert model.dual_gap_ <= target * (1 + 1e-6) + rounding
     assert kkt_violation(X, y, model.coef_, model.intercept_, alpha, l1_ratio,
-                         sample_weight, penalty_factor) < 1e-2
+                         sample_weight, penalty_factor,
+                         lower=0.0 if positive else None) < 1e-2
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
