@@ -438,7 +438,8 @@ def enet_solve_path(
     penalty.l2 = &weights[1, 0]
     penalty.mask = 0 if uniform else -1
     # the free features (unpenalized, with an infinite bound): a dual point must meet
-    # their conjugates' constraints (see `project_off_free`); a uniform penalty has none
+    # their conjugates' constraints (see `project_off_free`), with Gram storage too
+    # (their Gram matrix is then Q's entries); a uniform penalty has none
     # (or only them, then the gap is the projected gradient's). Beyond FREE_MAX of them
     # the gap falls back to adding their 1-D decreases (not a bound: fista could stop
     # early there).
@@ -449,7 +450,7 @@ def enet_solve_path(
     cdef char[::1] free_chosen
     cdef Py_ssize_t m
     penalty.free = NULL
-    if not uniform and storage != GRAM:
+    if not uniform:
         free = np.flatnonzero((np.asarray(l1_base) == 0.0) & (np.asarray(l2_base) == 0.0)
                               & (np.asarray(norm2) > 0.0))
         if lo != NULL:
@@ -458,8 +459,13 @@ def enet_solve_path(
         if 0 < free.size <= FREE_MAX and free.size < n_features:
             m = free.size
             free_list = free.astype(np.int32)
-            free_gram = _free_gram(data, indices, indptr, storage, n, sw,
-                                   &X_mean[0] if center else NULL, free_list)
+            if storage == GRAM:
+                # Q's own entries (its buffer is Fortran-ordered and symmetric)
+                free_gram = np.asarray(X_data).reshape(n, n)[np.ix_(free, free)].ravel(
+                ).astype(np.float64)
+            else:
+                free_gram = _free_gram(data, indices, indptr, storage, n, sw,
+                                       &X_mean[0] if center else NULL, free_list)
             # the factor, the set's Gram matrix, the projection and its coefficients,
             # the factorisation's work
             free_doubles = np.empty(2 * m * m + n_samples + 3 * m)

@@ -178,7 +178,8 @@ cdef inline double* project_off_free(
     (`FreeFeatures`), in free.work; its sums in `dual_res` (grad and weighted_v are
     scratch here).
 
-    v is centred, with its sums in dual_res. The set: the features free either way,
+    v is centred, with its sums in dual_res (with Gram storage v is the gradient
+    Xc^T S R, and the result is the gradient at the projection). The set: the features free either way,
     those strictly inside their one finite bound, and, grown until none is left, those
     at it whose gradient at the projection points out of it. A dual point built from
     the result then meets every free feature's constraint: x_j^T theta = 0 in the set,
@@ -207,11 +208,18 @@ cdef inline double* project_off_free(
         memcpy(projected, v, n * sizeof(double))
         if rank > 0:
             # delta = G_B^-1 Xc_B^T S v, then v - Xc_B delta (Xc delta = X delta -
-            # 1 (X_mean . delta))
-            centred_gradient(X_data, X_indices, X_indptr, storage, n, v, sw, weighted_v,
-                             X_mean, center, v_sums.weighted_sum, free.basis, rank, grad)
-            for a in range(rank):
-                delta[a] = grad[free.basis[a]]
+            # 1 (X_mean . delta)); with Gram storage v is the gradient Xc^T S R (its
+            # entries on B are Xc_B^T S R) and the same moves of Q's columns give the
+            # gradient at the projection
+            if storage == GRAM:
+                for a in range(rank):
+                    delta[a] = v[free.basis[a]]
+            else:
+                centred_gradient(X_data, X_indices, X_indptr, storage, n, v, sw,
+                                 weighted_v, X_mean, center, v_sums.weighted_sum,
+                                 free.basis, rank, grad)
+                for a in range(rank):
+                    delta[a] = grad[free.basis[a]]
             dpotrs(lower_triangle, &rank, &one, free.factor, &free.n_members, delta,
                    &rank, &info)
             shift = 0.0
@@ -223,18 +231,31 @@ cdef inline double* project_off_free(
             if center:
                 for i in range(n):
                     projected[i] += shift
-        residual_summaries(n, projected, y, y_mean, sw, center, dual_res)
+        if storage == GRAM:
+            # the projection takes off ||P R||^2 = delta . Xc_B^T S R from ||R||^2, and
+            # delta . Xc_B^T S yc (y's entries on B) from R . yc
+            dual_res.norm2 = v_sums.norm2
+            dual_res.dot_y = v_sums.dot_y
+            for a in range(rank):
+                dual_res.norm2 -= delta[a] * v[free.basis[a]]
+                dual_res.dot_y -= delta[a] * y[free.basis[a]]
+        else:
+            residual_summaries(n, projected, y, y_mean, sw, center, dual_res)
         if size == m:
             return projected
         # the ones at their bound: their gradient must point back into it
-        n_outside = 0
-        for a in range(m):
-            if not free.chosen[a]:
-                free.outside[n_outside] = free.features[a]
-                n_outside += 1
-        centred_gradient(X_data, X_indices, X_indptr, storage, n, projected, sw,
-                         weighted_v, X_mean, center, dual_res.weighted_sum, free.outside,
-                         n_outside, grad)
+        if storage == GRAM:
+            for a in range(m):
+                grad[free.features[a]] = projected[free.features[a]]
+        else:
+            n_outside = 0
+            for a in range(m):
+                if not free.chosen[a]:
+                    free.outside[n_outside] = free.features[a]
+                    n_outside += 1
+            centred_gradient(X_data, X_indices, X_indptr, storage, n, projected, sw,
+                             weighted_v, X_mean, center, dual_res.weighted_sum,
+                             free.outside, n_outside, grad)
         grown = False
         for a in range(m):
             u = free.features[a]
@@ -292,6 +313,8 @@ cdef inline double compute_gap(
     gap with the dual point built from the residual itself."""
     cdef Py_ssize_t j, f
     cdef double w_dot_xty = 0.0, w_dot_grad = 0.0
+    cdef Residual dual
+    cdef double* gradient
     if storage == GRAM:
         # q is the gradient Xc^T S R and y is Xc^T S yc, so with Q w = y - q:
         # ||R||^2 = ||yc||^2 - 2 w.y + w.Q w and R.yc = ||yc||^2 - w.y
@@ -301,10 +324,17 @@ cdef inline double compute_gap(
         res.norm2 = res.y_norm2 - w_dot_xty - w_dot_grad
         res.dot_y = res.y_norm2 - w_dot_xty
         res.weighted_sum = 0.0
+        dual = res[0]
+        gradient = q
+        if penalty.free != NULL and kind != GAP_NONE:
+            # the dual point from R projected off free columns (see `project_off_free`)
+            gradient = project_off_free(X_data, X_indices, X_indptr, storage, n, q,
+                                        weighted_q, grad, y, y_mean, sw, X_mean, center,
+                                        w, lower, upper, penalty, &dual)
         for f in range(n_active):
-            grad[active[f]] = q[active[f]]
+            grad[active[f]] = gradient[active[f]]
         return duality_gap(n_active, active, w, grad, penalty, lower, upper, norm2,
-                           res.norm2, res.norm2, res.dot_y, kind, dual_scale)
+                           res.norm2, dual.norm2, dual.dot_y, kind, dual_scale)
     return gap_at_vector(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw, X_mean,
                          center, norm2, w, q, weighted_q, grad, penalty, lower, upper,
                          active, n_active, kind, -1.0, res, dual_scale)

@@ -171,8 +171,11 @@ cdef inline double duality_gap(
     `dual_norm2` is ||V||_S^2 and `dual_dot_y` is V^T S yc. `lower` / `upper` are NULL when
     there are no bounds.
     Unpenalized features that could move towards an infinite bound have no feasible dual
-    rescaling; for them the 1-D decrease v^2 / (2 (||x_j||^2 + l2_j)) still available is
-    added instead, so the gap stays an upper bound on what a coordinate step can gain.
+    rescaling. The engines build the dual point off their columns (`project_off_free`
+    in _engine_common.pxd), so that v is 0 or points into the bound there; only beyond
+    the most free features that projection handles does v point out, and then the 1-D
+    decrease v^2 / (2 (||x_j||^2 + l2_j)) still available is added instead: what a
+    coordinate step can gain, not a bound on the suboptimality.
     The dual rescaling factor is written to `dual_scale` (used by gap-safe screening).
     """
     cdef Py_ssize_t f, j
