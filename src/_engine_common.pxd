@@ -5,7 +5,7 @@
 # The residual is kept raw, q = y - X w (no centring of X), and centring for the
 # intercept is implicit: the centred gradient is x_j^T S q - mean_j * (1^T S q).
 from cython cimport floating
-from libc.math cimport fabs, sqrt
+from libc.math cimport fabs, sqrt, INFINITY
 from cpython.exc cimport PyErr_CheckSignals
 
 from libc.string cimport memcpy
@@ -198,9 +198,18 @@ cdef inline double* project_off_free(
     cdef double shift
     cdef Residual v_sums = dual_res[0]
     cdef bint grown
+    cdef double bound
     for a in range(m):
         u = free.features[a]
-        free.chosen[a] = lower == NULL or lower[u] < w[u] < upper[u]
+        free.chosen[a] = lower == NULL or (lower[u] == -INFINITY and upper[u] == INFINITY)
+        if not free.chosen[a]:
+            # inside its one finite bound, beyond rounding: float32 X's coefficients
+            # are rounded to float32 at the end, which can leave one a hair inside a
+            # bound float32 cannot hold (0.7 -> 0.69999999); projected off, its
+            # gradient pushing against the bound would keep the gap open
+            bound = lower[u] if lower[u] != -INFINITY else upper[u]
+            free.chosen[a] = (lower[u] < w[u] < upper[u]
+                              and fabs(w[u] - bound) > 1e-6 * fabs(bound))
         size += free.chosen[a]
     while True:
         factor_free_set(free, size, &free.work[n + m])

@@ -1,6 +1,9 @@
 """The proximal-gradient engine: same optimum as coordinate descent, and restart pays."""
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 import fastpen
 from fastpen import _design
@@ -139,6 +142,29 @@ def test_unpenalized_features_do_not_fake_convergence(sparse, dtype, fit_interce
     assert kkt_violation(X, y, model.coef_, model.intercept_, alpha, l1_ratio,
                          sample_weight, penalty_factor,
                          lower=0.0 if positive else None) < 1e-2
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("solver", ["cd", "fista"])
+@pytest.mark.parametrize("bound", [0.7, -0.7, 0.5])
+def test_unpenalized_feature_at_a_bound_float32_cannot_hold(dtype, solver, bound):
+    """An unpenalized feature held at a one-sided bound: float32 X's coefficients are
+    rounded to float32, which leaves it a hair inside 0.7 (0.69999999). Projected off
+    as if inside, its gradient pushing against the bound kept the gap at 3 for 2000
+    iterations; within rounding of its bound it is at it, and the fit converges."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 5))
+    y = (X @ np.array([3.0, 1.0, 0.0, -1.0, 0.5]) * np.sign(bound)
+         + 0.1 * rng.standard_normal(100))
+    pf = np.array([0.0, 1.0, 1.0, 1.0, 1.0])
+    bounds = dict(upper_bounds=bound) if bound > 0 else dict(lower_bounds=bound)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = fastpen.Lasso(alpha=0.01, penalty_factor=pf, solver=solver, tol=1e-6,
+                              max_iter=2000, fit_intercept=False, **bounds).fit(
+            X.astype(dtype), y.astype(dtype))
+    assert model.coef_[0] == pytest.approx(bound, rel=1e-6)
+    assert model.n_iter_ < 100
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
