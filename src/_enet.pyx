@@ -467,8 +467,11 @@ def enet_solve_path(
                 free_gram = _free_gram(data, indices, indptr, storage, n, sw,
                                        &X_mean[0] if center else NULL, free_list)
             # the factor, the set's Gram matrix, the projection and its coefficients,
-            # the factorisation's work
-            free_doubles = np.empty(2 * m * m + n_samples + 3 * m)
+            # the factorisation's work, the basis's and every free column's inverse norm
+            doubles = np.empty(2 * m * m + n_samples + 5 * m)
+            doubles[2 * m * m + n_samples + 4 * m:] = 1.0 / np.sqrt(np.maximum(
+                np.diagonal(np.asarray(free_gram).reshape(m, m)), 1e-300))
+            free_doubles = doubles
             free_ints = np.empty(2 * m, dtype=np.intc)
             free_features = np.empty(2 * m, dtype=np.int32)
             free_chosen = np.zeros(m, dtype=np.int8)
@@ -485,6 +488,8 @@ def enet_solve_path(
             free_space.outside = &free_features[m]
             free_space.sub_gram = &free_doubles[m * m]
             free_space.work = &free_doubles[2 * m * m]
+            free_space.basis_scale = &free_doubles[2 * m * m + n_samples + 3 * m]
+            free_space.inverse_norms = &free_doubles[2 * m * m + n_samples + 4 * m]
             penalty.free = &free_space
     cdef double ratio = strong_ratio
     # the gradient that certified one step, for the next (see cd_solve)

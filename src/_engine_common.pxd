@@ -135,12 +135,14 @@ cdef inline void factor_free_set(
     FreeFeatures* free, Py_ssize_t size, double* work,
 ) noexcept nogil:
     """Factor the Gram matrix of the free features flagged in `free.chosen` (`size` of
-    them; `work`: 2 count doubles), unless it is the set factored last; its basis then
-    holds the features a projection uses (trailing pivots below 1e-10 of the largest are left out: their
-    columns are combinations of the others, to rounding)."""
+    them; `work`: 2 count doubles), unless it is the set factored last. The matrix is
+    scaled to a unit diagonal first, so that the rank the pivoted factor finds does not
+    depend on the columns' units: a column goes out of the basis when its part off the
+    others is under 1e-6 of its norm (`factor_hessian`'s floor), as rounding of the
+    Gram matrix could not resolve it; `basis` then holds the features a projection
+    uses, `basis_scale` their 1 / ||xc_j||_S."""
     cdef Py_ssize_t a, b, m = free.count
     cdef int s = 0, rank
-    cdef double largest = 0.0
     if size == free.n_members:
         for a in range(m):
             if free.chosen[a] and (s >= size or free.members[s] != a):
@@ -155,14 +157,15 @@ cdef inline void factor_free_set(
             s += 1
     for b in range(s):
         for a in range(b, s):
-            free.sub_gram[a + b * s] = free.gram[free.members[a] + free.members[b] * m]
-        largest = max(largest, free.sub_gram[b + b * s])
-    rank = factor_hessian(free.sub_gram, free.factor, s, largest, free.pivots,
+            free.sub_gram[a + b * s] = (free.gram[free.members[a] + free.members[b] * m]
+                                        * free.inverse_norms[free.members[a]]
+                                        * free.inverse_norms[free.members[b]])
+    rank = factor_hessian(free.sub_gram, free.factor, s, 1.0, free.pivots,
                           work) if s > 0 else 0
-    while rank > 0 and free.factor[(rank - 1) * (s + 1)] ** 2 < 1e-10 * largest:
-        rank -= 1
     for a in range(rank):
-        free.basis[a] = free.features[free.members[free.pivots[a] - 1]]
+        b = free.members[free.pivots[a] - 1]
+        free.basis[a] = free.features[b]
+        free.basis_scale[a] = free.inverse_norms[b]
     free.n_members = s
     free.rank = rank
 
@@ -222,15 +225,18 @@ cdef inline double* project_off_free(
             # gradient at the projection
             if storage == GRAM:
                 for a in range(rank):
-                    delta[a] = v[free.basis[a]]
+                    delta[a] = v[free.basis[a]] * free.basis_scale[a]
             else:
                 centred_gradient(X_data, X_indices, X_indptr, storage, n, v, sw,
                                  weighted_v, X_mean, center, v_sums.weighted_sum,
                                  free.basis, rank, grad)
                 for a in range(rank):
-                    delta[a] = grad[free.basis[a]]
+                    delta[a] = grad[free.basis[a]] * free.basis_scale[a]
+            # (the factor is of D G_B D, D = diag(basis_scale): G_B^-1 = D (D G_B D)^-1 D)
             dpotrs(lower_triangle, &rank, &one, free.factor, &free.n_members, delta,
                    &rank, &info)
+            for a in range(rank):
+                delta[a] *= free.basis_scale[a]
             shift = 0.0
             for a in range(rank):
                 u = free.basis[a]

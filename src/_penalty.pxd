@@ -20,20 +20,24 @@ cdef struct FreeFeatures:
     # in _engine_common.pxd): those free either way or inside their bound, and those at
     # their bound whose gradient would point out of it.
     # `count` features in `features`; `gram`: their centred Gram matrix Xc_F^T S Xc_F
-    # (lower triangle, column-major, count x count)
+    # (lower triangle, column-major, count x count), `inverse_norms` 1 / ||xc_j||_S
     const feature_t* features
     Py_ssize_t count
     const double* gram
+    const double* inverse_norms
     # the set last projected off: its members' positions in `features` (n_members of
     # them; -1 before the first gap), the lower Cholesky factor of its Gram matrix
-    # (`factor`, leading dimension n_members, pivoted: `pivots`) of rank `rank`, and
-    # the features of that basis in pivot order (`basis`)
+    # scaled to a unit diagonal (`factor`, leading dimension n_members, pivoted:
+    # `pivots`) of rank `rank`, and
+    # the features of that basis in pivot order (`basis`, with their inverse norms in
+    # `basis_scale`)
     int* members
     int n_members
     double* factor
     int* pivots
     int rank
     feature_t* basis
+    double* basis_scale
     # scratch: `chosen` flags (count), `outside` features (count), `sub_gram` (count^2)
     # and `work` (n_samples + 3 count doubles: the projection, its coefficients and
     # the pivoted factorisation's work)

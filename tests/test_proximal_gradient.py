@@ -167,6 +167,42 @@ def test_unpenalized_feature_at_a_bound_float32_cannot_hold(dtype, solver, bound
     assert model.n_iter_ < 100
 
 
+@pytest.mark.parametrize("solver,precompute", [("cd", False), ("cd", True),
+                                                ("fista", False)])
+@pytest.mark.parametrize("column_scale", [1.0, 1e4])
+def test_nearly_collinear_unpenalized_features_keep_the_gap_a_bound(solver, precompute,
+                                                                     column_scale):
+    """x2 = x0 + x1 + 1e-5 z, all three unpenalized, and y along z: the optimum moves
+    far along that direction, which the fit cannot reach in 50 epochs. Its gap must
+    say so. The projection's basis had left x2 out (a pivot under 1e-10 of the largest),
+    and the gap read 0 at 2e5 targets above the optimum; it is now chosen on the Gram
+    matrix scaled to a unit diagonal (columns' units do not matter) down to a part off
+    the others of 1e-6 of the column's norm."""
+    rng = np.random.default_rng(8)
+    n = 150
+    x0, x1, z, x3 = rng.standard_normal((4, n))
+    z /= np.linalg.norm(z)
+    x2 = x0 + x1 + 1e-5 * np.linalg.norm(x0) * z
+    X = np.asfortranarray(np.column_stack([x0, x1 * column_scale, x2, x3]))
+    y = x0 - 2.0 * x1 + 0.5 * x2 + 0.5 * rng.standard_normal(n) + 2.0 * z * np.sqrt(n)
+    pf = np.array([0.0, 0.0, 0.0, 1.0])
+    free = X[:, :3]
+    coef_free = np.linalg.lstsq(free, y, rcond=None)[0]
+    r = y - free @ coef_free
+    alpha = 2 * abs(x3 @ r) / n + 1e-3
+    best = 0.5 * r @ r / n          # x3 stays at 0 there (alpha beats its correlation)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = fastpen.Lasso(alpha=alpha, penalty_factor=pf, fit_intercept=False,
+                              tol=1e-6, max_iter=50, solver=solver,
+                              precompute=precompute).fit(X, y)
+    distance = objective(X, y, model.coef_, model.intercept_, alpha, 1.0, None, pf) - best
+    assert distance > 1e-3 * np.mean(y ** 2)
+    # (Gram storage's ||R||^2 = ||y||^2 - 2 w.X^T y + w.Q w cancels terms 1e4 times
+    # larger here: rounding of 1e-4 of it)
+    assert model.dual_gap_ >= distance * (1 - 1e-3)
+
+
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 def test_collinear_unpenalized_features(sparse):
     """Free columns that lie in the span of other free columns (here a copy and a sum)
