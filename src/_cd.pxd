@@ -1553,7 +1553,7 @@ cdef inline int cd_solve(
                 # float32 X: the coefficients returned are float32, so they are the
                 # ones certified
                 penalty_change = 0.0
-                rounded = round_single and round_to_float32(w, p, penalty,
+                rounded = round_single and round_to_float32(w, p, penalty, lower, upper,
                                                             &penalty_change)
                 reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
                 if use_extrapolation or any_vector_dual:
@@ -1694,7 +1694,7 @@ cdef inline int cd_solve(
     if not converged and restricted:
         n_active = restore_features(p, norm2, w, reserve, n_reserve, active)
         gap_is_current = False
-    if not converged and round_single and round_to_float32(w, p, penalty,
+    if not converged and round_single and round_to_float32(w, p, penalty, lower, upper,
                                                            &penalty_change):
         reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
         gap_is_current = False

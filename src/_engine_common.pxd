@@ -5,7 +5,7 @@
 # The residual is kept raw, q = y - X w (no centring of X), and centring for the
 # intercept is implicit: the centred gradient is x_j^T S q - mean_j * (1^T S q).
 from cython cimport floating
-from libc.math cimport fabs, sqrt, INFINITY
+from libc.math cimport fabs, sqrt, nextafterf, INFINITY
 from cpython.exc cimport PyErr_CheckSignals
 
 from libc.string cimport memcpy
@@ -504,18 +504,28 @@ cdef inline void reset_residual(
 
 
 cdef inline bint round_to_float32(
-    double* w, Py_ssize_t p, PenaltyWeights penalty, double* penalty_change,
+    double* w, Py_ssize_t p, PenaltyWeights penalty, const double* lower,
+    const double* upper, double* penalty_change,
 ) noexcept nogil:
     """Round w in place to float32 values. The engines keep float64 coefficients for
     float32 X (CD and Anderson on float32 iterates stall on their rounding: paths took
     up to 1.7x the epochs of float64 ones); what they return, in the dtype of X, is
-    rounded and certified as rounded. Adds the change of the penalty to
-    `penalty_change` (unless NULL); returns whether any coefficient changed."""
+    rounded and certified as rounded. A value rounded across its bound (0.3 ->
+    0.30000001 over an upper bound of 0.3) takes the float32 next to it inside (0 is
+    one, so there is always one). Adds the change of the penalty to `penalty_change`
+    (unless NULL); returns whether any coefficient changed."""
     cdef Py_ssize_t j
     cdef double rounded
+    cdef float single
     cdef bint changed = False
     for j in range(p):
-        rounded = <double> (<float> w[j])
+        single = <float> w[j]
+        if lower != NULL:
+            if single > upper[j]:
+                single = nextafterf(single, -INFINITY)
+            elif single < lower[j]:
+                single = nextafterf(single, INFINITY)
+        rounded = <double> single
         if rounded != w[j]:
             if penalty_change != NULL:
                 penalty_change[0] += (

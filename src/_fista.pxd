@@ -96,7 +96,7 @@ cdef inline int prox_grad_solve(
                               X_mean, center, norm2, x, q, weighted_q, grad, penalty,
                               lower, upper, active, n_active, kind, &res, &dual_scale)
             if (floating is float and (gap <= tol_abs or it == max_iter)
-                    and round_to_float32(x, p, penalty, NULL)):
+                    and round_to_float32(x, p, penalty, lower, upper, NULL)):
                 # float32 X: the float32 coefficients returned are the ones certified
                 # (their gap taken again: once per solve, at its end)
                 X_times(X_data, X_indices, X_indptr, storage, n, p, x, Xx)

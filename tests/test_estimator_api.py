@@ -82,6 +82,28 @@ def test_gap_without_bounds_is_the_gap_with_infinite_ones(sparse, fit_intercept,
     assert plain.dual_gap_ > 0.0
 
 
+@pytest.mark.parametrize("solver,precompute", [("cd", False), ("cd", True),
+                                                ("fista", False)])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("bound", [0.3, 1.1])
+def test_float32_coefficients_stay_inside_bounds_float32_cannot_hold(
+        solver, precompute, fit_intercept, bound):
+    """float32 X's coefficients are rounded to float32: 0.3 rounds to 0.30000001, over
+    an upper bound of 0.3 (one ulp out, on every coefficient held at the bound). The
+    rounding now takes the float32 on the inside."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 5)).astype(np.float32)
+    y = (X @ np.array([3.0, 1.0, 0.0, -1.0, 0.5])
+         + 0.1 * rng.standard_normal(100)).astype(np.float32)
+    model = fastpen.Lasso(alpha=0.01, solver=solver, precompute=precompute,
+                          lower_bounds=-bound, upper_bounds=bound,
+                          fit_intercept=fit_intercept).fit(X, y)
+    coef = model.coef_.astype(np.float64)
+    assert model.coef_.dtype == np.float32
+    assert np.sum(np.abs(coef) > 0.99 * bound) >= 3  # held at the bounds
+    assert np.all(coef <= bound) and np.all(coef >= -bound)
+
+
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
@@ -98,7 +120,7 @@ def test_box_constraints_hold_with_kkt(sparse, dtype, weighted, solver):
     lower[::5] = 0.0
     model = fastpen.Lasso(alpha=0.01, lower_bounds=lower, upper_bounds=upper, tol=tol,
                           max_iter=100_000, solver=solver).fit(X, y, sample_weight=sw)
-    assert np.all(model.coef_ >= lower - 1e-7) and np.all(model.coef_ <= upper + 1e-7)
+    assert np.all(model.coef_ >= lower) and np.all(model.coef_ <= upper)
     assert np.any(model.coef_ == upper) or np.any(model.coef_ == lower)
     kkt_tol = 1e-6 if dtype == np.float64 else 1e-3
     assert kkt_violation(X, y, model.coef_, model.intercept_, 0.01, 1.0, sw,
