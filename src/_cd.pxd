@@ -26,7 +26,7 @@ from _engine_common cimport (
     Residual, Progress, compute_gap, gap_at_vector, extrapolate_residual,
     affine_combination, screen, factor_hessian,
     reset_residual, residual_summaries, check_interrupt, gap_kind, gap_target,
-    round_to_float32,
+    round_to_float32, rounding_floor_reached,
 )
 
 cdef enum:
@@ -1381,7 +1381,8 @@ cdef inline int cd_solve(
     # the products of the last Anderson steps (see record_iterate)
     cdef double anderson_products[(ANDERSON_DEPTH + 1) * (ANDERSON_DEPTH + 1)]
     cdef GapKind kind = gap_kind(p, penalty)
-    cdef int converged = 0
+    cdef int converged = 0, rounding_misses = 0
+    cdef double gap_before
     # whether the gap's dual point may be any vector (a true dual: l1 penalties and no
     # free unpenalized feature), so that the drifted residual still certifies
     cdef bint any_vector_dual = True
@@ -1553,6 +1554,7 @@ cdef inline int cd_solve(
                 # float32 X: the coefficients returned are float32, so they are the
                 # ones certified
                 penalty_change = 0.0
+                gap_before = gap
                 rounded = round_single and round_to_float32(w, p, penalty, lower, upper,
                                                             &penalty_change)
                 reset_residual(X_data, X_indices, X_indptr, storage, n, p, y, w, q)
@@ -1588,6 +1590,9 @@ cdef inline int cd_solve(
                     if carry and n_active == n_features_all and storage != GRAM:
                         carried[0] = certified
                         carried_ok[0] = True
+                    break
+                if rounded and rounding_floor_reached(gap_before, gap, tol_abs,
+                                                      &rounding_misses):
                     break
             if screening:
                 n_active = screen(X_data, X_indices, X_indptr, storage, n, X_mean, center,

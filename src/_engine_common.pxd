@@ -22,6 +22,10 @@ from _penalty cimport (
 cdef enum:
     # most residuals one dual extrapolation combines
     MAX_DEPTH = 8
+    # float32 X: a solve stops (not converged) after this many gaps whose float64
+    # coefficients were well within the target but whose float32 rounding was not
+    # (`rounding_floor_reached`)
+    ROUNDING_MISSES = 3
     # check for Ctrl-C after this many matrix entries have been touched (~10 ms of work)
     INTERRUPT_CHECK_WORK = 1 << 24
 
@@ -534,6 +538,20 @@ cdef inline bint round_to_float32(
             w[j] = rounded
             changed = True
     return changed
+
+
+cdef inline bint rounding_floor_reached(
+    double gap_before, double gap_rounded, double tol_abs, int* misses,
+) noexcept nogil:
+    """Whether float32 rounding keeps the coefficients from the target for good: the
+    gap before rounding within a quarter of the target and the rounded one over it,
+    ROUNDING_MISSES times. A coefficient held at a bound float32 cannot hold is
+    rounded inside, which costs the objective its gradient times one ulp, a floor the
+    iterations cannot lower (tol=1e-8 on small float32 problems: 20000 iterations and
+    a ConvergenceWarning all the same)."""
+    if gap_before <= 0.25 * tol_abs and gap_rounded > tol_abs:
+        misses[0] += 1
+    return misses[0] >= ROUNDING_MISSES
 
 
 cdef struct Progress:

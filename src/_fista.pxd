@@ -20,7 +20,7 @@ from _columns cimport (
 from _penalty cimport GapKind, PenaltyWeights, l1_weight, l2_weight, prox_coordinate
 from _engine_common cimport (
     Residual, Progress, compute_gap, check_interrupt, gap_kind, gap_target,
-    round_to_float32,
+    round_to_float32, rounding_floor_reached,
 )
 
 cdef enum:
@@ -66,7 +66,8 @@ cdef inline int prox_grad_solve(
     cdef Py_ssize_t i, j, f, n_active = 0
     cdef int it, n_iter = 0, back, n_restarts = 0, converged = 0
     cdef double L = lipschitz[0], t = 1.0, t_next, beta, f_y, f_x, sum_r, linear, quad
-    cdef double gap = INFINITY, dual_scale, momentum_test, step_change
+    cdef double gap = INFINITY, dual_scale, momentum_test, step_change, gap_before
+    cdef int rounding_misses = 0
     cdef double lo = -INFINITY, hi = INFINITY
     # the sufficient-decrease test compares objectives computed in float64 (iterates
     # and products, float32 X included): only their rounding is forgiven
@@ -99,6 +100,7 @@ cdef inline int prox_grad_solve(
                     and round_to_float32(x, p, penalty, lower, upper, NULL)):
                 # float32 X: the float32 coefficients returned are the ones certified
                 # (their gap taken again: once per solve, at its end)
+                gap_before = gap
                 X_times(X_data, X_indices, X_indptr, storage, n, p, x, Xx)
                 for i in range(n):
                     q[i] = y[i] - Xx[i]
@@ -106,6 +108,8 @@ cdef inline int prox_grad_solve(
                                   X_mean, center, norm2, x, q, weighted_q, grad, penalty,
                                   lower, upper, active, n_active, kind, &res,
                                   &dual_scale)
+                if rounding_floor_reached(gap_before, gap, tol_abs, &rounding_misses):
+                    break
             if gap <= tol_abs:
                 converged = 1
                 break
