@@ -17,10 +17,10 @@ from libc.string cimport memcpy
 from _columns cimport (
     index_t, feature_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times, col_size,
 )
-from _penalty cimport GapKind, PenaltyWeights, l1_weight, l2_weight, prox_coordinate
+from _penalty cimport GapKind, GAP_L1, PenaltyWeights, l1_weight, l2_weight, prox_coordinate
 from _engine_common cimport (
     Residual, Progress, compute_gap, check_interrupt, gap_kind, gap_target,
-    round_to_float32, rounding_floor_reached,
+    round_to_float32, rounding_floor_reached, residual_summaries,
 )
 
 cdef enum:
@@ -67,7 +67,12 @@ cdef inline int prox_grad_solve(
     cdef int it, n_iter = 0, back, n_restarts = 0, converged = 0
     cdef double L = lipschitz[0], t = 1.0, t_next, beta, f_y, f_x, sum_r, linear, quad
     cdef double gap = INFINITY, dual_scale, momentum_test, step_change, gap_before
+    cdef double primal_norm2, penalty_change
     cdef int rounding_misses = 0
+    # whether any vector gives a feasible dual point (l1 penalties, and unpenalized
+    # features free to grow only if the gap projects off them), so that a gap's dual
+    # point stays one after rounding
+    cdef bint same_dual
     cdef double lo = -INFINITY, hi = INFINITY
     # the sufficient-decrease test compares objectives computed in float64 (iterates
     # and products, float32 X included): only their rounding is forgiven
@@ -78,7 +83,12 @@ cdef inline int prox_grad_solve(
     cdef Py_ssize_t matrix_size = (X_indptr[p] if storage == SPARSE else <Py_ssize_t> n * p)
     progress.work = 0
 
+    same_dual = kind == GAP_L1
     for j in range(p):
+        if l1_weight(penalty, j) == 0.0 and l2_weight(penalty, j) == 0.0 and (
+                lower == NULL or lower[j] == -INFINITY or upper[j] == INFINITY) and (
+                penalty.free == NULL):
+            same_dual = False
         if norm2[j] == 0.0:
             x[j] = 0.0  # a constant column cannot change the fit
         else:
@@ -96,18 +106,28 @@ cdef inline int prox_grad_solve(
             gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
                               X_mean, center, norm2, x, q, weighted_q, grad, penalty,
                               lower, upper, active, n_active, kind, &res, &dual_scale)
+            primal_norm2 = res.norm2
+            penalty_change = 0.0
             if (floating is float and (gap <= tol_abs or it == max_iter)
-                    and round_to_float32(x, p, penalty, lower, upper, NULL)):
+                    and round_to_float32(x, p, penalty, lower, upper, &penalty_change)):
                 # float32 X: the float32 coefficients returned are the ones certified
                 # (their gap taken again: once per solve, at its end)
                 gap_before = gap
                 X_times(X_data, X_indices, X_indptr, storage, n, p, x, Xx)
                 for i in range(n):
                     q[i] = y[i] - Xx[i]
-                gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean, sw,
-                                  X_mean, center, norm2, x, q, weighted_q, grad, penalty,
-                                  lower, upper, active, n_active, kind, &res,
-                                  &dual_scale)
+                if same_dual:
+                    # the dual point of the float64 coefficients is still feasible, and
+                    # against it the rounding costs the gap only its primal change (a
+                    # dual point built again from the rounded residual moves by the
+                    # first order: see cd_solve)
+                    residual_summaries(n, q, y, y_mean, sw, center, &res)
+                    gap += 0.5 * (res.norm2 - primal_norm2) + penalty_change
+                else:
+                    gap = compute_gap(X_data, X_indices, X_indptr, storage, n, y, y_mean,
+                                      sw, X_mean, center, norm2, x, q, weighted_q, grad,
+                                      penalty, lower, upper, active, n_active, kind, &res,
+                                      &dual_scale)
                 if rounding_floor_reached(gap_before, gap, tol_abs, &rounding_misses):
                     break
             if gap <= tol_abs:

@@ -144,6 +144,41 @@ def test_unpenalized_features_do_not_fake_convergence(sparse, dtype, fit_interce
                          lower=0.0 if positive else None) < 1e-2
 
 
+@pytest.mark.parametrize("unpenalized", [False, True])
+def test_float32_fista_certifies_its_rounded_coefficients_at_tight_targets(unpenalized):
+    """fista on float32 X rounds its coefficients to float32 before the last gap. Built
+    again from the rounded residual, the dual point moved by the rounding's first
+    order, and at tol=1e-8 fits ran to max_iter (28 of 60 in a check). The dual point
+    of the float64 coefficients is still feasible: against it the rounding costs only
+    the primal's change, as in coordinate descent."""
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        n, p = 120, 150
+        X = rng.standard_normal((n, p)).astype(np.float32)
+        y = (X[:, :5] @ rng.uniform(-3, 3, 5) + 0.5 * rng.standard_normal(n)).astype(
+            np.float32)
+        pf = np.ones(p)
+        if unpenalized:
+            pf[[7, 40]] = 0.0
+        alpha = np.abs(X.T.astype(np.float64) @ (y - y.mean())).max() / n / 20
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            model = fastpen.ElasticNet(alpha=alpha, l1_ratio=0.7, solver="fista",
+                                       penalty_factor=pf, tol=1e-8,
+                                       max_iter=20_000).fit(X, y)
+        assert model.n_iter_ < 2000
+        reference = fastpen.ElasticNet(alpha=alpha, l1_ratio=0.7, penalty_factor=pf,
+                                       tol=1e-12, max_iter=100_000).fit(
+            X.astype(np.float64), y.astype(np.float64))
+        yc = y.astype(np.float64) - y.mean()
+        target = 1e-8 * yc @ yc / n
+        distance = (objective(X, y, model.coef_, model.intercept_, alpha, 0.7, None, pf)
+                    - objective(X, y, reference.coef_, reference.intercept_, alpha, 0.7,
+                                None, pf))
+        assert distance <= model.dual_gap_ + 1e-6 * target
+        assert model.dual_gap_ <= target
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("solver", ["cd", "fista"])
 @pytest.mark.parametrize("bound", [0.7, -0.7, 0.5])
