@@ -17,10 +17,11 @@ from scipy.linalg.cython_lapack cimport dpotrs
 
 from _columns cimport (
     index_t, feature_t, Storage, DENSE, SPARSE, GRAM, col_dot_weighted, col_axpy,
-    col_size, column_products,
+    col_size, centred_products,
 )
 from _penalty cimport (
     GapKind, GAP_L1, PenaltyWeights, l1_weight, l2_weight, prox_coordinate, duality_gap,
+    grows_unpenalized,
 )
 from _engine_common cimport (
     Residual, Progress, compute_gap, gap_at_vector, extrapolate_residual,
@@ -686,19 +687,13 @@ cdef inline int newton_step(
             if center:
                 for a in range(b + 1, s):
                     saved[a + b * s] -= n * X_mean[support[a]] * X_mean[jb]
-        elif storage == GRAM:
-            # a block of Q
-            for a in range(b + 1, s):
-                saved[a + b * s] = X_data[support[a] + jb * n]
         else:
-            column_products(X_data, X_indices, X_indptr, storage, n, support, s, b, sw,
-                            scratch, &saved[b * s])
-            if center:
-                # weights sum to n: sum s (x_a - m_a)(x_b - m_b) = x_a.S x_b - n m_a m_b
-                for a in range(b + 1, s):
-                    saved[a + b * s] -= n * X_mean[support[a]] * X_mean[jb]
-            progress.work += (s - b) * col_size(X_indptr, storage, n, jb)
-            check_interrupt(progress)
+            # (with GRAM storage a block of Q)
+            centred_products(X_data, X_indices, X_indptr, storage, n, sw, X_mean, center,
+                             norm2, support, s, b, scratch, &saved[b * s])
+            if storage != GRAM:
+                progress.work += (s - b) * col_size(X_indptr, storage, n, jb)
+                check_interrupt(progress)
         saved[b + b * s] = norm2[jb] + l2_weight(penalty, jb)
     if storage != GRAM:
         # (all of the Hessian's products, kept ones included: the epochs a path reports
@@ -1404,9 +1399,7 @@ cdef inline int cd_solve(
             w[j] = 0.0
         # an unpenalized feature free to grow has no feasible dual rescaling: the gap is
         # then not a true gap and cannot certify that a feature is zero
-        if l1_weight(penalty, j) == 0.0 and l2_weight(penalty, j) == 0.0 and (
-            lower == NULL or lower[j] == -INFINITY or upper[j] == INFINITY
-        ):
+        if grows_unpenalized(penalty, lower, upper, j):
             screening = False
             any_vector_dual = False
     if kind != GAP_L1:

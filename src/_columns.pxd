@@ -133,6 +133,31 @@ cdef inline void column_products(
                                   &data[jb * n_samples], weights)
 
 
+cdef inline void centred_products(
+    const floating* data, const index_t* indices, const index_t* indptr,
+    int storage, int n_samples, const floating* weights, const double* X_mean,
+    bint center, const double* norm2, const feature_t* columns, Py_ssize_t n_columns,
+    Py_ssize_t b, double* scratch, double* out,
+) noexcept nogil:
+    """out[a] = xc_{columns[a]}^T diag(weights) xc_{columns[b]} for a = b ..
+    n_columns - 1, the centred columns' products (centred when `center`): column b of
+    the lower triangle of their Gram matrix, the diagonal entry norm2's (computed
+    without the cancellation below). With GRAM storage a block of Q. `scratch`: see
+    `column_products`."""
+    cdef Py_ssize_t a, jb = columns[b]
+    if storage == GRAM:
+        for a in range(b + 1, n_columns):
+            out[a] = data[columns[a] + jb * n_samples]
+    else:
+        column_products(data, indices, indptr, storage, n_samples, columns, n_columns, b,
+                        weights, scratch, out)
+        if center:
+            # weights sum to n: sum s (x_a - m_a)(x_b - m_b) = x_a.S x_b - n m_a m_b
+            for a in range(b + 1, n_columns):
+                out[a] -= n_samples * X_mean[columns[a]] * X_mean[jb]
+    out[b] = norm2[jb]
+
+
 cdef inline void col_axpy(
     const floating* data, const index_t* indices, const index_t* indptr,
     int storage, int n_samples, Py_ssize_t j, double a, vector_t* v,

@@ -9,7 +9,7 @@ from libc.string cimport memcpy
 from libc.stdint cimport uint32_t, INT32_MAX
 
 from _columns cimport (
-    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, column_products,
+    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, centred_products,
 )
 from _engine_common cimport Residual, gap_target
 from _penalty cimport PenaltyWeights, FreeFeatures
@@ -54,21 +54,18 @@ FREE_MAX = 512
 
 cdef double[::1] _free_gram(
     const floating* data, const index_t* indices, const index_t* indptr, int storage,
-    int n, const floating* sw, const double* X_mean, const feature_t[::1] free_list,
+    int n, const floating* sw, const double* X_mean, bint center, const double* norm2,
+    const feature_t[::1] free_list,
 ):
     """The centred Gram matrix Xc_F^T S Xc_F of the features in `free_list` (lower
-    triangle, column-major), built as a Newton step's Hessian (`column_products`)."""
-    cdef int m = <int> free_list.shape[0], a, b
+    triangle, column-major), built as a Newton step's Hessian (`centred_products`)."""
+    cdef int m = <int> free_list.shape[0], b
     cdef double[::1] gram = np.zeros(m * m)
-    cdef double[::1] scratch = np.zeros(n)
+    cdef double[::1] scratch = np.zeros(n if storage == SPARSE else 1)
     with nogil:
         for b in range(m):
-            column_products(data, indices, indptr, storage, n, &free_list[0], m, b, sw,
-                            &scratch[0], &gram[b * m])
-            if X_mean != NULL:
-                # the weights sum to n: sum s (x_a - m_a)(x_b - m_b) = x_a.S x_b - n m_a m_b
-                for a in range(b, m):
-                    gram[a + b * m] -= n * X_mean[free_list[a]] * X_mean[free_list[b]]
+            centred_products(data, indices, indptr, storage, n, sw, X_mean, center,
+                             norm2, &free_list[0], m, b, &scratch[0], &gram[b * m])
     return gram
 
 
@@ -459,13 +456,8 @@ def enet_solve_path(
         if 0 < free.size <= FREE_MAX and free.size < n_features:
             m = free.size
             free_list = free.astype(np.int32)
-            if storage == GRAM:
-                # Q's own entries (its buffer is Fortran-ordered and symmetric)
-                free_gram = np.asarray(X_data).reshape(n, n)[np.ix_(free, free)].ravel(
-                ).astype(np.float64)
-            else:
-                free_gram = _free_gram(data, indices, indptr, storage, n, sw,
-                                       &X_mean[0] if center else NULL, free_list)
+            free_gram = _free_gram(data, indices, indptr, storage, n, sw, means, center,
+                                   &norm2[0], free_list)
             # the factor, the set's Gram matrix, the projection and its coefficients,
             # the factorisation's work, the basis's and every free column's inverse norm
             doubles = np.empty(2 * m * m + n_samples + 5 * m)

@@ -17,7 +17,10 @@ from libc.string cimport memcpy
 from _columns cimport (
     index_t, feature_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times, col_size,
 )
-from _penalty cimport GapKind, GAP_L1, PenaltyWeights, l1_weight, l2_weight, prox_coordinate
+from _penalty cimport (
+    GapKind, GAP_L1, PenaltyWeights, l1_weight, l2_weight, prox_coordinate,
+    grows_unpenalized,
+)
 from _engine_common cimport (
     Residual, Progress, compute_gap, check_interrupt, gap_kind, gap_target,
     round_to_float32, rounding_floor_reached, residual_summaries,
@@ -85,9 +88,7 @@ cdef inline int prox_grad_solve(
 
     same_dual = kind == GAP_L1
     for j in range(p):
-        if l1_weight(penalty, j) == 0.0 and l2_weight(penalty, j) == 0.0 and (
-                lower == NULL or lower[j] == -INFINITY or upper[j] == INFINITY) and (
-                penalty.free == NULL):
+        if penalty.free == NULL and grows_unpenalized(penalty, lower, upper, j):
             same_dual = False
         if norm2[j] == 0.0:
             x[j] = 0.0  # a constant column cannot change the fit

@@ -69,6 +69,16 @@ cdef inline double l2_weight(PenaltyWeights penalty, Py_ssize_t j) noexcept nogi
     return penalty.l2[j & penalty.mask]
 
 
+cdef inline bint grows_unpenalized(
+    PenaltyWeights penalty, const double* lower, const double* upper, Py_ssize_t j,
+) noexcept nogil:
+    """Feature j has no penalty and an infinite bound: no rescaling of a dual point
+    meets its conjugate's constraint (only a projection off its column does:
+    `FreeFeatures`)."""
+    return l1_weight(penalty, j) == 0.0 and l2_weight(penalty, j) == 0.0 and (
+        lower == NULL or lower[j] == -INFINITY or upper[j] == INFINITY)
+
+
 cdef inline double clip(double t, double lower, double upper) noexcept nogil:
     if t < lower:
         return lower
