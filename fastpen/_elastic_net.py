@@ -101,7 +101,11 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
     penalty_factor : array-like of shape (n_features,), default=None
         Per-feature multipliers of the penalty (glmnet's ``penalty.factor``); 0 leaves a
         feature unpenalized. Used as given: unlike glmnet they are not rescaled to sum
-        to n_features. None means all ones (scikit-learn's behaviour).
+        to n_features. None means all ones (scikit-learn's behaviour). The duality gap
+        stays a bound with unpenalized features by projecting off their columns, which
+        takes three square matrices of their number: up to 512 of them, or more while
+        those matrices fit in the size of X. Beyond that a ``UserWarning`` says that
+        ``dual_gap_`` is an estimate.
     lower_bounds, upper_bounds : float or array-like of shape (n_features,), default=None
         Box constraints on the coefficients (glmnet's ``lower.limits`` /
         ``upper.limits``); lower bounds must be <= 0 and upper bounds >= 0. None means

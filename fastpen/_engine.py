@@ -1,4 +1,5 @@
 """Python side of the engines: X prepared once, column statistics, penalty weights."""
+import sys
 import warnings
 from collections import namedtuple
 
@@ -499,6 +500,37 @@ def penalty_bases(penalty_factor, n_samples, l1_ratio):
     return penalty_factor * l1_scale, penalty_factor * l2_scale
 
 
+def warn_uncertified_free_features(l1_base, l2_base, norm2, lower, upper, data_nbytes):
+    """Warn when more features are unpenalized, with an infinite bound, than the gap
+    can project off (`fastpen._enet.free_feature_limit`): the gap then adds their 1-D
+    decreases, an estimate that is not a bound on the suboptimality."""
+    if l1_base.strides == (0,) and l2_base.strides == (0,):
+        return  # uniform: no feature or every feature is unpenalized, both certified
+    free = (l1_base == 0.0) & (l2_base == 0.0) & (np.asarray(norm2) > 0.0)
+    if lower is not None and lower.size:
+        free &= np.isneginf(lower) | np.isposinf(upper)
+    count = int(np.count_nonzero(free))
+    limit = _enet.free_feature_limit(data_nbytes)
+    if limit < count < free.size:
+        warnings.warn(
+            f"{count} features are unpenalized (penalty_factor 0) with no finite bound on "
+            f"both sides, more than the {limit} the duality gap can project off for "
+            "an X of this size: dual_gap_ is then an estimate, not a bound on the "
+            "distance to the optimum, and solver='fista' may stop early. "
+            "solver='cd' drives their gradients to zero in its sweeps.",
+            UserWarning, stacklevel=_user_stacklevel())
+
+
+def _user_stacklevel():
+    """The stacklevel of the first caller outside fastpen, for a warning issued by the
+    function that calls this one (fits, paths and CV reach the engine at different
+    depths)."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("fastpen"):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def solve_enet_path(
     design, y, *, sample_weight, X_mean, norm2, center, coef, alphas, l1_ratio,
     penalty_factor, lower, upper, max_iter, tol, solver="cd", random=False, seeds=None,
@@ -573,6 +605,9 @@ def solve_enet_path(
     gaps = np.empty(n_alphas)
     n_iters = np.empty(n_alphas, dtype=np.intc)
     converged = np.empty(n_alphas, dtype=np.uint8)
+    warn_uncertified_free_features(
+        l1_base, l2_base, gram.norm2 if gram is not None else norm2, lower, upper,
+        gram.data.nbytes if gram is not None else design.data.nbytes)
     lower = _EMPTY if lower is None else lower
     upper = _EMPTY if upper is None else upper
     options = dict(

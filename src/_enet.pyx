@@ -47,9 +47,18 @@ def _kept(workspace, name, shape, dtype):
     return array is not None and array.shape == shape and array.dtype == dtype
 
 
-# most free features whose Gram matrix (FREE_MAX^2 doubles: 2 MB, three times: it, a
-# set's and its factor) a gap projects off
+# free features a gap projects off whatever the size of X: their Gram matrix, a set's
+# and its factor (three times FREE_MAX^2 doubles, 6.3 MB)
 FREE_MAX = 512
+
+
+def free_feature_limit(Py_ssize_t data_nbytes):
+    """How many free features (unpenalized, with an infinite bound) the gap projects
+    off for X whose values take `data_nbytes` bytes (the buffer of a dense X, the values
+    of a sparse one, or Q with Gram storage): FREE_MAX, or more while their three
+    m x m matrices stay within the size of X. Beyond it the gap adds their 1-D
+    decreases, which is not a bound (`solve_enet_path` warns)."""
+    return max(FREE_MAX, <Py_ssize_t> sqrt(data_nbytes / (3.0 * sizeof(double))))
 
 
 cdef double[::1] _free_gram(
@@ -437,9 +446,9 @@ def enet_solve_path(
     # the free features (unpenalized, with an infinite bound): a dual point must meet
     # their conjugates' constraints (see `project_off_free`), with Gram storage too
     # (their Gram matrix is then Q's entries); a uniform penalty has none
-    # (or only them, then the gap is the projected gradient's). Beyond FREE_MAX of them
-    # the gap falls back to adding their 1-D decreases (not a bound: fista could stop
-    # early there).
+    # (or only them, then the gap is the projected gradient's). Beyond
+    # `free_feature_limit` of them the gap falls back to adding their 1-D decreases (not
+    # a bound: fista could stop early there).
     cdef FreeFeatures free_space
     cdef feature_t[::1] free_list, free_features
     cdef double[::1] free_gram, free_doubles
@@ -453,7 +462,8 @@ def enet_solve_path(
         if lo != NULL:
             free = free[np.isneginf(np.asarray(lower)[free])
                         | np.isposinf(np.asarray(upper)[free])]
-        if 0 < free.size <= FREE_MAX and free.size < n_features:
+        if 0 < free.size < n_features and free.size <= free_feature_limit(
+                X_data.shape[0] * sizeof(floating)):
             m = free.size
             free_list = free.astype(np.int32)
             free_gram = _free_gram(data, indices, indptr, storage, n, sw, means, center,

@@ -144,6 +144,43 @@ def test_unpenalized_features_do_not_fake_convergence(sparse, dtype, fit_interce
                          lower=0.0 if positive else None) < 1e-2
 
 
+@pytest.mark.parametrize("solver", ["cd", "fista"])
+def test_many_unpenalized_features_keep_the_gap_a_bound(solver):
+    """The gap projects the dual point off the free columns through their Gram matrix,
+    up to 512 of them or more while its matrices stay within the size of X. 520 free
+    features of an 800 x 3000 X had fallen back to a gap that is not a bound: fista
+    stopped 0.3 targets above the optimum, and cd 0.007, both with dual_gap_ = 0
+    (fista 2e4 targets with 1500 of them, beyond the limit for this X: that warns)."""
+    rng = np.random.default_rng(4)
+    n, p, n_free = 800, 3000, 520
+    X = rng.standard_normal((n, p))
+    X[:, :n_free] += 0.5 * rng.standard_normal((n, 1))  # correlated free columns
+    y = X[:, :5].sum(1) + X[:, n_free:n_free + 10] @ rng.standard_normal(10) + (
+        rng.standard_normal(n))
+    penalty_factor = np.ones(p)
+    penalty_factor[:n_free] = 0.0
+    alpha = 0.05
+    common = dict(alpha=alpha, penalty_factor=penalty_factor, max_iter=100_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = fastpen.Lasso(solver=solver, tol=1e-6, **common).fit(X, y)
+    reference = fastpen.Lasso(tol=1e-13, **common).fit(X, y)
+
+    def value(m):
+        return objective(X, y, m.coef_, m.intercept_, alpha, 1.0, None, penalty_factor)
+
+    target = 1e-6 * np.sum((y - y.mean()) ** 2) / n
+    # (the reference is within 1e-7 of the target of the optimum)
+    assert value(model) - value(reference) <= model.dual_gap_ + 1e-7 * target
+    assert model.dual_gap_ <= target * (1 + 1e-6)
+
+    penalty_factor[:1500] = 0.0
+    limit = fastpen._enet.free_feature_limit(X.nbytes)
+    assert limit < 1500
+    with pytest.warns(UserWarning, match=f"more than the {limit} the duality gap"):
+        fastpen.Lasso(solver=solver, tol=1e-6, **common).fit(X, y)
+
+
 @pytest.mark.parametrize("unpenalized", [False, True])
 def test_float32_fista_certifies_its_rounded_coefficients_at_tight_targets(unpenalized):
     """fista on float32 X rounds its coefficients to float32 before the last gap. Built
