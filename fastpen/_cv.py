@@ -57,7 +57,8 @@ def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
         # (a Gram matrix passed as `precompute` is the whole data's: each fold computes
         # its own)
         X_mean, norm2, gram = statistics_and_gram(
-            design, sw_train, fit_intercept, use_gram(precompute, design, params["solver"]))
+            design, sw_train, fit_intercept, use_gram(precompute, design, params["solver"]),
+            solver=params["solver"])
         y_train = y[train]
     coef = np.zeros(n_features, dtype=X.dtype)
     mse = np.empty(alphas.size)
@@ -409,6 +410,14 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
 
         folds = list(check_cv(self.cv).split(X, y, **params))
+        if sw is not None:
+            for index, (_, test) in enumerate(folds):
+                if not np.any(sw[test] > 0):
+                    # (its weighted mean squared error is 0 / 0: scikit-learn raises too)
+                    raise ValueError(
+                        f"The sample weights of test fold {index} sum to zero: its "
+                        "weighted mean squared error is undefined. Use folds that "
+                        "each hold a sample of nonzero weight.")
         moments = None
         if _gram_folds(self.precompute, X, self.solver, folds):
             moments = _GramMoments(X, y, sw, self.fit_intercept, self.n_jobs, folds)
@@ -438,7 +447,9 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         self.alpha_ = float(grids[best_l1, best_alpha])
         self.l1_ratio_ = float(l1_ratios[best_l1])
         self.mse_path_ = np.squeeze(np.moveaxis(mse, 2, 1))
-        self.alphas_ = grids[0] if n_l1 == 1 else grids
+        given = not isinstance(self.alphas, numbers.Integral) or isinstance(self.alphas, bool)
+        # (scikit-learn: given alphas are one grid whatever the l1_ratios)
+        self.alphas_ = grids[0] if n_l1 == 1 or given else grids
         if self.store_path:
             self.coef_path_ = np.array([r[1][0] for r in results]).reshape(
                 n_l1, n_folds, X.shape[1], -1)

@@ -82,7 +82,10 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         True always, 'auto' when n_samples > n_features and X is dense (or sparse
         float64 with at least n_features^2 stored entries), or a given Q (checked
         against X on a few entries, as scikit-learn does). Same solution, different cost: an
-        epoch is O(n_features^2) instead of O(n_samples n_features).
+        epoch is O(n_features^2) instead of O(n_samples n_features). With an intercept
+        and a column whose mean exceeds 1e4 times its standard deviation, implicit
+        centring would cancel its digits: dense X with n_samples >= n_features then
+        takes the Gram matrix (centred exactly) whatever this says, and other X warn.
     max_iter : int, default=1000
         Maximum number of epochs (passes over the features).
     copy_X : bool, default=True
@@ -264,7 +267,8 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         coef = self._initial_coef(n_targets, n_features, X.dtype)
         X_mean, norm2, gram = statistics_and_gram(
             design, sample_weight, self.fit_intercept,
-            use_gram(self.precompute, design, self.solver), given_gram(self.precompute))
+            use_gram(self.precompute, design, self.solver), given_gram(self.precompute),
+            solver=self.solver)
         # one step constant serves every target
         lipschitz = (design.lipschitz(sample_weight, self.fit_intercept)
                      if self.solver != "cd" else None)

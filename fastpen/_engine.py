@@ -365,14 +365,57 @@ def _column(X, j):
     return X[:, [j]].toarray().ravel() if sp.issparse(X) else X[:, j]
 
 
-def statistics_and_gram(design, sample_weight, center, with_gram, given=None):
+# |mean| / standard deviation of a column beyond which implicit centring loses the
+# gradient: x_j^T S q - mean_j 1^T S q cancels about ratio^2 times the rounding
+CANCELLING_RATIO = 1e4
+
+
+def cancelling_means(X_mean, norm2, n_samples):
+    """Whether a column's mean is so large against its spread that implicit centring
+    (the engines' residual updates, see `statistics_and_gram`) would cancel it away."""
+    spread = np.sqrt(np.asarray(norm2) / n_samples)
+    varying = spread > 0
+    return bool(np.any(np.abs(np.asarray(X_mean)[varying])
+                       > CANCELLING_RATIO * spread[varying]))
+
+
+def statistics_and_gram(design, sample_weight, center, with_gram, given=None,
+                        solver="cd"):
     """Return (X_mean, norm2, gram): the column statistics (`Design.column_stats`) and,
     with `with_gram`, the :class:`GramDesign` (on the Gram matrix `given`, or computed;
-    computed from dense X, it brings the statistics from its own pass), else None."""
-    if not with_gram:
-        return (*design.column_stats(sample_weight, center), None)
-    gram = GramDesign(design, sample_weight, center, gram=given)
-    return gram.X_mean, gram.centred_norm2, gram
+    computed from dense X, it brings the statistics from its own pass), else None.
+
+    Without it, the engines centre X implicitly: their residual is y - X w, and a
+    gradient x_j^T S q - mean_j 1^T S q. With a column whose mean is more than
+    CANCELLING_RATIO times its spread (1e8 +- 1, say) that difference cancels most of
+    its digits, and coordinate descent diverged (coefficients of 1e96). There, on dense
+    X with n_samples >= n_features, coordinate descent runs on the Gram matrix instead,
+    which is centred with a shift and exact (and no larger than X). Elsewhere (wide or
+    sparse X, whose Gram matrix X^T S X - n m m^T cancels the same way, or proximal
+    gradient) a warning says to centre X first."""
+    if with_gram:
+        gram = GramDesign(design, sample_weight, center, gram=given)
+        if design.is_sparse and center and given is None:
+            _warn_if_cancelling(gram.X_mean, gram.centred_norm2, design.n_samples)
+        return gram.X_mean, gram.centred_norm2, gram
+    X_mean, norm2 = design.column_stats(sample_weight, center)
+    if not (center and cancelling_means(X_mean, norm2, design.n_samples)):
+        return X_mean, norm2, None
+    if solver == "cd" and not design.is_sparse and design.n_samples >= design.n_features:
+        gram = GramDesign(design, sample_weight, center, stats=(X_mean, norm2))
+        return X_mean, norm2, gram
+    _warn_if_cancelling(X_mean, norm2, design.n_samples)
+    return X_mean, norm2, None
+
+
+def _warn_if_cancelling(X_mean, norm2, n_samples):
+    if cancelling_means(X_mean, norm2, n_samples):
+        warnings.warn(
+            f"Some columns of X have a mean over {CANCELLING_RATIO:g} times their "
+            "standard deviation: centring them implicitly loses most of the precision "
+            "of the fit. Centre X first (subtract the column means); for dense X with "
+            "n_samples >= n_features, solver='cd' does it exactly.",
+            UserWarning, stacklevel=_user_stacklevel())
 
 
 def given_gram(precompute):
@@ -652,5 +695,9 @@ def solve_enet_path(
         intercepts = np.full(n_alphas, y_mean - float(np.dot(X_mean, coef)))
     else:
         intercepts = y_mean - coefs[:n_alphas].astype(np.float64) @ X_mean
+    # cd counts epochs in fractions (support sweeps, Newton steps) and checks the budget
+    # between them, so its count can pass max_iter by the last one's share: the budget
+    # is what was spent (scikit-learn's n_iter_ <= max_iter)
+    np.minimum(n_iters, max_iter, out=n_iters)
     return PathSolution(intercepts, gaps / n, tol_abs, n_iters, converged.astype(bool),
                         gaps)

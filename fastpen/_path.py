@@ -211,6 +211,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
     """
     name = "enet_path"
     check_real(l1_ratio, "l1_ratio", name, low=0, high=1)
+    check_real(eps, "eps", name, low=0, low_open=True)
     check_real(tol, "tol", name, low=0)
     max_iter = check_int(max_iter, "max_iter", name, low=1)
     check_bool(positive, "positive", name)
@@ -228,7 +229,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
     design = Design(X)
     X_mean, norm2, gram = statistics_and_gram(
         design, sw, fit_intercept, use_gram(precompute, design, solver),
-        given_gram(precompute))
+        given_gram(precompute), solver=solver)
     if isinstance(alphas, numbers.Integral) and not isinstance(alphas, bool):
         alphas = _grid(design, X_mean, y, sw, fit_intercept, pf, positive, l1_ratio, eps,
                        check_int(alphas, "alphas", name, low=1))

@@ -17,7 +17,8 @@ def check_real(value, name, owner, *, low=None, high=None, low_open=False, allow
     if value is None and allow_none:
         return value
     ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-    if ok and np.isnan(value):
+    if ok and not np.isfinite(value):
+        # (scikit-learn's intervals hold finite numbers only: inf is no alpha or tol)
         ok = False
     if ok and low is not None:
         ok = value > low if low_open else value >= low
@@ -93,9 +94,15 @@ def check_sample_weight(sample_weight, n_samples, dtype):
         raise ValueError("Input sample_weight contains NaN or infinity.")
     if np.any(sw < 0):
         raise ValueError("Negative values in data passed to `sample_weight`")
-    total = sw.sum()
-    if total <= 0:
+    if not np.any(sw > 0):
         raise ValueError("Sample weights must contain at least one non-zero number.")
+    with np.errstate(over="ignore"):
+        total = sw.sum()
+    if not np.isfinite(total):
+        # weights near the float64 maximum: their sum overflowed, and would have
+        # rescaled every weight to 0
+        sw = sw / sw.max()
+        total = sw.sum()
     return np.ascontiguousarray(sw * (n_samples / total), dtype=dtype)
 
 

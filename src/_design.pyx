@@ -173,10 +173,17 @@ def lipschitz_constant(
     return lam
 
 
+# the dtype rows are gathered into: X's own (fold copies, predictions), or float64
+# (moments, whatever the dtype of X)
+ctypedef fused gathered_t:
+    float
+    double
+
+
 cdef inline void gather_rows(
     const floating* X_data, Py_ssize_t n_samples, const Py_ssize_t* rows, Py_ssize_t m,
-    const Py_ssize_t* cols, Py_ssize_t n_cols, const double* shift, const floating* scale,
-    floating* out,
+    const Py_ssize_t* cols, Py_ssize_t n_cols, const double* shift, const gathered_t* scale,
+    gathered_t* out,
 ) noexcept nogil:
     """out (m x n_cols, Fortran) = (X[rows, cols] - shift[cols]) * scale[:, None] for a
     dense Fortran X: the one row gather of fold copies, moments and predictions.
@@ -193,14 +200,14 @@ cdef inline void gather_rows(
         offset = shift[cols[c] if cols != NULL else c] if shift != NULL else 0.0
         if scale != NULL:
             for r in range(m):
-                out[c * m + r] = <floating> ((X_data[col + rows[r]] - offset) * scale[r])
+                out[c * m + r] = <gathered_t> ((X_data[col + rows[r]] - offset) * scale[r])
         elif run:
             col += rows[0]
             for r in range(m):
-                out[c * m + r] = <floating> (X_data[col + r] - offset)
+                out[c * m + r] = <gathered_t> (X_data[col + r] - offset)
         else:
             for r in range(m):
-                out[c * m + r] = <floating> (X_data[col + rows[r]] - offset)
+                out[c * m + r] = <gathered_t> (X_data[col + rows[r]] - offset)
 
 
 def take_rows(
@@ -398,19 +405,22 @@ def row_moments(
     x_sum, xy_sum : ndarray of shape (n_features,), float64
     total, y_sum, yy_sum : float
     """
-    dtype = np.float32 if floating is float else np.float64
+    # the rows are gathered into float64 and their products summed in float64 for
+    # float32 X too: summed in float32 over n rows, Q was off by about sqrt(n) float32
+    # units, and the gaps computed on it no bound (n = 200000: coefficients 1.8e-6 from
+    # the float64 optimum, a suboptimality 1600 times the reported gap)
     cdef Py_ssize_t n_rows = rows.shape[0]
     cdef Py_ssize_t chunk = max(1, min(chunk_rows, n_rows))
-    buffer_arr = np.empty(chunk * n_features, dtype=dtype)
-    gram_arr = np.zeros((n_features, n_features), dtype=dtype, order="F")
-    scaled_arr = np.empty((2, chunk), dtype=dtype)
-    partial_arr = np.empty(n_features, dtype=dtype)
+    buffer_arr = np.empty(chunk * n_features)
+    gram_arr = np.zeros((n_features, n_features), order="F")
+    scaled_arr = np.empty((2, chunk))
+    partial_arr = np.empty(n_features)
     x_sum_arr = np.zeros(n_features)
     xy_sum_arr = np.zeros(n_features)
-    cdef floating[::1] buffer = buffer_arr
-    cdef floating[::1, :] gram = gram_arr
-    cdef floating[:, ::1] scaled = scaled_arr
-    cdef floating[::1] partial = partial_arr
+    cdef double[::1] buffer = buffer_arr
+    cdef double[::1, :] gram = gram_arr
+    cdef double[:, ::1] scaled = scaled_arr
+    cdef double[::1] partial = partial_arr
     cdef double[::1] x_sum = x_sum_arr
     cdef double[::1] xy_sum = xy_sum_arr
     cdef bint weighted = weights.shape[0] > 0
@@ -418,7 +428,7 @@ def row_moments(
     cdef double total = 0.0, y_sum = 0.0, yy_sum = 0.0, s, root, z
     cdef Py_ssize_t start, m, r, j
     cdef int m_int, p_int = <int> n_features, one = 1
-    cdef floating unit = 1.0
+    cdef double unit = 1.0
     cdef char* upper = b"U"
     cdef char* trans = b"T"
     if n_rows == 0 or n_features == 0:
@@ -435,17 +445,13 @@ def row_moments(
                 total += s
                 y_sum += s * z
                 yy_sum += s * z * z
-                scaled[0, r] = <floating> root
-                scaled[1, r] = <floating> (root * z)
+                scaled[0, r] = root
+                scaled[1, r] = root * z
             gather_rows(&X_data[0], n_samples, &rows[start], m, NULL, n_features,
                         &x_shift[0] if shifted else NULL,
                         &scaled[0, 0] if weighted else NULL, &buffer[0])
-            if floating is float:
-                ssyrk(upper, trans, &p_int, &m_int, &unit, &buffer[0], &m_int, &unit,
-                      &gram[0, 0], &p_int)
-            else:
-                dsyrk(upper, trans, &p_int, &m_int, &unit, &buffer[0], &m_int, &unit,
-                      &gram[0, 0], &p_int)
+            dsyrk(upper, trans, &p_int, &m_int, &unit, &buffer[0], &m_int, &unit,
+                  &gram[0, 0], &p_int)
             add_transposed_product(m_int, p_int, &buffer[0], &scaled[0, 0], &partial[0],
                                    &x_sum[0])
             add_transposed_product(m_int, p_int, &buffer[0], &scaled[1, 0], &partial[0],

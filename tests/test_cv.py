@@ -120,6 +120,24 @@ def test_bad_parameters():
         fastpen.LassoCV(alphas=[-1.0, 1.0]).fit(X, y)
     with pytest.raises(ValueError, match="multi-task|MultiTask"):
         fastpen.LassoCV().fit(X, np.column_stack([y, y]))
+    with pytest.raises(ValueError, match="eps"):
+        fastpen.LassoCV(eps=np.inf).fit(X, y)
+    # a test fold of zero total weight has no mean squared error (its NaN had chosen
+    # the largest alpha, and a model of zeros)
+    weights = np.ones(X.shape[0])
+    weights[:X.shape[0] // 3] = 0.0
+    with pytest.raises(ValueError, match="test fold 0"):
+        fastpen.LassoCV(cv=KFold(3)).fit(X, y, sample_weight=weights)
+
+
+def test_given_alphas_are_one_grid_for_every_l1_ratio():
+    """scikit-learn's alphas_ is the given grid (n_alphas,), whatever the l1_ratios;
+    a grid it makes has one row per l1_ratio."""
+    X, y = make_problem(seed=68)
+    given = fastpen.ElasticNetCV(l1_ratio=[0.2, 0.8], alphas=[0.01, 1.0, 0.1]).fit(X, y)
+    np.testing.assert_array_equal(given.alphas_, [1.0, 0.1, 0.01])
+    made = fastpen.ElasticNetCV(l1_ratio=[0.2, 0.8], alphas=5).fit(X, y)
+    assert made.alphas_.shape == (2, 5)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -361,6 +361,8 @@ def test_works_in_sklearn_tools():
         ({"l1_ratio": -0.1}, "l1_ratio"),
         ({"max_iter": 0}, "max_iter"),
         ({"tol": -1.0}, "tol"),
+        ({"alpha": np.inf}, "alpha"),
+        ({"tol": np.inf}, "tol"),
         ({"selection": "greedy"}, "selection"),
         ({"solver": "newton"}, "solver"),
         ({"solver": "fista", "selection": "random"}, "selection"),
@@ -375,6 +377,31 @@ def test_bad_parameters_raise(params, match):
     X, y = make_problem(seed=32)
     with pytest.raises(ValueError, match=match):
         fastpen.ElasticNet(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("precompute", [False, True])
+def test_n_iter_never_passes_max_iter(precompute):
+    """cd counts epochs in fractions and checks its budget between them: n_iter_ had
+    reached 15 with max_iter=10 (scikit-learn keeps n_iter_ <= max_iter)."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((30, 5))
+    y = X @ rng.standard_normal(5) + 0.1 * rng.standard_normal(30)
+    for max_iter in (5, 10, 100):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = fastpen.Lasso(alpha=0.01, tol=0.0, max_iter=max_iter,
+                                  precompute=precompute).fit(X, y)
+        assert 1 <= model.n_iter_ <= max_iter
+
+
+def test_huge_sample_weights_do_not_overflow():
+    """Weights whose sum overflows float64 (1e308 each) had all been rescaled to 0, and
+    the fit returned zeros: they are scaled by the largest first."""
+    X, y = make_problem(seed=34, n_samples=60)
+    expected = fastpen.Lasso(alpha=0.05).fit(X, y)
+    for model in (fastpen.Lasso(alpha=0.05), fastpen.LassoCV(alphas=[0.05], cv=3)):
+        model.fit(X, y, sample_weight=np.full(60, 1e308))
+        np.testing.assert_allclose(model.coef_, expected.coef_, rtol=1e-6, atol=1e-9)
 
 
 def test_bad_data_raise():

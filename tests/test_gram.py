@@ -34,6 +34,51 @@ def test_gram_matches_residual_updates(sparse, dtype, fit_intercept, weighted, l
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_means_that_would_cancel_take_the_exact_gram(dtype, weighted):
+    """Implicit centring's gradient x_j^T S q - mean_j 1^T S q cancels about
+    (mean / spread)^2 times the rounding: columns of 1e8 +- 1 (float64) made the
+    default fit diverge (coefficients of 1e96 on CSC X, dual_gap_ = inf on dense X).
+    Dense tall X then runs on the Gram matrix, centred with a shift and exact (even
+    with precompute=False); sparse X warns."""
+    rng = np.random.default_rng(19)
+    Z = rng.standard_normal((300, 6))
+    y = Z @ np.array([1.0, 2.0, 0.0, -1.0, 0.5, 0.0]) + 0.1 * rng.standard_normal(300)
+    shift = 1e8 if dtype == np.float64 else 3e4  # over 1e4 times the spread
+    X = np.asfortranarray(Z + shift, dtype=dtype)
+    sw = make_weights(300, seed=19) if weighted else None
+    # the same problem, centred in float64 first: the reference (the intercept absorbs it)
+    X_centred = X.astype(np.float64) - np.average(X.astype(np.float64), axis=0, weights=sw)
+    common = dict(alpha=0.01, tol=1e-8, max_iter=10_000)
+    expected = fastpen.Lasso(**common).fit(X_centred, y, sample_weight=sw).coef_
+    for model in (fastpen.Lasso(**common), fastpen.LassoCV(alphas=[0.01], cv=3, tol=1e-8,
+                                                           precompute=False)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model.fit(X, y, sample_weight=sw)
+        np.testing.assert_allclose(model.coef_, expected, atol=1e-6)
+    with warnings.catch_warnings():
+        # (those fits lose the precision the warning speaks of)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(UserWarning, match="mean over 10000 times"):
+            fastpen.Lasso(**common).fit(sp.csc_matrix(X), y, sample_weight=sw)
+        with pytest.warns(UserWarning, match="mean over 10000 times"):
+            fastpen.Lasso(solver="fista", **common).fit(X, y, sample_weight=sw)
+
+
+def test_float32_gram_sums_in_float64():
+    """The Gram matrix of float32 X is that of its values in float64: its rows had been
+    summed in float32 (ssyrk), off by about sqrt(n) float32 units, and the gaps
+    computed on it bounded another problem (n = 200000: coefficients 1.8e-6 from the
+    float64 optimum, a suboptimality 1600 times the reported gap)."""
+    rng = np.random.default_rng(0)
+    X = np.asfortranarray(rng.standard_normal((50_000, 5)) + 2.0, dtype=np.float32)
+    exact = X.astype(np.float64) - X.astype(np.float64).mean(axis=0)
+    Q = fastpen._engine.GramDesign(Design(X), None, True).Q
+    np.testing.assert_allclose(Q, exact.T @ exact, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 def test_gram_centres_large_means_without_cancelling_them(dtype, weighted):
     # X^T X - n m m^T in float32 loses every digit of a column of mean 1000 (the
     # coefficients came out wrong by 2.5); the rows are centred before their products

@@ -342,3 +342,11 @@ def test_engine_reads_the_column_means_only_when_centring(sparse):
         solve(np.zeros(n_features - 1), True)
     with pytest.raises(ValueError, match="X_mean"):
         solve(np.zeros(2 * n_features)[::2], True)
+
+
+@pytest.mark.parametrize("eps", [-1.0, 0.0, np.inf])
+def test_path_rejects_a_bad_eps(eps):
+    """enet_path made its grid from any eps: -1 gave NaN alphas, 0 numpy's error."""
+    X, y = make_problem(seed=69)
+    with pytest.raises(ValueError, match="'eps' parameter of enet_path"):
+        fastpen.lasso_path(X, y, eps=eps)
