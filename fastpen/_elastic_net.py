@@ -275,7 +275,10 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         random = self.selection == "random"
         rng = check_random_state(self.random_state) if random else None
 
-        intercepts = np.zeros(n_targets, dtype=X.dtype)
+        # float64: the gap certifies coef_ with this intercept (y_mean - X_mean . coef_);
+        # rounded to float32 it was up to half a float32 unit off (5e-4 at 1e4), a loss
+        # the gap did not cover. A single target's is a Python float anyway
+        intercepts = np.zeros(n_targets)
         gaps = np.zeros(n_targets, dtype=X.dtype)
         n_iters = []
         for k in range(n_targets):
@@ -304,7 +307,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
             self.n_iter_ = n_iters[0]
         else:
             self.coef_ = coef[0] if n_targets == 1 else coef
-            self.intercept_ = intercepts if self.fit_intercept else 0.0
+            self.intercept_ = intercepts.astype(X.dtype) if self.fit_intercept else 0.0
             if n_targets == 1:
                 self.dual_gap_ = gaps[0]
                 self.n_iter_ = n_iters[0]

@@ -92,9 +92,17 @@ class GramDesign:
             self._check(Q, X, sample_weight)
         elif design.is_sparse:
             self.X_mean, centred_norm2 = stats or design.column_stats(sample_weight, center)
-            Q = sparse_gram(X, sample_weight)
-            if center:
-                Q -= n * np.outer(self.X_mean, self.X_mean)
+            # scipy's products of float32 X are summed in float32 (for n_features^2
+            # over nnz): their difference with n m m^T cancels from ratios of about 10
+            # (a coefficient of 19.1 for 1.025 at a mean of 1e3 +- 1)
+            ratio = CANCELLING_RATIO if X.dtype == np.float64 or (
+                X.shape[1] ** 2 <= X.nnz) else 10.0
+            if center and cancelling_means(self.X_mean, centred_norm2, n, ratio):
+                Q = _centred_rows_gram(X, sample_weight, self.X_mean)
+            else:
+                Q = sparse_gram(X, sample_weight)
+                if center:
+                    Q -= n * np.outer(self.X_mean, self.X_mean)
         else:
             Q, self.X_mean, centred_norm2 = self._dense_gram(
                 X, sample_weight, center, None if stats is None else stats[0])
@@ -327,6 +335,26 @@ def mixed_budget(X):
     return max(CHUNK, -(-X.nnz // 16))
 
 
+def _centred_rows_gram(X, weights, X_mean):
+    """Xc^T S Xc of a sparse X from its rows centred in float64, a chunk at a time.
+
+    For columns whose mean is far above their spread (`cancelling_means`), where
+    X^T S X - n m m^T cancels their digits (coefficients off by 18 on a float32 column
+    of mean 1e4): such columns are dense anyway, and the chunks are n_features wide.
+    """
+    p = X.shape[1]
+    rows = X.tocsr()
+    Q = np.zeros((p, p))
+    step = max(1, CHUNK // (8 * max(p, 1)))
+    for start in range(0, X.shape[0], step):
+        stop = min(start + step, X.shape[0])
+        B = rows[start:stop].toarray().astype(np.float64) - X_mean
+        if weights is not None:
+            B *= np.sqrt(np.asarray(weights[start:stop], dtype=np.float64))[:, None]
+        Q += B.T @ B
+    return Q
+
+
 def sparse_gram(X, weights):
     """X^T S X of a CSC or CSR X as a dense float64 array, with bounded temporaries.
 
@@ -335,7 +363,7 @@ def sparse_gram(X, weights):
     on the arithmetic. Otherwise scipy, which multiplies two sparse matrices in one
     format, converting the other operand: a product of X.T with X converts a whole copy
     of X. Blocks of X's compressed axis keep every conversion (and the weighted copy) to
-    one block.
+    one block. (scipy sums float32 X's products in float32.)
     """
     p = X.shape[1]
     if X.format == "csc" and p * p <= X.nnz:
@@ -370,13 +398,13 @@ def _column(X, j):
 CANCELLING_RATIO = 1e4
 
 
-def cancelling_means(X_mean, norm2, n_samples):
-    """Whether a column's mean is so large against its spread that implicit centring
-    (the engines' residual updates, see `statistics_and_gram`) would cancel it away."""
+def cancelling_means(X_mean, norm2, n_samples, ratio=CANCELLING_RATIO):
+    """Whether a column's mean is over `ratio` times its spread: so large that implicit
+    centring (the engines' residual updates, see `statistics_and_gram`) would cancel
+    it away."""
     spread = np.sqrt(np.asarray(norm2) / n_samples)
     varying = spread > 0
-    return bool(np.any(np.abs(np.asarray(X_mean)[varying])
-                       > CANCELLING_RATIO * spread[varying]))
+    return bool(np.any(np.abs(np.asarray(X_mean)[varying]) > ratio * spread[varying]))
 
 
 def statistics_and_gram(design, sample_weight, center, with_gram, given=None,
@@ -388,32 +416,32 @@ def statistics_and_gram(design, sample_weight, center, with_gram, given=None,
     Without it, the engines centre X implicitly: their residual is y - X w, and a
     gradient x_j^T S q - mean_j 1^T S q. With a column whose mean is more than
     CANCELLING_RATIO times its spread (1e8 +- 1, say) that difference cancels most of
-    its digits, and coordinate descent diverged (coefficients of 1e96). There, on dense
-    X with n_samples >= n_features, coordinate descent runs on the Gram matrix instead,
-    which is centred with a shift and exact (and no larger than X). Elsewhere (wide or
-    sparse X, whose Gram matrix X^T S X - n m m^T cancels the same way, or proximal
-    gradient) a warning says to centre X first."""
+    its digits, and coordinate descent diverged (coefficients of 1e96). There, with
+    n_samples >= n_features (and, for sparse X, n_features^2 stored entries at most),
+    coordinate descent runs on the Gram matrix instead, which is then centred exactly
+    (a shift for dense X, centred rows for sparse X) and no larger than X. Elsewhere
+    (wide X, or proximal gradient) a warning says to centre X first."""
     if with_gram:
         gram = GramDesign(design, sample_weight, center, gram=given)
-        if design.is_sparse and center and given is None:
-            _warn_if_cancelling(gram.X_mean, gram.centred_norm2, design.n_samples)
         return gram.X_mean, gram.centred_norm2, gram
     X_mean, norm2 = design.column_stats(sample_weight, center)
     if not (center and cancelling_means(X_mean, norm2, design.n_samples)):
         return X_mean, norm2, None
-    if solver == "cd" and not design.is_sparse and design.n_samples >= design.n_features:
+    n, p = design.n_samples, design.n_features
+    if solver == "cd" and n >= p and (not design.is_sparse or p * p <= design.data.size):
         gram = GramDesign(design, sample_weight, center, stats=(X_mean, norm2))
         return X_mean, norm2, gram
-    _warn_if_cancelling(X_mean, norm2, design.n_samples)
+    _warn_if_cancelling(X_mean, norm2, n)
     return X_mean, norm2, None
 
 
 def _warn_if_cancelling(X_mean, norm2, n_samples):
+    """The warning of `statistics_and_gram` for means it cannot centre exactly."""
     if cancelling_means(X_mean, norm2, n_samples):
         warnings.warn(
             f"Some columns of X have a mean over {CANCELLING_RATIO:g} times their "
             "standard deviation: centring them implicitly loses most of the precision "
-            "of the fit. Centre X first (subtract the column means); for dense X with "
+            "of the fit. Centre X first (subtract the column means); with "
             "n_samples >= n_features, solver='cd' does it exactly.",
             UserWarning, stacklevel=_user_stacklevel())
 
@@ -554,7 +582,7 @@ def warn_uncertified_free_features(l1_base, l2_base, norm2, lower, upper, data_n
         free &= np.isneginf(lower) | np.isposinf(upper)
     count = int(np.count_nonzero(free))
     limit = _enet.free_feature_limit(data_nbytes)
-    if limit < count < free.size:
+    if count > limit:
         warnings.warn(
             f"{count} features are unpenalized (penalty_factor 0) with no finite bound on "
             f"both sides, more than the {limit} the duality gap can project off for "

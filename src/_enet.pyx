@@ -323,6 +323,13 @@ def enet_solve_path(
         coef = &coef_space[0]
     else:
         coef = &w_double[0]
+    # a start outside the bounds (a warm start or coef_init from looser ones) is
+    # clipped into them: the engines' iterates stay feasible from there, and their gap
+    # has no term for a point outside (a start at the old optimum was returned as
+    # converged, outside the new bounds)
+    if lo != NULL:
+        for feature in range(n_features):
+            coef[feature] = min(max(coef[feature], lo[feature]), hi[feature])
     # what the call before handed over (see `continues`): the certified gradient (in
     # `grad`) with the sums of its residual, and whether the bounds' anchor is valid;
     # invalid until this call ends normally
@@ -462,8 +469,7 @@ def enet_solve_path(
         if lo != NULL:
             free = free[np.isneginf(np.asarray(lower)[free])
                         | np.isposinf(np.asarray(upper)[free])]
-        if 0 < free.size < n_features and free.size <= free_feature_limit(
-                X_data.shape[0] * sizeof(floating)):
+        if 0 < free.size <= free_feature_limit(X_data.shape[0] * sizeof(floating)):
             m = free.size
             free_list = free.astype(np.int32)
             free_gram = _free_gram(data, indices, indptr, storage, n, sw, means, center,

@@ -571,7 +571,12 @@ cdef inline int check_interrupt(Progress* progress) except -1 nogil:
 
 
 cdef inline GapKind gap_kind(Py_ssize_t p, PenaltyWeights penalty) noexcept nogil:
-    """Which dual certifies the penalty: any l1 > 0, else any l2 > 0, else none."""
+    """Which dual certifies the penalty: any l1 > 0, else any l2 > 0, else none.
+    Every feature unpenalized by its factors (not a uniform alpha = 0, which keeps
+    scikit-learn's rule): the exact dual of least squares, from the residual projected
+    off their columns (`project_off_free`); its gap is the suboptimality, where the
+    projected gradient's squared norm is in other units (fits stopped 8 targets above
+    the optimum)."""
     cdef Py_ssize_t j
     cdef GapKind kind = GAP_NONE
     for j in range(p):
@@ -579,6 +584,8 @@ cdef inline GapKind gap_kind(Py_ssize_t p, PenaltyWeights penalty) noexcept nogi
             return GAP_L1
         if l2_weight(penalty, j) > 0.0:
             kind = GAP_L2
+    if kind == GAP_NONE and penalty.free != NULL:
+        return GAP_L2
     return kind
 
 

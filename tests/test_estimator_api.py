@@ -507,3 +507,39 @@ def test_fit_releases_the_gil():
     thread.join()
     # a GIL-holding fit would leave this loop a handful of switch intervals at most
     assert ticks > 10_000
+
+
+@pytest.mark.parametrize("solver", ["cd", "fista"])
+@pytest.mark.parametrize("precompute", [False, True])
+def test_a_start_outside_new_bounds_is_clipped_into_them(solver, precompute):
+    """A warm start (or coef_init) from looser bounds had been returned as it was,
+    outside the new ones, with dual_gap_ = 0 and n_iter_ = 0: the gap has no term for
+    a point outside the box. The start is clipped into it first."""
+    if solver == "fista" and precompute:
+        pytest.skip("Gram storage is for cd")
+    X, y = make_problem(seed=36, n_samples=80, n_features=20)
+    common = dict(alpha=0.01, solver=solver, precompute=precompute, tol=1e-8,
+                  max_iter=100_000)
+    for bounds in (dict(positive=True), dict(lower_bounds=-0.2, upper_bounds=0.2)):
+        model = fastpen.Lasso(warm_start=True, **common).fit(X, y)
+        assert model.coef_.min() < -0.2  # the start lies outside both boxes
+        model.set_params(**bounds).fit(X, y)
+        cold = fastpen.Lasso(**common, **bounds).fit(X, y)
+        lower = 0.0 if "positive" in bounds else -0.2
+        assert model.coef_.min() >= lower
+        np.testing.assert_allclose(model.coef_, cold.coef_, atol=1e-4)
+    _, coefs, _ = fastpen.lasso_path(X, y, alphas=[0.01], coef_init=model.coef_ * 0 - 1.0,
+                                     lower_bounds=-0.2, upper_bounds=0.2, solver=solver)
+    assert coefs.min() >= -0.2
+
+
+def test_float32_intercept_is_the_certified_one():
+    """The gap certifies coef_ with the intercept y_mean - X_mean . coef_ in float64;
+    rounded to float32 it was half a float32 unit off (5e-4 at 1e4)."""
+    rng = np.random.default_rng(37)
+    X = rng.standard_normal((200, 5)).astype(np.float32)
+    y = (X @ rng.standard_normal(5) + 1e4).astype(np.float32)
+    model = fastpen.Lasso(alpha=0.01, tol=1e-8).fit(X, y)
+    exact = (np.mean(y, dtype=np.float64)
+             - X.astype(np.float64).mean(axis=0) @ model.coef_.astype(np.float64))
+    assert model.intercept_ == pytest.approx(exact, rel=1e-12)

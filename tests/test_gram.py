@@ -38,8 +38,8 @@ def test_means_that_would_cancel_take_the_exact_gram(dtype, weighted):
     """Implicit centring's gradient x_j^T S q - mean_j 1^T S q cancels about
     (mean / spread)^2 times the rounding: columns of 1e8 +- 1 (float64) made the
     default fit diverge (coefficients of 1e96 on CSC X, dual_gap_ = inf on dense X).
-    Dense tall X then runs on the Gram matrix, centred with a shift and exact (even
-    with precompute=False); sparse X warns."""
+    Tall X then runs on the Gram matrix, centred exactly (even with precompute=False);
+    wide X and fista warn."""
     rng = np.random.default_rng(19)
     Z = rng.standard_normal((300, 6))
     y = Z @ np.array([1.0, 2.0, 0.0, -1.0, 0.5, 0.0]) + 0.1 * rng.standard_normal(300)
@@ -50,19 +50,21 @@ def test_means_that_would_cancel_take_the_exact_gram(dtype, weighted):
     X_centred = X.astype(np.float64) - np.average(X.astype(np.float64), axis=0, weights=sw)
     common = dict(alpha=0.01, tol=1e-8, max_iter=10_000)
     expected = fastpen.Lasso(**common).fit(X_centred, y, sample_weight=sw).coef_
-    for model in (fastpen.Lasso(**common), fastpen.LassoCV(alphas=[0.01], cv=3, tol=1e-8,
-                                                           precompute=False)):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            model.fit(X, y, sample_weight=sw)
-        np.testing.assert_allclose(model.coef_, expected, atol=1e-6)
+    for data in (X, sp.csc_matrix(X)):
+        for model in (fastpen.Lasso(**common),
+                      fastpen.LassoCV(alphas=[0.01], cv=3, tol=1e-8, precompute=False)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                model.fit(data, y, sample_weight=sw)
+            np.testing.assert_allclose(model.coef_, expected, atol=1e-6)
     with warnings.catch_warnings():
         # (those fits lose the precision the warning speaks of)
         warnings.simplefilter("ignore", ConvergenceWarning)
         with pytest.warns(UserWarning, match="mean over 10000 times"):
-            fastpen.Lasso(**common).fit(sp.csc_matrix(X), y, sample_weight=sw)
-        with pytest.warns(UserWarning, match="mean over 10000 times"):
             fastpen.Lasso(solver="fista", **common).fit(X, y, sample_weight=sw)
+        # wide: its Gram matrix would outgrow X
+        with pytest.warns(UserWarning, match="mean over 10000 times"):
+            fastpen.Lasso(**common).fit(X[:4], y[:4])
 
 
 def test_float32_gram_sums_in_float64():
@@ -259,3 +261,22 @@ def test_float32_meets_tight_targets_with_and_without_gram(l1_ratio, precompute)
     intercept = np.mean(y64 - X64 @ coef)
     assert (objective(X64, y64, coef, intercept, 0.01, l1_ratio)
             - objective(X64, y64, best.coef_, best.intercept_, 0.01, l1_ratio)) <= target
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sparse_gram_centres_a_large_mean_exactly(dtype):
+    """Sparse X's Q = X^T S X - n m m^T cancels a large mean's digits, and in float32
+    scipy sums the products in float32 too (a coefficient of 19.1 for 1.025): columns
+    whose mean passes the limit are centred row by row in float64 instead."""
+    rng = np.random.default_rng(5)
+    n, p = 400, 100  # p^2 > nnz: scipy's product
+    Z = sp.random(n, p, density=0.02, random_state=5, format="csc").toarray()
+    Z[:, 0] = 1e3 + rng.standard_normal(n)  # dense, mean 1000 +- 1
+    y = Z[:, 0] - 1e3 + Z[:, 1:4].sum(axis=1) + 0.1 * rng.standard_normal(n)
+    X = sp.csc_matrix(Z.astype(dtype))
+    centred = Z.astype(dtype).astype(np.float64)
+    centred -= centred.mean(axis=0)
+    expected = fastpen.Lasso(alpha=1e-3, tol=1e-10).fit(centred, y).coef_
+    for precompute in (True, "auto"):
+        model = fastpen.Lasso(alpha=1e-3, tol=1e-10, precompute=precompute).fit(X, y)
+        np.testing.assert_allclose(model.coef_, expected, atol=1e-5)

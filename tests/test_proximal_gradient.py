@@ -311,3 +311,30 @@ def test_collinear_unpenalized_features(sparse):
               - objective(X_reduced, y, reference.coef_, reference.intercept_, 0.5, 0.7,
                           sample_weight, penalty_factor[:300]))
     assert excess <= target
+
+
+@pytest.mark.parametrize("solver", ["cd", "fista"])
+@pytest.mark.parametrize("positive", [False, True])
+def test_every_feature_unpenalized_reports_its_suboptimality(solver, positive):
+    """penalty_factor all 0 is (bounded) least squares. Its gap had been the projected
+    gradient's squared norm, in other units: fits stopped 8 targets above the optimum.
+    The dual point is now the residual projected off every column: for least squares
+    its gap is the suboptimality itself."""
+    rng = np.random.default_rng(0)
+    n, p = 100, 20
+    X = np.asfortranarray(0.05 * rng.standard_normal((n, p)) + rng.standard_normal((n, 1)))
+    y = X[:, :3].sum(axis=1) + 0.1 * rng.standard_normal(n)
+    common = dict(alpha=0.1, penalty_factor=np.zeros(p), positive=positive,
+                  max_iter=100_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = fastpen.Lasso(solver=solver, tol=1e-4, **common).fit(X, y)
+    reference = fastpen.Lasso(solver="cd", tol=1e-13, **common).fit(X, y)
+
+    def value(m):
+        return objective(X, y, m.coef_, m.intercept_, 0.1, 1.0, None, np.zeros(p))
+
+    target = 1e-4 * np.mean((y - y.mean()) ** 2)
+    excess = value(model) - value(reference)
+    assert excess <= model.dual_gap_ + 1e-9 * target
+    assert model.dual_gap_ <= target
