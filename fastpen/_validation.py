@@ -103,7 +103,38 @@ def check_sample_weight(sample_weight, n_samples, dtype):
         # rescaled every weight to 0
         sw = sw / sw.max()
         total = sw.sum()
-    return np.ascontiguousarray(sw * (n_samples / total), dtype=dtype)
+    sw = sw * (n_samples / total)
+    if np.dtype(dtype) == np.float32:
+        sw = _float32_summing_to(sw, n_samples)
+    return np.ascontiguousarray(sw, dtype=dtype)
+
+
+def _float32_summing_to(weights, total):
+    """float32 weights near `weights` (float64, summing to `total`) whose exact sum is
+    `total`. The engines take the weights in X's dtype and their sum for n_samples: cast
+    one by one, float32 weights summed to n only to about 1e-7, and the centring terms
+    (n mean_j, 1^T S q / n) amplified that by the columns' squared means (coordinate
+    descent diverged on float32 columns of mean 1e3). Rounded to the grid of the largest
+    weight's float32 unit g instead, their sum is a multiple of g, as n is, and the
+    difference is spread over the largest weights, one unit each (a relative change of
+    at most 1.2e-7 to each)."""
+    largest = np.float32(weights.max())
+    unit = float(np.spacing(largest))
+    if unit > 1.0 or total / unit >= 2.0**52:
+        return weights  # (weights beyond 2^24, or n beyond the grid: left as they are)
+    steps = np.rint(weights / unit)
+    missing = int(round(total / unit - steps.sum()))
+    if missing:
+        # the largest weights take one unit each (in their binade a unit is an ulp);
+        # there are enough of them: each weight was off by at most half a unit
+        order = np.argsort(steps)[::-1]
+        quotient, remainder = divmod(abs(missing), len(order))
+        change = np.full(len(order), quotient, dtype=np.float64)
+        change[:remainder] += 1
+        steps[order] += np.sign(missing) * change
+        if np.any(steps < 0):
+            return weights
+    return steps * unit
 
 
 def check_feature_vector(values, name, n_features, *, default):
