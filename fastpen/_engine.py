@@ -575,8 +575,9 @@ def warn_uncertified_free_features(l1_base, l2_base, norm2, lower, upper, data_n
     """Warn when more features are unpenalized, with an infinite bound, than the gap
     can project off (`fastpen._enet.free_feature_limit`): the gap then adds their 1-D
     decreases, an estimate that is not a bound on the suboptimality."""
-    if l1_base.strides == (0,) and l2_base.strides == (0,):
-        return  # uniform: no feature or every feature is unpenalized, both certified
+    if l1_base.strides == (0,) and l2_base.strides == (0,) and (
+            l1_base.size == 0 or l1_base[0] != 0.0 or l2_base[0] != 0.0):
+        return  # a uniform penalty: no feature unpenalized
     free = (l1_base == 0.0) & (l2_base == 0.0) & (np.asarray(norm2) > 0.0)
     if lower is not None and lower.size:
         free &= np.isneginf(lower) | np.isposinf(upper)

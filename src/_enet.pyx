@@ -463,7 +463,9 @@ def enet_solve_path(
     cdef char[::1] free_chosen
     cdef Py_ssize_t m
     penalty.free = NULL
-    if not uniform:
+    # (a uniform zero base is a zero penalty_factor, every feature free; alpha = 0
+    # scales a nonzero base to 0 and keeps scikit-learn's rule)
+    if not uniform or (l1_base[0] == 0.0 and l2_base[0] == 0.0):
         free = np.flatnonzero((np.asarray(l1_base) == 0.0) & (np.asarray(l2_base) == 0.0)
                               & (np.asarray(norm2) > 0.0))
         if lo != NULL:

@@ -315,7 +315,8 @@ def test_collinear_unpenalized_features(sparse):
 
 @pytest.mark.parametrize("solver", ["cd", "fista"])
 @pytest.mark.parametrize("positive", [False, True])
-def test_every_feature_unpenalized_reports_its_suboptimality(solver, positive):
+@pytest.mark.parametrize("scalar", [False, True], ids=["array", "scalar"])
+def test_every_feature_unpenalized_reports_its_suboptimality(solver, positive, scalar):
     """penalty_factor all 0 is (bounded) least squares. Its gap had been the projected
     gradient's squared norm, in other units: fits stopped 8 targets above the optimum.
     The dual point is now the residual projected off every column: for least squares
@@ -324,8 +325,8 @@ def test_every_feature_unpenalized_reports_its_suboptimality(solver, positive):
     n, p = 100, 20
     X = np.asfortranarray(0.05 * rng.standard_normal((n, p)) + rng.standard_normal((n, 1)))
     y = X[:, :3].sum(axis=1) + 0.1 * rng.standard_normal(n)
-    common = dict(alpha=0.1, penalty_factor=np.zeros(p), positive=positive,
-                  max_iter=100_000)
+    common = dict(alpha=0.1, penalty_factor=0.0 if scalar else np.zeros(p),
+                  positive=positive, max_iter=100_000)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         model = fastpen.Lasso(solver=solver, tol=1e-4, **common).fit(X, y)
