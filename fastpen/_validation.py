@@ -116,8 +116,9 @@ def _float32_summing_to(weights, total):
     (n mean_j, 1^T S q / n) amplified that by the columns' squared means (coordinate
     descent diverged on float32 columns of mean 1e3). Rounded to the grid of the largest
     weight's float32 unit g instead, their sum is a multiple of g, as n is, and the
-    difference is spread over the largest weights, one unit each (a relative change of
-    at most 1.2e-7 to each)."""
+    difference is spread over the largest weights, one unit each. Where that grid would
+    move a small weight by more than 1e-6 of itself (weights spanning over about 16
+    times), they are cast one by one as before: a float32 grid cannot keep both."""
     largest = np.float32(weights.max())
     unit = float(np.spacing(largest))
     if unit > 1.0 or total / unit >= 2.0**52:
@@ -132,9 +133,11 @@ def _float32_summing_to(weights, total):
         change = np.full(len(order), quotient, dtype=np.float64)
         change[:remainder] += 1
         steps[order] += np.sign(missing) * change
-        if np.any(steps < 0):
-            return weights
-    return steps * unit
+    rounded = steps * unit
+    positive = weights > 0
+    if np.any(np.abs(rounded[positive] - weights[positive]) > 1e-6 * weights[positive]):
+        return weights
+    return rounded
 
 
 def check_feature_vector(values, name, n_features, *, default):
