@@ -92,15 +92,15 @@ class GramDesign:
             self._check(Q, X, sample_weight)
         elif design.is_sparse:
             self.X_mean, centred_norm2 = stats or design.column_stats(sample_weight, center)
-            # scipy's products of float32 X are summed in float32 (for n_features^2
-            # over nnz): their difference with n m m^T cancels from ratios of about 10
-            # (a coefficient of 19.1 for 1.025 at a mean of 1e3 +- 1)
-            ratio = CANCELLING_RATIO if X.dtype == np.float64 or (
-                X.shape[1] ** 2 <= X.nnz) else 10.0
-            if center and cancelling_means(self.X_mean, centred_norm2, n, ratio):
+            if center and cancelling_means(self.X_mean, centred_norm2, n):
                 Q = _centred_rows_gram(X, sample_weight, self.X_mean)
             else:
-                Q = sparse_gram(X, sample_weight)
+                # scipy multiplies float32 X in float32 (for n_features^2 over nnz):
+                # its products summed in float32, minus n m m^T, gave a coefficient of
+                # 19.1 for 1.025 at a mean of 1e3 +- 1. In float64 instead; Q's p^2
+                # doubles outweigh that copy of X's nnz entries there
+                wide = X.dtype != np.float64 and X.shape[1] ** 2 > X.nnz
+                Q = sparse_gram(X.astype(np.float64) if wide else X, sample_weight)
                 if center:
                     Q -= n * np.outer(self.X_mean, self.X_mean)
         else:
@@ -339,8 +339,8 @@ def _centred_rows_gram(X, weights, X_mean):
     """Xc^T S Xc of a sparse X from its rows centred in float64, a chunk at a time.
 
     For columns whose mean is far above their spread (`cancelling_means`), where
-    X^T S X - n m m^T cancels their digits (coefficients off by 18 on a float32 column
-    of mean 1e4): such columns are dense anyway, and the chunks are n_features wide.
+    X^T S X - n m m^T cancels their digits: such columns are dense anyway, and the
+    chunks are n_features wide.
     """
     p = X.shape[1]
     rows = X.tocsr()
@@ -363,7 +363,7 @@ def sparse_gram(X, weights):
     on the arithmetic. Otherwise scipy, which multiplies two sparse matrices in one
     format, converting the other operand: a product of X.T with X converts a whole copy
     of X. Blocks of X's compressed axis keep every conversion (and the weighted copy) to
-    one block. (scipy sums float32 X's products in float32.)
+    one block. (scipy sums float32 X's products in float32: `GramDesign` converts.)
     """
     p = X.shape[1]
     if X.format == "csc" and p * p <= X.nnz:

@@ -308,8 +308,11 @@ class _Centred:
         """Z^T Z, p x p, float64."""
         if self.sparse:
             G = self._sparse_gram()
+            # (float64 products keep 1e8 of cancellation to 1e-8; scipy sums float32
+            # X's in float32)
+            limit = _CANCELLATION_LIMIT if self.dtype != np.float64 else 1e8
             if not (self.center and self._cancels(
-                    _sparse_col_sq_sums(self.X, self.sw), np.diag(G), alpha_min)):
+                    _sparse_col_sq_sums(self.X, self.sw), np.diag(G), alpha_min, limit)):
                 return G
             # X^T S X - W m m^T cancelled the digits of large means (error 3.6e3 at
             # means of 1e8 +- 1): the rows centred a chunk at a time instead (the
@@ -327,10 +330,10 @@ class _Centred:
                 return G
         return self._chunked_gram()
 
-    def _cancels(self, raw, centred, alpha_min):
+    def _cancels(self, raw, centred, alpha_min, limit=_CANCELLATION_LIMIT):
         scale = np.maximum(centred, 0.0) + alpha_min
         scale = np.maximum(scale, np.finfo(np.float64).tiny)
-        return bool(np.any(raw > _CANCELLATION_LIMIT * scale))
+        return bool(np.any(raw > limit * scale))
 
     def _chunked_gram(self):
         """sum over row chunks of B^T B with B = S^{1/2} (X_rows - xbar): exact centring."""

@@ -135,7 +135,8 @@ def _float32_summing_to(weights, total):
         steps[order] += np.sign(missing) * change
     rounded = steps * unit
     positive = weights > 0
-    if np.any(np.abs(rounded[positive] - weights[positive]) > 1e-6 * weights[positive]):
+    if np.any(rounded[~positive] != 0) or np.any(
+            np.abs(rounded[positive] - weights[positive]) > 1e-6 * weights[positive]):
         return weights
     return rounded
 

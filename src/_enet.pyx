@@ -487,6 +487,8 @@ def enet_solve_path(
             free_chosen = np.zeros(m, dtype=np.int8)
             free_space.features = &free_list[0]
             free_space.count = m
+            free_space.every_feature = (not np.any(np.asarray(l1_base))
+                                        and not np.any(np.asarray(l2_base)))
             free_space.gram = &free_gram[0]
             free_space.members = &free_ints[0]
             free_space.n_members = -1

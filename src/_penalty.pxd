@@ -25,6 +25,9 @@ cdef struct FreeFeatures:
     Py_ssize_t count
     const double* gram
     const double* inverse_norms
+    # every penalty factor is 0 (every feature unpenalized at any alpha): the gap is
+    # then least squares' exact dual (`gap_kind`)
+    bint every_feature
     # the set last projected off: its members' positions in `features` (n_members of
     # them; -1 before the first gap), the lower Cholesky factor of its Gram matrix
     # scaled to a unit diagonal (`factor`, leading dimension n_members, pivoted:
