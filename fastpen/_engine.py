@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _design, _enet
+from ._enet import free_feature_limit, free_feature_set
 from ._validation import design_arrays
 
 _EMPTY = np.empty(0, dtype=np.float64)
@@ -575,14 +576,9 @@ def warn_uncertified_free_features(l1_base, l2_base, norm2, lower, upper, data_n
     """Warn when more features are unpenalized, with an infinite bound, than the gap
     can project off (`fastpen._enet.free_feature_limit`): the gap then adds their 1-D
     decreases, an estimate that is not a bound on the suboptimality."""
-    if l1_base.strides == (0,) and l2_base.strides == (0,) and (
-            l1_base.size == 0 or l1_base[0] != 0.0 or l2_base[0] != 0.0):
-        return  # a uniform penalty: no feature unpenalized
-    free = (l1_base == 0.0) & (l2_base == 0.0) & (np.asarray(norm2) > 0.0)
-    if lower is not None and lower.size:
-        free &= np.isneginf(lower) | np.isposinf(upper)
-    count = int(np.count_nonzero(free))
-    limit = _enet.free_feature_limit(data_nbytes)
+    count = free_feature_set(l1_base, l2_base, norm2, _EMPTY if lower is None else lower,
+                             _EMPTY if upper is None else upper).size
+    limit = free_feature_limit(data_nbytes)
     if count > limit:
         warnings.warn(
             f"{count} features are unpenalized (penalty_factor 0) with no finite bound on "

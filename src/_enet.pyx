@@ -61,6 +61,22 @@ def free_feature_limit(Py_ssize_t data_nbytes):
     return max(FREE_MAX, <Py_ssize_t> sqrt(data_nbytes / (3.0 * sizeof(double))))
 
 
+def free_feature_set(l1_base, l2_base, norm2, lower, upper):
+    """The free features: unpenalized (both bases 0), not constant, with an infinite
+    bound (`lower`/`upper` empty for none). Their columns are what the gap projects off
+    (`FreeFeatures`); `solve_enet_path` warns when there are more than
+    `free_feature_limit`. A uniform base that is not zero (stride-0 views) has none
+    without looking at every feature."""
+    l1_base, l2_base = np.asarray(l1_base), np.asarray(l2_base)
+    if l1_base.size and l1_base.strides == (0,) and l2_base.strides == (0,) and (
+            l1_base[0] != 0.0 or l2_base[0] != 0.0):
+        return np.empty(0, dtype=np.intp)
+    free = np.flatnonzero((l1_base == 0.0) & (l2_base == 0.0) & (np.asarray(norm2) > 0.0))
+    if np.asarray(lower).size:
+        free = free[np.isneginf(np.asarray(lower)[free]) | np.isposinf(np.asarray(upper)[free])]
+    return free
+
+
 cdef double[::1] _free_gram(
     const floating* data, const index_t* indices, const index_t* indptr, int storage,
     int n, const floating* sw, const double* X_mean, bint center, const double* norm2,
@@ -466,11 +482,7 @@ def enet_solve_path(
     # (a uniform zero base is a zero penalty_factor, every feature free; alpha = 0
     # scales a nonzero base to 0 and keeps scikit-learn's rule)
     if not uniform or (l1_base[0] == 0.0 and l2_base[0] == 0.0):
-        free = np.flatnonzero((np.asarray(l1_base) == 0.0) & (np.asarray(l2_base) == 0.0)
-                              & (np.asarray(norm2) > 0.0))
-        if lo != NULL:
-            free = free[np.isneginf(np.asarray(lower)[free])
-                        | np.isposinf(np.asarray(upper)[free])]
+        free = free_feature_set(l1_base, l2_base, norm2, lower, upper)
         if 0 < free.size <= free_feature_limit(X_data.shape[0] * sizeof(floating)):
             m = free.size
             free_list = free.astype(np.int32)
