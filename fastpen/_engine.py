@@ -94,7 +94,9 @@ class GramDesign:
         elif design.is_sparse:
             self.X_mean, centred_norm2 = stats or design.column_stats(sample_weight, center)
             if center and cancelling_means(self.X_mean, centred_norm2, n):
-                Q = _centred_rows_gram(X, sample_weight, self.X_mean)
+                Q = centred_rows_gram(
+                    X, None if sample_weight is None else np.sqrt(sample_weight),
+                    self.X_mean)
             else:
                 # scipy multiplies float32 X in float32 (for n_features^2 over nnz):
                 # its products summed in float32, minus n m m^T, gave a coefficient of
@@ -336,22 +338,26 @@ def mixed_budget(X):
     return max(CHUNK, -(-X.nnz // 16))
 
 
-def _centred_rows_gram(X, weights, X_mean):
-    """Xc^T S Xc of a sparse X from its rows centred in float64, a chunk at a time.
-
-    For columns whose mean is far above their spread (`cancelling_means`), where
-    X^T S X - n m m^T cancels their digits: such columns are dense anyway, and the
-    chunks are n_features wide.
-    """
-    p = X.shape[1]
-    rows = X.tocsr()
+def centred_rows_gram(X, sqrt_weights=None, shift=None, dtype=np.float64):
+    """The sum over row chunks of B^T B, B = diag(sqrt_weights) (X_rows - shift) in
+    `dtype` (no shift: X's rows): exact centring, where X^T S X - n m m^T cancels the
+    digits of means far above their spread. A chunk holds CHUNK entries; sparse rows
+    are made dense a chunk at a time (the columns that need this are dense anyway),
+    from a CSR copy of CSC X (row slices of CSC read all of X each)."""
+    n, p = X.shape
+    rows = X.tocsr() if sp.issparse(X) and X.format != "csr" else X
+    shift = None if shift is None else np.asarray(shift).astype(dtype)
+    root = None if sqrt_weights is None else np.asarray(sqrt_weights).astype(dtype)
     Q = np.zeros((p, p))
-    step = max(1, CHUNK // (8 * max(p, 1)))
-    for start in range(0, X.shape[0], step):
-        stop = min(start + step, X.shape[0])
-        B = rows[start:stop].toarray().astype(np.float64) - X_mean
-        if weights is not None:
-            B *= np.sqrt(np.asarray(weights[start:stop], dtype=np.float64))[:, None]
+    step = max(1, CHUNK // max(p, 1))
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        block = rows[start:stop]
+        B = np.array(block.toarray() if sp.issparse(block) else block, dtype=dtype)
+        if shift is not None:
+            B -= shift
+        if root is not None:
+            B *= root[start:stop, None]
         Q += B.T @ B
     return Q
 

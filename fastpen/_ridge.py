@@ -24,7 +24,8 @@ from sklearn.utils.validation import validate_data
 
 from ._elastic_net import linear_predict
 from ._engine import (
-    CHUNK, Design, compressed_blocks, mixed_budget, solve_enet, sparse_gram,
+    CHUNK, Design, centred_rows_gram, compressed_blocks, mixed_budget, solve_enet,
+    sparse_gram,
 )
 from ._validation import (
     canonical_csc,
@@ -337,17 +338,8 @@ class _Centred:
 
     def _chunked_gram(self):
         """sum over row chunks of B^T B with B = S^{1/2} (X_rows - xbar): exact centring."""
-        X, p = self.X, self.p
-        G = np.zeros((p, p))
-        xbar = self.xbar.astype(self.dtype)
-        root = None if self.sqrt_sw is None else self.sqrt_sw.astype(self.dtype)
-        for i0, i1 in _row_steps(self.n, p):
-            rows = X[i0:i1].toarray() if self.sparse else X[i0:i1]
-            B = rows - xbar if self.center else np.array(rows)
-            if root is not None:
-                B *= root[i0:i1, None]
-            G += B.T @ B
-        return G
+        return centred_rows_gram(self.X, self.sqrt_sw, self.xbar if self.center else None,
+                                 self.dtype)
 
     def _sparse_gram(self):
         G = sparse_gram(self.X, self.sw)
