@@ -726,9 +726,5 @@ def solve_enet_path(
         intercepts = np.full(n_alphas, y_mean - float(np.dot(X_mean, coef)))
     else:
         intercepts = y_mean - coefs[:n_alphas].astype(np.float64) @ X_mean
-    # cd counts epochs in fractions (support sweeps, Newton steps) and checks the budget
-    # between them, so its count can pass max_iter by the last one's share: the budget
-    # is what was spent (scikit-learn's n_iter_ <= max_iter)
-    np.minimum(n_iters, max_iter, out=n_iters)
     return PathSolution(intercepts, gaps / n, tol_abs, n_iters, converged.astype(bool),
                         gaps)

@@ -1701,7 +1701,9 @@ cdef inline int cd_solve(
                           center, norm2, w, q, weighted_q, grad, penalty, lower, upper,
                           active, n_active, kind, &res, &dual_scale)
         converged = gap <= tol_abs
-    n_iter = <int> ceil(epochs)
+    # epochs count in fractions (support sweeps, Newton steps) and the budget is checked
+    # between them: the last one's share can pass it (scikit-learn: n_iter_ <= max_iter)
+    n_iter = min(<int> ceil(epochs), max_iter)
     gap_out[0] = gap
     n_iter_out[0] = n_iter
     return converged
