@@ -84,8 +84,9 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         against X on a few entries, as scikit-learn does). Same solution, different cost: an
         epoch is O(n_features^2) instead of O(n_samples n_features). With an intercept
         and a column whose mean exceeds 1e4 times its standard deviation, implicit
-        centring would cancel its digits: dense X with n_samples >= n_features then
-        takes the Gram matrix (centred exactly) whatever this says, and other X warn.
+        centring would cancel its digits: X with n_samples >= n_features (sparse X
+        storing n_features^2 entries at least) then takes the Gram matrix, centred
+        exactly, whatever this says; other X warn.
     max_iter : int, default=1000
         Maximum number of epochs (passes over the features).
     copy_X : bool, default=True

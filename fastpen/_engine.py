@@ -438,19 +438,13 @@ def statistics_and_gram(design, sample_weight, center, with_gram, given=None,
     if solver == "cd" and n >= p and (not design.is_sparse or p * p <= design.data.size):
         gram = GramDesign(design, sample_weight, center, stats=(X_mean, norm2))
         return X_mean, norm2, gram
-    _warn_if_cancelling(X_mean, norm2, n)
+    warnings.warn(
+        f"Some columns of X have a mean over {CANCELLING_RATIO:g} times their standard "
+        "deviation: centring them implicitly loses most of the precision of the fit. "
+        "Centre X first (subtract the column means); with n_samples >= n_features, "
+        "solver='cd' does it exactly.",
+        UserWarning, stacklevel=_user_stacklevel())
     return X_mean, norm2, None
-
-
-def _warn_if_cancelling(X_mean, norm2, n_samples):
-    """The warning of `statistics_and_gram` for means it cannot centre exactly."""
-    if cancelling_means(X_mean, norm2, n_samples):
-        warnings.warn(
-            f"Some columns of X have a mean over {CANCELLING_RATIO:g} times their "
-            "standard deviation: centring them implicitly loses most of the precision "
-            "of the fit. Centre X first (subtract the column means); with "
-            "n_samples >= n_features, solver='cd' does it exactly.",
-            UserWarning, stacklevel=_user_stacklevel())
 
 
 def given_gram(precompute):

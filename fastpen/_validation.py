@@ -127,12 +127,9 @@ def _float32_summing_to(weights, total):
     missing = int(round(total / unit - steps.sum()))
     if missing:
         # the largest weights take one unit each (in their binade a unit is an ulp);
-        # there are enough of them: each weight was off by at most half a unit
-        order = np.argsort(steps)[::-1]
-        quotient, remainder = divmod(abs(missing), len(order))
-        change = np.full(len(order), quotient, dtype=np.float64)
-        change[:remainder] += 1
-        steps[order] += np.sign(missing) * change
+        # each weight was off by at most half a unit, so the positive ones are enough
+        largest_first = np.argsort(steps)[::-1][:abs(missing)]
+        steps[largest_first] += np.sign(missing)
     rounded = steps * unit
     positive = weights > 0
     if np.any(rounded[~positive] != 0) or np.any(
