@@ -53,7 +53,7 @@ def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
         X_train, train = take_rows(X, train)
         design = Design(X_train)
         sw_train = check_sample_weight(
-            None if sample_weight is None else sample_weight[train], len(train), X.dtype)
+            None if sample_weight is None else sample_weight[train], len(train))
         # (a Gram matrix passed as `precompute` is the whole data's: each fold computes
         # its own)
         X_mean, norm2, gram = statistics_and_gram(
@@ -407,7 +407,7 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
                 f"For multi-task outputs, use MultiTask{type(self).__name__}: fastpen's "
                 "CV estimators take a 1-D y."
             )
-        sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        sw = check_sample_weight(sample_weight, X.shape[0])
 
         folds = list(check_cv(self.cv).split(X, y, **params))
         if sw is not None:

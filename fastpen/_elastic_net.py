@@ -258,7 +258,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         design = Design(X)
         n_samples, n_features = X.shape
 
-        sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
+        sample_weight = check_sample_weight(sample_weight, n_samples)
         penalty_factor = check_penalty_factor(self.penalty_factor, n_features)
         lower, upper = check_bounds(
             self.lower_bounds, self.upper_bounds, self.positive, n_features

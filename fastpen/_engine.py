@@ -31,7 +31,7 @@ class Design:
 
     def lipschitz(self, sample_weight, center):
         """Largest eigenvalue of Xc^T S Xc (power iteration), the proximal-gradient step."""
-        sw = _EMPTY.astype(self.dtype) if sample_weight is None else sample_weight
+        sw = _EMPTY if sample_weight is None else sample_weight
         return _design.lipschitz_constant(
             self.data, self.indices, self.indptr, self.is_sparse,
             self.n_samples, self.n_features, sw, center,
@@ -45,7 +45,7 @@ class Design:
 
     def column_stats(self, sample_weight, center):
         """Return (X_mean, norm2), the weighted column means and centred squared norms."""
-        sw = _EMPTY.astype(self.dtype) if sample_weight is None else sample_weight
+        sw = _EMPTY if sample_weight is None else sample_weight
         return _design.column_stats(
             self.data, self.indices, self.indptr, self.is_sparse,
             self.n_samples, self.n_features, sw, center,
@@ -377,7 +377,7 @@ def sparse_gram(X, weights):
         data, indices, indptr, _ = design_arrays(X)
         return _design.sparse_gram(
             data, indices, indptr, X.shape[0], p,
-            _EMPTY.astype(X.dtype) if weights is None else np.asarray(weights, X.dtype))
+            _EMPTY if weights is None else np.ascontiguousarray(weights, np.float64))
     G = np.zeros((p, p))
     budget = mixed_budget(X) if X.format == "csc" else None
     for start, stop, block in compressed_blocks(X, budget):
@@ -705,7 +705,7 @@ def solve_enet_path(
         y_mean = weighted_mean(y, sample_weight) if center else 0.0
         if solver != "cd" and lipschitz is None:
             lipschitz = design.lipschitz(sample_weight, center)
-        sw = _EMPTY.astype(design.dtype) if sample_weight is None else sample_weight
+        sw = _EMPTY if sample_weight is None else sample_weight
         tol_abs, _, _ = _enet.enet_solve_path(
             design.data, design.indices, design.indptr, int(design.is_sparse), n,
             y, y_mean, sw, X_mean, norm2, center, coef, l1_base, l2_base, alphas,

@@ -145,7 +145,7 @@ def alpha_grid(X, y, *, l1_ratio=1.0, eps=1e-3, n_alphas=100, fit_intercept=True
     n_alphas = check_int(n_alphas, "n_alphas", "alpha_grid", low=1)
     X, y = _validate_path_data(X, y, True)
     design = Design(X)
-    sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    sw = check_sample_weight(sample_weight, X.shape[0])
     pf = check_penalty_factor(penalty_factor, X.shape[1])
     X_mean, _ = design.column_stats(sw, fit_intercept)
     return _grid(design, X_mean, y, sw, fit_intercept, pf, positive, l1_ratio, eps, n_alphas)
@@ -222,7 +222,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
         alphas = n_alphas
     X, y = _validate_path_data(X, y, check_input)
     n_samples, n_features = X.shape
-    sw = check_sample_weight(sample_weight, n_samples, X.dtype)
+    sw = check_sample_weight(sample_weight, n_samples)
     pf = check_penalty_factor(penalty_factor, n_features)
     lower, upper = check_bounds(lower_bounds, upper_bounds, positive, n_features)
 

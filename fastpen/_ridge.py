@@ -99,7 +99,7 @@ def _raw_sample_weight(sample_weight, n_samples):
         if value == 0:
             raise ValueError("Sample weights must contain at least one non-zero number.")
         return np.full(n_samples, value)
-    check_sample_weight(sample_weight, n_samples, np.float64)  # raises on bad weights
+    check_sample_weight(sample_weight, n_samples)  # raises on bad weights
     return np.array(sample_weight, dtype=np.float64).reshape(n_samples)
 
 
@@ -660,7 +660,7 @@ def _solve_engine(X, Y, alphas, sample_weight, center, *, solver, eps, max_iter,
         W, scaled = float(n), None
     else:
         W = float(sample_weight.sum())
-        scaled = np.ascontiguousarray(sample_weight * (n / W), dtype=dtype)
+        scaled = np.ascontiguousarray(sample_weight * (n / W), dtype=np.float64)
     X_mean, norm2 = engine.column_stats(scaled, center)
     lipschitz = engine.lipschitz(scaled, center)
     lower = np.zeros(p) if positive else None

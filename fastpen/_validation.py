@@ -72,11 +72,16 @@ def check_options(value, name, owner, options):
     return value
 
 
-def check_sample_weight(sample_weight, n_samples, dtype):
+def check_sample_weight(sample_weight, n_samples):
     """Validate sample weights and rescale them to sum to n_samples.
 
     Returns None for unit weights (None or a scalar, as scikit-learn does), otherwise a
-    new contiguous array of `dtype`: the caller's array is never modified.
+    new contiguous float64 array, for float32 X too: the caller's array is never
+    modified. The engines take the weights' sum for n_samples in their centring terms
+    (n mean_j, 1^T S q / n), which multiply its error by the columns' squared means.
+    Cast to float32, weights sum to n only to about 1e-7, and coordinate descent
+    diverged on float32 columns of mean 1e3 with unequal weights; n_samples doubles
+    are little beside X.
     """
     if sample_weight is None or isinstance(sample_weight, numbers.Number):
         return None
@@ -103,39 +108,7 @@ def check_sample_weight(sample_weight, n_samples, dtype):
         # rescaled every weight to 0
         sw = sw / sw.max()
         total = sw.sum()
-    sw = sw * (n_samples / total)
-    if np.dtype(dtype) == np.float32:
-        sw = _float32_summing_to(sw, n_samples)
-    return np.ascontiguousarray(sw, dtype=dtype)
-
-
-def _float32_summing_to(weights, total):
-    """float32 weights near `weights` (float64, summing to `total`) whose exact sum is
-    `total`. The engines take the weights in X's dtype and their sum for n_samples: cast
-    one by one, float32 weights summed to n only to about 1e-7, and the centring terms
-    (n mean_j, 1^T S q / n) amplified that by the columns' squared means (coordinate
-    descent diverged on float32 columns of mean 1e3). Rounded to the grid of the largest
-    weight's float32 unit g instead, their sum is a multiple of g, as n is, and the
-    difference is spread over the largest weights, one unit each. Where that grid would
-    move a small weight by more than 1e-6 of itself (weights spanning over about 16
-    times), they are cast one by one as before: a float32 grid cannot keep both."""
-    largest = np.float32(weights.max())
-    unit = float(np.spacing(largest))
-    if unit > 1.0 or total / unit >= 2.0**52:
-        return weights  # (weights beyond 2^24, or n beyond the grid: left as they are)
-    steps = np.rint(weights / unit)
-    missing = int(round(total / unit - steps.sum()))
-    if missing:
-        # the largest weights take one unit each (in their binade a unit is an ulp);
-        # each weight was off by at most half a unit, so the positive ones are enough
-        largest_first = np.argsort(steps)[::-1][:abs(missing)]
-        steps[largest_first] += np.sign(missing)
-    rounded = steps * unit
-    positive = weights > 0
-    if np.any(rounded[~positive] != 0) or np.any(
-            np.abs(rounded[positive] - weights[positive]) > 1e-6 * weights[positive]):
-        return weights
-    return rounded
+    return np.ascontiguousarray(sw * (n_samples / total), dtype=np.float64)
 
 
 def check_feature_vector(values, name, n_features, *, default):

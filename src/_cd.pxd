@@ -175,7 +175,7 @@ cdef inline void move_coefficient(
 
 cdef inline void sweep(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const floating* sw, const double* X_mean, bint center,
+    int storage, int n, const double* sw, const double* X_mean, bint center,
     const double* norm2, double* w, double* q, PenaltyWeights penalty,
     const double* lower, const double* upper, const feature_t* features,
     Py_ssize_t n_features, bint random, uint32_t* rng_state, Residual* res,
@@ -255,7 +255,7 @@ cdef inline Py_ssize_t restore_features(
 
 
 cdef inline double penalised_objective(
-    Py_ssize_t n, const double* q, const floating* sw, bint center,
+    Py_ssize_t n, const double* q, const double* sw, bint center,
     const double* w, const feature_t* features, Py_ssize_t n_features,
     PenaltyWeights penalty,
 ) noexcept nogil:
@@ -279,7 +279,7 @@ cdef inline double penalised_objective(
 
 cdef inline bint anderson_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const floating* sw, bint center, const double* X_mean,
+    int storage, int n, const double* sw, bint center, const double* X_mean,
     double* w, double* q, const feature_t* support, Py_ssize_t n_support,
     const double* w_ring, const double* q_ring, const double* step_products,
     int newest, double* q_trial, double* w_trial, PenaltyWeights penalty,
@@ -490,7 +490,7 @@ cdef inline bint reserve_newton_space(NewtonSpace* space, Py_ssize_t needed) noe
 
 
 cdef inline double objective_before_move(
-    int storage, Py_ssize_t n, const double* q, const floating* sw, bint center,
+    int storage, Py_ssize_t n, const double* q, const double* sw, bint center,
     const double* w, const feature_t* support, Py_ssize_t s, PenaltyWeights penalty,
     double* q_before,
 ) noexcept nogil:
@@ -545,7 +545,7 @@ cdef inline bint reserve_product_cache(
 
 
 cdef inline int gathered_products(
-    const floating* X_data, int n, Py_ssize_t p, const floating* sw,
+    const floating* X_data, int n, Py_ssize_t p, const double* sw,
     const feature_t* support, int s, double* gathered, double* block, double* order,
     double* saved, NewtonSpace* space,
 ) noexcept nogil:
@@ -623,7 +623,7 @@ cdef inline int gathered_products(
 
 cdef inline int newton_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const floating* sw, const double* X_mean, bint center,
+    int storage, int n, const double* sw, const double* X_mean, bint center,
     const double* norm2, double* w, double* q, double* scratch,
     feature_t* support, Py_ssize_t n_support, Py_ssize_t p,
     PenaltyWeights penalty, const double* lower, const double* upper,
@@ -766,7 +766,7 @@ cdef inline double null_space_direction(
 
 cdef inline int newton_move_once(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const floating* sw, const double* X_mean, bint center,
+    int storage, int n, const double* sw, const double* X_mean, bint center,
     double* w, double* q, double* scratch, const feature_t* support, int s,
     PenaltyWeights penalty, const double* lower, const double* upper,
     const double* saved, double* hessian, double* step, double* moved,
@@ -860,7 +860,7 @@ cdef inline int newton_move_once(
 
 cdef inline int take_step(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const floating* sw, const double* X_mean, bint center,
+    int storage, int n, const double* sw, const double* X_mean, bint center,
     double* w, double* q, double* scratch, const feature_t* support, int s,
     PenaltyWeights penalty, const double* lower, const double* upper,
     const double* step, double* moved, bint unbounded, Py_ssize_t* crossed,
@@ -911,7 +911,7 @@ cdef inline int take_step(
 
 cdef inline bint newton_move(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const floating* sw, const double* X_mean, bint center,
+    int storage, int n, const double* sw, const double* X_mean, bint center,
     double* w, double* q, const double* q_before, const feature_t* support,
     int s, PenaltyWeights penalty, const double* lower,
     const double* upper, const double* step, double fraction, Py_ssize_t crossing,
@@ -989,7 +989,7 @@ cdef inline Py_ssize_t newton_due_sweeps(
 cdef inline int try_newton(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, Py_ssize_t p, const floating* y, double y_mean,
-    const floating* sw, const double* X_mean, bint center,
+    const double* sw, const double* X_mean, bint center,
     const double* norm2, double* w, double* q, double* scratch,
     const feature_t* support, Py_ssize_t n_support, Py_ssize_t n_active,
     PenaltyWeights penalty, const double* lower, const double* upper,
@@ -1051,7 +1051,7 @@ cdef inline int try_newton(
 
 cdef inline bint predict_along_path(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const floating* sw, const double* X_mean, bint center,
+    int storage, int n, const double* sw, const double* X_mean, bint center,
     double* w, double* q, double* scratch, const double* w_before,
     double factor, const feature_t* active, Py_ssize_t n_active,
     PenaltyWeights penalty, const double* lower, const double* upper,
@@ -1090,7 +1090,7 @@ cdef inline bint predict_along_path(
 
 cdef inline void record_iterate(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const floating* sw, bint center, const double* X_mean,
+    int storage, int n, const double* sw, bint center, const double* X_mean,
     double* w, double* q, const feature_t* support, Py_ssize_t n_support,
     double* ring, double* w_ring, double* q_ring, double* step_products,
     double* q_trial, double* w_trial, PenaltyWeights penalty,
@@ -1164,7 +1164,7 @@ cdef inline void keep_anchor(
 
 
 cdef inline Py_ssize_t features_to_check(
-    Py_ssize_t n, const double* q, const double* anchor_q, const floating* sw,
+    Py_ssize_t n, const double* q, const double* anchor_q, const double* sw,
     bint center, const double* anchor_grad, const double* norm2, const double* w,
     PenaltyWeights penalty, double limit_factor, const feature_t* active,
     Py_ssize_t n_active, Py_ssize_t max_checked, feature_t* checked, double* grad,
@@ -1216,7 +1216,7 @@ cdef inline Py_ssize_t features_to_check(
 
 cdef inline double best_gap(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const floating* y, double y_mean, const floating* sw,
+    int storage, int n, const floating* y, double y_mean, const double* sw,
     const double* X_mean, bint center, const double* norm2,
     const double* w, double* q, double* weighted_q, double* grad, double* grad_acc,
     const double* ring, int n_snapshots, double* q_acc,
@@ -1269,7 +1269,7 @@ cdef inline double best_gap(
 cdef inline int cd_solve(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, Py_ssize_t p,
-    const floating* y, double y_mean, const floating* sw,
+    const floating* y, double y_mean, const double* sw,
     const double* X_mean, bint center, const double* norm2, double y_norm2,
     double* w, double* q, double* weighted_q, double* grad, double* grad_acc,
     double* ring, double* q_acc, RingSpace* anderson_space,

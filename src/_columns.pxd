@@ -90,7 +90,7 @@ cdef inline double col_dot(
 cdef inline double col_dot_weighted(
     const floating* data, const index_t* indices, const index_t* indptr,
     int storage, int n_samples, Py_ssize_t j, const vector_t* v,
-    const floating* weights,
+    const double* weights,
 ) noexcept nogil:
     """Return x_j^T diag(weights) v; plain x_j^T v when weights is NULL."""
     cdef Py_ssize_t k, i
@@ -112,7 +112,7 @@ cdef inline double col_dot_weighted(
 cdef inline void column_products(
     const floating* data, const index_t* indices, const index_t* indptr,
     int storage, int n_samples, const feature_t* columns, Py_ssize_t n_columns,
-    Py_ssize_t b, const floating* weights, double* scratch, double* out,
+    Py_ssize_t b, const double* weights, double* scratch, double* out,
 ) noexcept nogil:
     """out[a] = x_{columns[a]}^T diag(weights) x_{columns[b]} for a = b .. n_columns - 1
     (plain products when weights is NULL): column b of the lower triangle of a Gram
@@ -135,7 +135,7 @@ cdef inline void column_products(
 
 cdef inline void centred_products(
     const floating* data, const index_t* indices, const index_t* indptr,
-    int storage, int n_samples, const floating* weights, const double* X_mean,
+    int storage, int n_samples, const double* weights, const double* X_mean,
     bint center, const double* norm2, const feature_t* columns, Py_ssize_t n_columns,
     Py_ssize_t b, double* scratch, double* out,
 ) noexcept nogil:

@@ -18,7 +18,7 @@ def column_stats(
     int storage,
     Py_ssize_t n_samples,
     Py_ssize_t n_features,
-    const floating[::1] sample_weight,
+    const double[::1] sample_weight,
     bint center,
 ):
     """Weighted column means and centred squared norms of X, in float64.
@@ -49,7 +49,7 @@ def column_stats(
     norm2_arr = np.zeros(n_features, dtype=np.float64)
     cdef double[::1] X_mean = X_mean_arr if center else None
     cdef double[::1] norm2 = norm2_arr
-    cdef const floating* weights = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef const double* weights = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef const floating* data = &X_data[0] if X_data.shape[0] > 0 else NULL
     cdef const index_t* indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
     cdef const index_t* indptr = &X_indptr[0] if X_indptr.shape[0] > 0 else NULL
@@ -107,7 +107,7 @@ def lipschitz_constant(
     int storage,
     Py_ssize_t n_samples,
     Py_ssize_t n_features,
-    const floating[::1] sample_weight,
+    const double[::1] sample_weight,
     bint center,
     int max_iter=100,
     double rtol=1e-2,
@@ -132,7 +132,7 @@ def lipschitz_constant(
     cdef floating[::1] v = v_arr
     cdef floating[::1] u = u_arr
     cdef double[::1] z = z_arr
-    cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef const double* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef const index_t* indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
     cdef const index_t* indptr = &X_indptr[0] if X_indptr.shape[0] > 0 else NULL
     cdef const floating* data = &X_data[0] if X_data.shape[0] > 0 else NULL
@@ -310,7 +310,7 @@ def sparse_gram(
     const index_t[::1] X_indptr,
     Py_ssize_t n_samples,
     Py_ssize_t n_features,
-    const floating[::1] sample_weight,
+    const double[::1] sample_weight,
 ):
     """X^T S X of a CSC X, dense, in float64: each column scattered once into a dense
     vector of length n_samples and dotted with the sparse columns before it.
@@ -332,7 +332,7 @@ def sparse_gram(
     cdef double[:, ::1] out = np.zeros((n_features, n_features))
     cdef double[::1] dense = np.zeros(max(n_samples, 1))
     cdef feature_t[::1] columns = np.arange(n_features, dtype=np.int32)
-    cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef const double* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef Py_ssize_t j, k
     if n_features == 0 or X_data.shape[0] == 0:
         return np.asarray(out)

@@ -79,7 +79,7 @@ def free_feature_set(l1_base, l2_base, norm2, lower, upper):
 
 cdef double[::1] _free_gram(
     const floating* data, const index_t* indices, const index_t* indptr, int storage,
-    int n, const floating* sw, const double* X_mean, bint center, const double* norm2,
+    int n, const double* sw, const double* X_mean, bint center, const double* norm2,
     const feature_t[::1] free_list,
 ):
     """The centred Gram matrix Xc_F^T S Xc_F of the features in `free_list` (lower
@@ -102,7 +102,7 @@ def enet_solve_path(
     Py_ssize_t n_samples,
     const floating[::1] y,
     double y_mean,
-    const floating[::1] sample_weight,
+    const double[::1] sample_weight,
     const double[:] X_mean,
     const double[::1] norm2,
     bint center,
@@ -296,7 +296,7 @@ def enet_solve_path(
         coefs_double = coefs
     cdef Py_ssize_t n_features = w.shape[0]
     cdef int n = <int> n_samples, p = <int> n_features
-    cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef const double* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef const index_t* indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
     cdef const index_t* indptr = &X_indptr[0] if X_indptr.shape[0] > 0 else NULL
     cdef const floating* data = &X_data[0] if X_data.shape[0] > 0 else NULL
@@ -648,10 +648,10 @@ def newton_products(const floating[::1, :] X, supports, sample_weight=None):
     cdef feature_t[::1] support
     cdef double[:, ::1] saved
     cdef double[::1] gathered, block, order
-    cdef floating[::1] weights
-    cdef const floating* sw = NULL
+    cdef double[::1] weights
+    cdef const double* sw = NULL
     if sample_weight is not None:
-        weights = np.ascontiguousarray(sample_weight, dtype=np.asarray(X).dtype)
+        weights = np.ascontiguousarray(sample_weight, dtype=np.float64)
         sw = &weights[0]
     out = []
     init_newton_space(&space)

@@ -42,7 +42,7 @@ cdef struct Residual:
 
 cdef inline void residual_summaries(
     Py_ssize_t n, double* q, const floating* y, double y_mean,
-    const floating* sw, bint center, Residual* res,
+    const double* sw, bint center, Residual* res,
 ) noexcept nogil:
     """Recompute the residual sums exactly and re-centre q.
 
@@ -74,7 +74,7 @@ cdef inline void residual_summaries(
 
 cdef inline void centred_gradient(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const double* v, const floating* sw, double* weighted_v,
+    int storage, int n, const double* v, const double* sw, double* weighted_v,
     const double* X_mean, bint center, double weighted_sum,
     const feature_t* active, Py_ssize_t n_active, double* grad,
 ) noexcept nogil:
@@ -177,7 +177,7 @@ cdef inline void factor_free_set(
 cdef inline double* project_off_free(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, double* v, double* weighted_v, double* grad, const floating* y,
-    double y_mean, const floating* sw, const double* X_mean, bint center,
+    double y_mean, const double* sw, const double* X_mean, bint center,
     const double* w, const double* lower, const double* upper,
     PenaltyWeights penalty, Residual* dual_res,
 ) noexcept nogil:
@@ -289,7 +289,7 @@ cdef inline double* project_off_free(
 
 cdef inline double gap_at_vector(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const floating* y, double y_mean, const floating* sw,
+    int storage, int n, const floating* y, double y_mean, const double* sw,
     const double* X_mean, bint center, const double* norm2,
     const double* w, double* v, double* weighted_v, double* grad,
     PenaltyWeights penalty, const double* lower, const double* upper,
@@ -321,7 +321,7 @@ cdef inline double gap_at_vector(
 
 cdef inline double compute_gap(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
-    int storage, int n, const floating* y, double y_mean, const floating* sw,
+    int storage, int n, const floating* y, double y_mean, const double* sw,
     const double* X_mean, bint center, const double* norm2,
     const double* w, double* q, double* weighted_q, double* grad,
     PenaltyWeights penalty, const double* lower, const double* upper,
@@ -411,7 +411,7 @@ cdef inline bint affine_combination(double* gram, int depth, double* c) noexcept
 
 
 cdef inline bint extrapolate_residual(
-    Py_ssize_t n, int depth, const double* ring, int newest, const floating* sw,
+    Py_ssize_t n, int depth, const double* ring, int newest, const double* sw,
     bint center, double* out,
 ) noexcept nogil:
     """Dual extrapolation (Massias, Gramfort & Salmon 2018, celer): from the last depth + 1
@@ -592,7 +592,7 @@ cdef inline GapKind gap_kind(Py_ssize_t p, PenaltyWeights penalty) noexcept nogi
 
 
 cdef inline double gap_target(
-    const floating* y, Py_ssize_t n, double y_mean, const floating* sw, double tol,
+    const floating* y, Py_ssize_t n, double y_mean, const double* sw, double tol,
 ) noexcept nogil:
     """scikit-learn's target tol * ||yc||_S^2, floored at what the residual's rounding can
     certify: with a constant y the target is 0 (scikit-learn's issue #20144) and the

@@ -32,7 +32,7 @@ cdef enum:
 
 
 cdef inline double centred_residual(
-    Py_ssize_t n, const floating* y, const double* Xv, const floating* sw, bint center,
+    Py_ssize_t n, const floating* y, const double* Xv, const double* sw, bint center,
     double* weighted_residual, double* weighted_sum,
 ) noexcept nogil:
     """Write S R for R = y - X v - c (c the optimal intercept shift); return 1/2 ||R||_S^2."""
@@ -56,7 +56,7 @@ cdef inline double centred_residual(
 cdef inline int prox_grad_solve(
     const floating* X_data, const index_t* X_indices, const index_t* X_indptr,
     int storage, int n, int p,
-    const floating* y, double y_mean, const floating* sw,
+    const floating* y, double y_mean, const double* sw,
     const double* X_mean, bint center, const double* norm2,
     double* x, PenaltyWeights penalty,
     const double* lower, const double* upper,

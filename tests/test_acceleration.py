@@ -154,7 +154,7 @@ def test_newton_hessian_kept_between_steps_is_the_supports_gram(dtype, weighted)
         list(range(1, 60, 2))[::-1],        # the same, reversed
     ]
     X64 = np.asarray(X, dtype=np.float64)
-    scale = np.ones(40) if weights is None else np.asarray(weights, dtype=dtype)
+    scale = np.ones(40) if weights is None else weights  # (float64 for float32 X too)
     for support, hessian in zip(supports, fastpen._enet.newton_products(
             X, supports, sample_weight=weights)):
         columns = X64[:, support]

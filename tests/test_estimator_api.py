@@ -545,26 +545,36 @@ def test_float32_intercept_is_the_certified_one():
     assert model.intercept_ == pytest.approx(exact, rel=1e-12)
 
 
-def test_float32_weights_sum_to_n_exactly():
-    """The engines take the weights in X's dtype and their sum for n_samples. Cast one
-    by one, float32 weights summed to n only to about 1e-7, which the centring terms
-    amplified by the columns' squared means: on float32 columns of mean 1e3, 57 of a
-    path's 90 alphas diverged (NaN coefficients)."""
-    from fastpen._validation import check_sample_weight
-    rng = np.random.default_rng(3)
-    for weights in (rng.uniform(0.5, 2.0, 1000), rng.integers(0, 4, 59).astype(float)):
-        sw = check_sample_weight(weights, weights.size, np.float32)
-        assert sw.dtype == np.float32
-        assert sw.astype(np.float64).sum() == weights.size
-        scaled = weights * weights.size / weights.sum()
-        np.testing.assert_allclose(sw, scaled, rtol=2.5e-7)
-    n, p = 59, 390
-    X = rng.standard_normal((n, p)) + 1000.0 * rng.standard_normal(p)
-    y = X[:, :5] @ rng.standard_normal(5) + rng.standard_normal(n)
-    X = np.asfortranarray(X, dtype=np.float32)
-    y = (y - y.mean()).astype(np.float32)
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("kind", ["uniform", "exponential", "outlier"])
+def test_float32_paths_with_unequal_weights_on_large_means(kind, sparse):
+    """The engines take the weights' sum for n_samples in their centring terms, whose
+    error the columns' squared means multiply. Cast to float32, weights summed to n only
+    to about 1e-7: on float32 columns of mean 1e3, coordinate descent diverged (with
+    the exponential weights, NaN coefficients on 5 of this path's 90 alphas and 46
+    ConvergenceWarnings). The weights stay float64 now: each alpha must be solved as
+    well as on the same values in float64."""
+    rng = np.random.default_rng(0)
+    n, p = 60, 200
+    X = np.asfortranarray(1e3 + rng.standard_normal((n, p)), dtype=np.float32)
+    y = X[:, :5].astype(np.float64) @ rng.standard_normal(5) + rng.standard_normal(n)
+    weights = {"uniform": rng.uniform(0.5, 2.0, n), "exponential": rng.exponential(size=n),
+               "outlier": np.r_[np.full(3, 50.0), np.ones(n - 3)]}[kind]
+    X64 = X.astype(np.float64)
+    common = dict(l1_ratio=1.0, alphas=90, sample_weight=weights, fit_intercept=True,
+                  precompute=False, tol=1e-6, max_iter=5000)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        _, coefs, gaps = fastpen.lasso_path(X, y, alphas=90, sample_weight=weights,
-                                            fit_intercept=True)
-    assert np.all(np.isfinite(coefs)) and np.all(gaps < 1.0)
+        warnings.simplefilter("error", ConvergenceWarning)
+        alphas, coefs, gaps = fastpen.enet_path(sp.csc_matrix(X) if sparse else X, y,
+                                                **common)
+        _, coefs64, _ = fastpen.enet_path(X64, y, **common)
+    assert np.all(np.isfinite(coefs))
+    s = weights * n / weights.sum()
+    target = 1e-6 * np.sum(s * (y - s @ y / n) ** 2) / n
+    for k, alpha in enumerate(alphas):
+        values = []
+        for coef in (coefs[:, k], coefs64[:, k]):
+            coef = coef.astype(np.float64)
+            intercept = s @ (y - X64 @ coef) / n
+            values.append(objective(X64, y, coef, intercept, alpha, sample_weight=weights))
+        assert values[0] - values[1] <= 2 * target, k
