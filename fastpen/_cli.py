@@ -10,6 +10,7 @@ import contextlib
 import csv
 import json
 import math
+import os
 import sys
 import threading
 import warnings
@@ -142,6 +143,8 @@ class Dataset:
     source: str
     named: bool  # feature names came from the file (a header or a names array)
     kind: str  # 'csv', 'tsv', 'npz' or 'libsvm'
+    rows: object = None  # the file's rows X holds (0-based), when some were dropped
+    file_rows: int = 0  # and how many the file had
 
     @property
     def is_table(self):
@@ -207,15 +210,46 @@ def _pandas():
     return pandas
 
 
-def _read_table(path, kind):
+def _read_table(path, kind, header=True):
+    """The table of a CSV/TSV file. Without a header its columns are named by their
+    position from 0 ('0', '1', ...). Spaces after a separator are dropped ('a, b')."""
     pd = _pandas()
+    options = dict(sep="\t" if kind == "tsv" else ",", skipinitialspace=True)
     try:
-        frame = pd.read_csv(path, sep="\t" if kind == "tsv" else ",")
+        with warnings.catch_warnings():
+            # index_col=False: a row with more fields than the header is an error, not
+            # an index column that shifts every other column (trailing separators on
+            # every row are still read); pandas only warns about it
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, index_col=False, header=0 if header else None,
+                                **options)
+        names = (pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False,
+                             **options).iloc[0].tolist() if header else None)
+    except pd.errors.ParserWarning:
+        raise CommandError(f"cannot read {path} as {kind.upper()}: some rows have more "
+                           "fields than the header") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         raise CommandError(f"cannot read {path} as {kind.upper()}: {_first_line(exc)}") from None
+    if header:
+        # pandas renames a repeated name ('y', 'y.1'): the copy could be the target itself
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise CommandError(f"{path} repeats the column name(s) {_listing(repeated)}: "
+                               "every column needs its own name")
+    else:
+        frame.columns = [str(j) for j in range(frame.shape[1])]
     if frame.shape[0] == 0:
         raise CommandError(f"{path} has a header but no data rows")
     return frame
+
+
+def _looks_like_data(names):
+    """Whether every column name is a number: the header is then likely a data row."""
+    try:
+        [float(name) for name in names]
+    except ValueError:
+        return False
+    return True
 
 
 def _non_numeric_example(column):
@@ -229,22 +263,38 @@ def _non_numeric_example(column):
 
 
 def _table_dataset(frame, path, kind, target, drop_non_numeric, console, need_target=True,
-                   columns=None):
+                   columns=None, header=True):
     pd = _pandas()
     wanted = None if columns is None else [str(name) for name in columns]
     columns = [str(name) for name in frame.columns]
     frame.columns = columns
     y = None
     if target is None and need_target:
+        what = "its position from 0 (-1: the last)" if not header else "one of: " + _listing(
+            columns)
         raise CommandError(f"--target is needed for {path}: name the column to predict, "
-                           f"one of: {_listing(columns)}")
+                           f"{what}")
+    if not header and target is not None:
+        try:
+            position = int(target)
+        except ValueError:
+            raise CommandError(f"--target {target}: with --no-header, give the target "
+                               "column's position from 0 (-1: the last)") from None
+        if not -len(columns) <= position < len(columns):
+            raise CommandError(f"--target {target}: {path} has {len(columns)} columns")
+        target = columns[position]
     if target is not None and target not in columns:
         if need_target:
             hint = (" (one column only: fastpen reads comma-separated CSV and "
-                    "tab-separated TSV)" if len(columns) == 1 else "")
+                    "tab-separated TSV)" if len(columns) == 1 else
+                    " (the first line is all numbers: if the file has no header, use "
+                    "--no-header)" if _looks_like_data(columns) else "")
             raise CommandError(f"no column {target!r} in {path}; its columns are: "
                                f"{_listing(columns)}{hint}")
         target = None  # predicting: a file without its target column is fine
+    if header and wanted is None and _looks_like_data(columns):
+        warnings.warn(f"the header of {path} is all numbers ({_listing(columns, 4)}): if "
+                      "it is a data row, use --no-header", UserWarning)
     if need_target:
         column = frame[target]
         if not pd.api.types.is_numeric_dtype(column):
@@ -259,6 +309,12 @@ def _table_dataset(frame, path, kind, target, drop_non_numeric, console, need_ta
         features = list(wanted)
     else:
         features = [name for name in columns if name != target]
+        # a column without a name is a row index (pandas' to_csv writes one), not data
+        unnamed = [name for name in features if header and name.startswith("Unnamed: ")]
+        if unnamed:
+            console.note(f"left out {len(unnamed)} column(s) without a name (a row index?): "
+                         f"column(s) {_listing([columns.index(n) + 1 for n in unnamed])}")
+            features = [name for name in features if name not in unnamed]
     non_numeric = [name for name in features if not pd.api.types.is_numeric_dtype(frame[name])]
     if non_numeric:
         if not drop_non_numeric:
@@ -271,50 +327,83 @@ def _table_dataset(frame, path, kind, target, drop_non_numeric, console, need_ta
     if not features:
         raise CommandError(f"{path} has no numeric feature columns besides the target")
     X = np.asfortranarray(frame[features].to_numpy(dtype=np.float64))
+    if not header:
+        return Dataset(X, y, [f"x{name}" for name in features],
+                       None if target is None else f"x{target}", str(path), named=False,
+                       kind=kind)
     return Dataset(X, y, features, target, str(path), named=True, kind=kind)
 
 
 def _read_npz(path, target, need_target):
+    if not zipfile.is_zipfile(path):
+        raise CommandError(f"{path} is not a .npz archive (arrays saved by np.savez); "
+                           "--format names another format")
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise CommandError(f"cannot read {path} as .npz: {_first_line(exc)}") from None
     if not hasattr(archive, "files"):
         raise CommandError(f"{path} holds one array, not X and y: save it with np.savez")
-    with archive:
-        keys = archive.files
-        if {"format", "shape", "data", "indices", "indptr"} <= set(keys):
-            X = sp.load_npz(path).tocsc()
-        elif "X" in keys:
-            X = archive["X"]
-        else:
-            raise CommandError(f"no array 'X' in {path} (it has: {_listing(keys)}); expected "
-                               "arrays X and y, or a scipy sparse matrix with y")
-        if X.ndim != 2:
-            raise CommandError(f"X in {path} has shape {X.shape}: it must be 2-D")
-        if X.dtype.kind not in "biuf":
-            raise CommandError(f"X in {path} is not numeric (dtype {X.dtype})")
-        target_key = target or "y"
-        y = None
-        if need_target:
-            if target_key not in keys:
-                raise CommandError(f"no array {target_key!r} in {path} (it has: "
-                                   f"{_listing(keys)}); name the target array with --target")
-            y = np.asarray(archive[target_key])
-            if y.ndim == 2 and y.shape[1] == 1:
-                y = y[:, 0]
-            if y.ndim != 1:
-                raise CommandError(f"the target {target_key!r} in {path} has shape {y.shape}: "
-                                   "it must be 1-D")
-            if y.dtype.kind not in "biuf":
-                raise CommandError(f"the target {target_key!r} in {path} is not numeric")
-            if y.shape[0] != X.shape[0]:
-                raise CommandError(f"{path}: X has {X.shape[0]} rows but {target_key!r} has "
-                                   f"{y.shape[0]} values")
-            y = y.astype(np.float64)
-        names = archive["feature_names"] if "feature_names" in keys else None
-    named = names is not None and names.shape == (X.shape[1],)
-    names = [str(name) for name in names] if named else [f"x{j}" for j in range(X.shape[1])]
+    try:
+        with archive:
+            return _npz_dataset(archive, path, target, need_target)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        # a damaged member, or one numpy will not read without pickle
+        raise CommandError(f"cannot read {path} as .npz: {_first_line(exc)}") from None
+
+
+def _npz_dataset(archive, path, target, need_target):
+    """X, y and the feature names from an open .npz archive (see `_read_npz`)."""
+    keys = archive.files
+    if {"format", "shape", "data", "indices", "indptr"} <= set(keys):
+        X = sp.load_npz(path).tocsc()
+    elif "X" in keys:
+        X = archive["X"]
+    else:
+        raise CommandError(f"no array 'X' in {path} (it has: {_listing(keys)}); expected "
+                           "arrays X and y, or a scipy sparse matrix with y")
+    if X.ndim != 2:
+        raise CommandError(f"X in {path} has shape {X.shape}: it must be 2-D")
+    if X.dtype.kind not in "biuf":
+        raise CommandError(f"X in {path} is not numeric (dtype {X.dtype})")
+    target_key = target or "y"
+    y = None
+    if need_target:
+        if target_key not in keys:
+            raise CommandError(f"no array {target_key!r} in {path} (it has: "
+                               f"{_listing(keys)}); name the target array with --target")
+        y = np.asarray(archive[target_key])
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise CommandError(f"the target {target_key!r} in {path} has shape {y.shape}: "
+                               "it must be 1-D")
+        if y.dtype.kind not in "biuf":
+            raise CommandError(f"the target {target_key!r} in {path} is not numeric")
+        if y.shape[0] != X.shape[0]:
+            raise CommandError(f"{path}: X has {X.shape[0]} rows but {target_key!r} has "
+                               f"{y.shape[0]} values")
+        y = y.astype(np.float64)
+    names = None
+    if "feature_names" in keys:
+        try:
+            names = archive["feature_names"]
+        except ValueError:
+            raise CommandError(
+                f"feature_names in {path} is an array of Python objects: save the "
+                "names as strings (np.asarray(names, dtype=str))") from None
+    named = names is not None
+    if named:
+        names = [str(name) for name in np.ravel(names)]
+        if len(names) != X.shape[1]:
+            raise CommandError(f"feature_names in {path} has {len(names)} names for "
+                               f"{X.shape[1]} columns of X")
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise CommandError(f"feature_names in {path} repeats {_listing(repeated)}: "
+                               "every feature needs its own name")
+    else:
+        names = [f"x{j}" for j in range(X.shape[1])]
     if not sp.issparse(X):
         X = np.asfortranarray(X, dtype=np.float64 if X.dtype.kind != "f" else X.dtype)
     else:
@@ -344,8 +433,9 @@ def _rows_listing(rows, table):
     return f"{kind}{plural} " + _listing([row + 1 for row in rows], at_most=5)
 
 
-def _drop_non_finite(data, dropna, console):
-    """Refuse (or with --dropna drop) the rows with missing or infinite values."""
+def _drop_non_finite(data, dropna, console, min_rows=2):
+    """Refuse (or with --dropna drop) the rows with missing or infinite values; the rows
+    kept are then in `data.rows`."""
     X, y = data.X, data.y
     if sp.issparse(X):
         coo = X.tocoo()
@@ -363,21 +453,24 @@ def _drop_non_finite(data, dropna, console):
         columns.append(data.target_name or "the target")
     if not dropna:
         raise CommandError(
-            f"{count} missing value(s) in {data.source}, in {_rows_listing(rows, data.is_table)} "
-            f"and column(s) {_listing(columns)}; use --dropna to drop those rows")
+            f"{count} missing or infinite value(s) in {data.source}, in "
+            f"{_rows_listing(rows, data.is_table)} and column(s) {_listing(columns)}; use "
+            "--dropna to drop those rows")
     keep = np.setdiff1d(np.arange(X.shape[0]), rows)
-    if keep.size < 2:
-        raise CommandError(f"only {keep.size} row(s) of {data.source} have no missing values")
-    console.note(f"dropped {rows.size} row(s) with missing values "
+    if keep.size < min_rows:
+        raise CommandError(f"only {keep.size} row(s) of {data.source} have no missing or "
+                           "infinite values")
+    console.note(f"dropped {rows.size} row(s) with missing or infinite values "
                  f"({_rows_listing(rows, data.is_table)})")
-    X = X[keep]
-    data.X = X.tocsc() if sp.issparse(X) else np.asfortranarray(X)
+    kept = X[keep]
+    data.X = kept.tocsc() if sp.issparse(kept) else np.asfortranarray(kept)
     data.y = None if y is None else y[keep]
+    data.rows, data.file_rows = keep, X.shape[0]
     return data
 
 
 def load_dataset(path, *, target=None, data_format=None, drop_non_numeric=False,
-                 dropna=False, console=None, need_target=True, columns=None):
+                 dropna=False, console=None, need_target=True, columns=None, header=True):
     """Read a CSV/TSV, libsvm/svmlight or .npz file into a :class:`Dataset`.
 
     Parameters
@@ -396,6 +489,10 @@ def load_dataset(path, *, target=None, data_format=None, drop_non_numeric=False,
         False when predicting: the target may be absent.
     columns : list of str, default=None
         The feature columns of a table to keep (a fitted model's); all others when None.
+    header : bool, default=True
+        Whether a CSV/TSV file starts with a header. Without one, `target` is the
+        target column's position from 0 (negative: from the end) and the features are
+        named x0, x1, ... by their column.
 
     Returns
     -------
@@ -414,30 +511,44 @@ def load_dataset(path, *, target=None, data_format=None, drop_non_numeric=False,
         raise CommandError(f"{path} is a directory, not a data file")
     kind = detect_format(path, data_format)
     if kind in ("csv", "tsv"):
-        data = _table_dataset(_read_table(path, kind), path, kind, target, drop_non_numeric,
-                              console, need_target, columns)
+        data = _table_dataset(_read_table(path, kind, header), path, kind, target,
+                              drop_non_numeric, console, need_target, columns, header)
     elif kind == "npz":
         data = _read_npz(path, target, need_target)
     else:
         data = _read_svmlight(path)
         if not need_target:
             data.y = None
-    if data.X.shape[0] < 2:
-        raise CommandError(f"{path} has {data.X.shape[0]} row(s): at least 2 are needed")
-    return _drop_non_finite(data, dropna, console)
+    # a fit needs two rows; a prediction one
+    min_rows = 2 if need_target else 1
+    if data.X.shape[0] < min_rows:
+        raise CommandError(f"{path} has {data.X.shape[0]} row(s): at least {min_rows} are "
+                           "needed")
+    return _drop_non_finite(data, dropna, console, min_rows)
 
 
-def _check_target_varies(data):
+def _check_data_varies(data):
+    """A constant target, or features that are all constant, leave nothing to fit."""
     if np.ptp(data.y) == 0:
         raise CommandError(f"the target {data.target_name or 'y'!r} is constant (every value "
                            f"is {data.y[0]:g}): there is nothing to explain")
+    # (scipy's sparse max and min count the implicit zeros)
+    highest, lowest = data.X.max(axis=0), data.X.min(axis=0)
+    varies = np.ravel(highest.toarray() if sp.issparse(highest) else highest) != np.ravel(
+        lowest.toarray() if sp.issparse(lowest) else lowest)
+    if not np.any(varies):
+        raise CommandError(f"no feature of {data.source} varies (every column is constant): "
+                           "there is nothing to select from")
 
 
 def _check_folds(n_samples, n_folds):
+    if n_samples < 4:
+        raise CommandError(f"{n_samples} samples are too few for cross-validation: each of "
+                           "at least 2 folds needs at least 2 samples")
     if n_samples < 2 * n_folds:
         raise CommandError(
             f"{n_samples} samples are too few for {n_folds}-fold cross-validation: each fold "
-            f"needs at least 2 samples (use --cv {max(2, n_samples // 2)} or less)")
+            f"needs at least 2 samples (use --cv {n_samples // 2} or less)")
 
 
 def _standardized(X, standardize):
@@ -486,10 +597,21 @@ def _write_rows(path, headers, rows):
         writer.writerows(rows)
 
 
+def _json_ready(value):
+    """`value` with its non-finite floats as None: JSON has no Infinity or NaN."""
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def _write_json(path, payload):
     try:
         with open(path, "w") as handle:
-            json.dump(payload, handle, indent=2)
+            json.dump(_json_ready(payload), handle, indent=2, allow_nan=False)
             handle.write("\n")
     except OSError as exc:
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -506,7 +628,13 @@ def _pyplot():
     return plt
 
 
+def _figure_path(path):
+    """The file a plot goes to: matplotlib adds .png to a name without a suffix."""
+    return path if Path(path).suffix else f"{path}.png"
+
+
 def _save_figure(figure, path, console):
+    path = _figure_path(path)
     try:
         figure.savefig(path, dpi=110)
     except (OSError, ValueError) as exc:
@@ -638,6 +766,10 @@ def _select_stable(args, data, X, console):
 
     if args.l1_ratio is not None and len(args.l1_ratio) > 1:
         raise CommandError("--stability takes one --l1-ratio, not a list")
+    if args.max_selected == "auto" and args.threshold <= 0.5:
+        raise CommandError(f"--max-selected auto needs a --threshold above 0.5 (it bounds "
+                           f"the false selections by 1), got {args.threshold:g}: give "
+                           "--max-selected a number, or none for the whole grid")
     selector = StabilitySelection(
         alphas=args.n_alphas, eps=args.eps,
         l1_ratio=1.0 if args.l1_ratio is None else args.l1_ratio[0],
@@ -676,24 +808,36 @@ def _select_stable(args, data, X, console):
         plt.close(ax.figure)
 
 
-def _load(args, console, need_target=True):
+def _load(args, console, need_target=True, columns=None):
     return load_dataset(args.data, target=args.target, data_format=args.format,
                         drop_non_numeric=args.drop_non_numeric, dropna=args.dropna,
-                        console=console, need_target=need_target)
+                        console=console, need_target=need_target, columns=columns,
+                        header=not args.no_header)
 
 
-def _check_outputs(args, out_suffixes):
-    """Refuse a bad --out name, or --plot without matplotlib, before any work."""
-    if args.out not in (None, "-"):
-        _out_kind(args.out, out_suffixes)
-    if args.plot:
+def _check_outputs(args, out_suffixes=None, stdout_allowed=True):
+    """Refuse a bad --out name, an output in a folder that does not exist, or --plot
+    without matplotlib, before any work."""
+    out = getattr(args, "out", None)
+    if out == "-" and not stdout_allowed:
+        raise CommandError(f"--out -: {args.command} prints its table already; give a file "
+                           f"name ending in {' or '.join(out_suffixes)}")
+    if out not in (None, "-"):
+        _out_kind(out, out_suffixes)
+    plot = getattr(args, "plot", None)
+    for option, name in (("--out", None if out == "-" else out),
+                         ("--plot", plot and _figure_path(plot)),
+                         ("--save", getattr(args, "save", None))):
+        if name and not Path(name).resolve().parent.is_dir():
+            raise CommandError(f"{option} {name}: no folder {Path(name).parent}")
+    if plot:
         _pyplot()
 
 
 def _cmd_select(args, console):
-    _check_outputs(args, [".csv", ".json"])
+    _check_outputs(args, [".csv", ".json"], stdout_allowed=False)
     data = _load(args, console)
-    _check_target_varies(data)
+    _check_data_varies(data)
     X = _standardized(data.X, args.standardize)
     if args.stability:
         _select_stable(args, data, X, console)
@@ -706,7 +850,7 @@ def _cmd_path(args, console):
 
     _check_outputs(args, [".csv"])
     data = _load(args, console)
-    _check_target_varies(data)
+    _check_data_varies(data)
     X = _standardized(data.X, args.standardize)
     alphas = alpha_grid(X, data.y, l1_ratio=args.l1_ratio, eps=args.eps,
                         n_alphas=args.n_alphas, fit_intercept=True)
@@ -735,8 +879,9 @@ def _cmd_fit(args, console):
     from ._elastic_net import ElasticNet, Lasso
     from ._ridge import Ridge
 
+    _check_outputs(args)
     data = _load(args, console)
-    _check_target_varies(data)
+    _check_data_varies(data)
     if args.model == "lasso":
         model = Lasso(alpha=args.alpha)
     elif args.model == "enet":
@@ -794,6 +939,7 @@ def _load_model(path):
 
 
 def _cmd_predict(args, console):
+    _check_outputs(args, [".csv"])
     model = _load_model(args.model)
     n_features = model.n_features_in_
     names = getattr(model, "feature_names_in_", None)
@@ -802,11 +948,9 @@ def _cmd_predict(args, console):
     if path.is_file() and detect_format(path, args.format) == "libsvm":
         # as many columns as the model takes, even where the file's last ones are empty
         data = _drop_non_finite(_read_svmlight(path, n_features=n_features), args.dropna,
-                                console)
+                                console, min_rows=1)
     else:
-        data = load_dataset(path, target=args.target, data_format=args.format,
-                            drop_non_numeric=args.drop_non_numeric, dropna=args.dropna,
-                            console=console, need_target=False, columns=names)
+        data = _load(args, console, need_target=False, columns=names)
     X = data.X
     if names is not None:
         missing = [name for name in names if name not in data.feature_names]
@@ -819,7 +963,14 @@ def _cmd_predict(args, console):
         raise CommandError(f"the model takes {n_features} features, {data.source} has "
                            f"{X.shape[1]}")
     predictions = np.ravel(model.predict(X))
-    _write_rows(args.out, ["prediction"], [[repr(float(value))] for value in predictions])
+    cells = [repr(float(value)) for value in predictions]
+    if data.rows is not None:
+        # one line per row of the file: the rows --dropna left out get an empty cell
+        every_row = [""] * data.file_rows
+        for row, cell in zip(data.rows, cells):
+            every_row[row] = cell
+        cells = every_row
+    _write_rows(args.out, ["prediction"], [[cell] for cell in cells])
     if args.out not in (None, "-"):
         console.note(f"wrote {predictions.size} predictions to {args.out}")
 
@@ -862,20 +1013,26 @@ _non_negative = _checked_number(float, lambda value: value >= 0, ">= 0")
 _positive_number = _checked_number(float, lambda value: value > 0, "'auto', 'none' or > 0")
 
 
-def _add_data_arguments(parser, *, with_standardize=True):
+def _add_data_arguments(parser, *, predicting=False):
     parser.add_argument("data", metavar="DATA",
                         help="CSV/TSV file with a header, libsvm/svmlight file, or .npz with "
                              "arrays X and y (or a scipy sparse matrix and y)")
     parser.add_argument("--target", "-t", metavar="COL",
-                        help="the column to predict (CSV/TSV); the target array's name in a "
-                             ".npz (default y); libsvm files carry their own")
+                        help="the column to predict (CSV/TSV; with --no-header its position "
+                             "from 0, -1 the last); the target array's name in a .npz "
+                             "(default y); libsvm files carry their own")
+    parser.add_argument("--no-header", action="store_true",
+                        help="the CSV/TSV file has no header: its first line is data "
+                             "(features are then named x0, x1, ... by their column)")
     parser.add_argument("--format", choices=["csv", "tsv", "libsvm", "npz"],
                         help="the file format (default: from the name's suffix, else sniffed)")
     parser.add_argument("--drop-non-numeric", action="store_true",
                         help="leave out non-numeric columns instead of stopping")
     parser.add_argument("--dropna", action="store_true",
-                        help="drop rows with missing values instead of stopping")
-    if with_standardize:
+                        help="leave out rows with missing or infinite values instead of "
+                             "stopping" + (" (their prediction is an empty cell)"
+                                           if predicting else ""))
+    if not predicting:
         parser.add_argument("--standardize", action="store_true",
                             help="scale every feature to unit variance first (coefficients "
                                  "are then per standard deviation)")
@@ -976,7 +1133,7 @@ def build_parser():
         description="Predict with a model saved by 'fastpen fit' (load only files you "
                     "trust: joblib files can run code). Writes one prediction per row.")
     predict.add_argument("model", metavar="MODEL.joblib")
-    _add_data_arguments(predict, with_standardize=False)
+    _add_data_arguments(predict, predicting=True)
     predict.add_argument("--out", metavar="FILE.csv", help="where to write (default: stdout)")
     _add_quiet_argument(predict)
     predict.set_defaults(handler=_cmd_predict)
@@ -1001,6 +1158,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("fastpen: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader of the output stopped early (`| head`): end quietly, and keep
+        # Python from complaining again when it flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except (ValueError, TypeError, OSError, MemoryError) as exc:
         # raised below the command (a solver, a reader): still one line
         print(f"fastpen: error: {_first_line(exc)}", file=sys.stderr)

@@ -78,11 +78,13 @@ def plot_cv(model, *, ax=None):
     if not hasattr(model, "mse_path_"):
         raise ValueError("plot_cv needs a fitted LassoCV or ElasticNetCV")
     ax = _axes(ax)
-    mse = np.asarray(model.mse_path_)
-    alphas = np.asarray(model.alphas_)
-    if mse.ndim == 3:  # several l1_ratios: the chosen one
-        index = int(np.argmin(np.abs(np.atleast_1d(model.l1_ratio) - model.l1_ratio_)))
-        mse, alphas = mse[index], alphas[index]
+    # alphas_ is (n_l1_ratios, n_alphas) for several l1_ratios; mse_path_ is squeezed
+    # as scikit-learn's (a grid of one alpha leaves it 1-D): both read as 3-D / 2-D
+    alphas = np.atleast_2d(model.alphas_)
+    mse = np.asarray(model.mse_path_).reshape(alphas.shape + (-1,))
+    index = int(np.argmin(np.abs(np.atleast_1d(model.l1_ratio) - model.l1_ratio_))) if (
+        alphas.shape[0] > 1) else 0
+    mse, alphas = mse[index], alphas[index]
     mean = mse.mean(axis=1)
     error = mse.std(axis=1, ddof=1) / np.sqrt(mse.shape[1]) if mse.shape[1] > 1 else 0 * mean
     ax.plot(alphas, mean, color="C0", label="mean CV error")

@@ -197,7 +197,7 @@ BAD_INPUTS = {
     "non-numeric": (lambda frame: frame, "y",
                     ["non-numeric column(s) in data.csv: city", "--drop-non-numeric"]),
     "missing values": (lambda frame: _with_missing_values(frame.drop(columns=["city"])), "y",
-                       ["3 missing value(s)", "data rows 4, 8", "column(s) c, y", "--dropna"]),
+                       ["3 missing or infinite value(s)", "data rows 4, 8", "column(s) c, y", "--dropna"]),
     "constant target": (lambda frame: frame.drop(columns=["city"]).assign(y=2.5), "y",
                         ["target 'y' is constant"]),
     "too few per fold": (lambda frame: frame.drop(columns=["city"]).head(7), "y",
@@ -215,7 +215,7 @@ def test_bad_input_is_one_line_and_a_nonzero_exit(tmp_path, case):
     if case == "missing values":  # --dropna drops the two rows instead
         result = run(*args, "--dropna", "--cv", "3", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
-        assert "dropped 2 row(s) with missing values (data rows 4, 8)" in result.stderr
+        assert "dropped 2 row(s) with missing or infinite values (data rows 4, 8)" in result.stderr
         assert "18 samples" in result.stdout
 
 
@@ -291,3 +291,101 @@ def test_format_is_sniffed_without_a_suffix(tmp_path):
         np.testing.assert_allclose(data.X.toarray() if sp.issparse(data.X) else data.X, X,
                                    rtol=1e-9)
         np.testing.assert_allclose(data.y, y, rtol=1e-9)
+
+
+# found by a review of the command line (2026-12-07): each case was misread or refused
+
+def test_tables_that_were_misread(tmp_path):
+    # a repeated name: pandas had renamed the copy 'y.1', which could be selected as a
+    # feature equal to the target
+    (tmp_path / "repeated.csv").write_text("a,y,y\n1,3,3\n4,7,7\n7,8,8\n2,2,2\n")
+    with pytest.raises(CommandError, match="repeats the column name.* y"):
+        load_dataset(tmp_path / "repeated.csv", target="y")
+    # one field more than the header on every row: pandas had made the first field an
+    # index and shifted every column by one
+    (tmp_path / "extra.csv").write_text("a,b,y\n1,2,3,4\n4,5,6,1\n7,8,9,2\n1,1,2,2\n")
+    with pytest.raises(CommandError, match="more fields than the header"):
+        load_dataset(tmp_path / "extra.csv", target="y")
+    # a separator closing every row is still read
+    (tmp_path / "trailing.csv").write_text("a,b,y\n1,2,3,\n4,5,6,\n7,8,10,\n")
+    data = load_dataset(tmp_path / "trailing.csv", target="y")
+    np.testing.assert_array_equal(data.y, [3, 6, 10])
+    # spaces after the separators, and pandas' row index (a column without a name)
+    pd.DataFrame({"a": [1.0, 4, 7, 2], "b": [2.0, 5, 8, 0], "y": [3.0, 6, 10, 1]}).to_csv(
+        tmp_path / "indexed.csv")
+    (tmp_path / "spaced.csv").write_text("a, b, y\n1, 2, 3\n4, 5, 6\n7, 8, 10\n")
+    for name in ("indexed.csv", "spaced.csv"):
+        data = load_dataset(tmp_path / name, target="y")
+        assert data.feature_names == ["a", "b"]
+        np.testing.assert_array_equal(data.X[:3], [[1, 2], [4, 5], [7, 8]])
+
+
+def test_files_without_a_header(tmp_path):
+    (tmp_path / "plain.csv").write_text("1,2,3\n4,5,6\n7,8,10\n1,1,1\n2,0,3\n")
+    for target in ("2", "-1"):
+        data = load_dataset(tmp_path / "plain.csv", target=target, header=False)
+        assert data.X.shape == (5, 2) and data.feature_names == ["x0", "x1"]
+        np.testing.assert_array_equal(data.y, [3, 6, 10, 1, 3])
+    # read with a header, the first row is lost: the name it would take is refused with
+    # a hint, and a name that exists is used with a warning
+    with pytest.raises(CommandError, match="--no-header"):
+        load_dataset(tmp_path / "plain.csv", target="7")
+    with pytest.warns(UserWarning, match="all numbers"):
+        load_dataset(tmp_path / "plain.csv", target="3")
+    fitted = run("fit", "plain.csv", "--no-header", "-t", "-1", "--alpha", "0.01",
+                 cwd=tmp_path)
+    assert fitted.returncode == 0, fitted.stderr
+    assert "5 samples, 2 features" in fitted.stdout
+
+
+def test_predict_one_row_and_rows_left_out(tmp_path, csv_file):
+    fitted = run("fit", csv_file, "-t", "y", "--drop-non-numeric", "--alpha", "0.05",
+                 "--save", "model.joblib", cwd=tmp_path)
+    assert fitted.returncode == 0, fitted.stderr
+    new = table(n_samples=3, seed=8).drop(columns=["y", "city"])
+    new.head(1).to_csv(tmp_path / "one.csv", index=False)
+    new.loc[1, "c"] = np.nan
+    new.to_csv(tmp_path / "gap.csv", index=False)
+    model = fastpen.Lasso(alpha=0.05).fit(table()[list("abcde")], table().y)
+    one = run("predict", "model.joblib", "one.csv", cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    np.testing.assert_allclose(float(one.stdout.split()[1]), model.predict(new.head(1))[0],
+                               rtol=1e-9)
+    # the row with a missing value keeps its line, empty: the others stay aligned
+    gap = run("predict", "model.joblib", "gap.csv", "--dropna", "--out", "pred.csv",
+              cwd=tmp_path)
+    assert gap.returncode == 0, gap.stderr
+    written = pd.read_csv(tmp_path / "pred.csv")["prediction"].to_numpy()
+    assert written.shape == (3,) and np.isnan(written[1])
+    np.testing.assert_allclose(written[[0, 2]], model.predict(new.iloc[[0, 2]]), rtol=1e-9)
+
+
+def test_outputs_and_edge_grids(tmp_path):
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame(rng.standard_normal((30, 3)), columns=["a", "b", "c"])
+    frame["y"] = frame.a + 0.1 * rng.standard_normal(30)
+    frame.to_csv(tmp_path / "small.csv", index=False)
+    # JSON has no Infinity: an unbounded error bound is written as null
+    result = run("select", "small.csv", "-t", "y", "--stability", "--n-resamples", "10",
+                 "--threshold", "0.5", "--max-selected", "none", "--out", "st.json",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "st.json").read_text()
+    assert "Infinity" not in text and json.loads(text)["error_bound"] is None
+    # a grid of one alpha: scikit-learn's squeezed mse_path_ is 1-D
+    result = run("select", "small.csv", "-t", "y", "--n-alphas", "1", "--plot", "one.png",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "one.png").read_bytes().startswith(PNG_MAGIC)
+    # refused before any fit: a folder that does not exist, and --out - for select
+    assert_one_line_error(run("select", "small.csv", "-t", "y", "--out", "no/such.csv",
+                              cwd=tmp_path), "no folder no")
+    assert_one_line_error(run("select", "small.csv", "-t", "y", "--out", "-",
+                              cwd=tmp_path), "prints its table")
+    # features that are all constant, and too few rows for any cross-validation
+    frame.assign(a=1.0, b=2.0, c=0.0).to_csv(tmp_path / "flat.csv", index=False)
+    assert_one_line_error(run("select", "flat.csv", "-t", "y", cwd=tmp_path),
+                          "no feature of flat.csv varies")
+    frame.head(3).to_csv(tmp_path / "three.csv", index=False)
+    assert_one_line_error(run("select", "three.csv", "-t", "y", "--cv", "2", cwd=tmp_path),
+                          "too few for cross-validation")
