@@ -209,13 +209,27 @@ def _sparse_col_sq_sums(X, weights):
     return out
 
 
-def _sparse_kernel_raw(X):
-    """X X^T as a dense float64 array, with temporaries bounded by CHUNK nonzeros."""
-    n = X.shape[0]
+def _sparse_kernel_raw(X, float64_sums=False):
+    """X X^T as a dense float64 array, with temporaries bounded by CHUNK nonzeros.
+
+    scipy sums float32 products in float32. With `float64_sums` (where the centring
+    would cancel their digits) float32 X's blocks are converted to float64 first, and
+    a CSR X is taken in column blocks (K += X_J X_J^T, one pass of X each), since a
+    product with all of X would convert a whole copy of it."""
+    n, p = X.shape
     K = np.zeros((n, n))
+    if float64_sums and X.dtype != np.float64 and X.format == "csr":
+        n_blocks = -(-X.nnz // mixed_budget(X)) if X.nnz else 1
+        bounds = np.linspace(0, p, n_blocks + 1).astype(int)
+        for j0, j1 in zip(bounds[:-1], bounds[1:]):
+            block = X[:, j0:j1].astype(np.float64)
+            K += (block @ block.T).toarray()
+        return K
     budget = mixed_budget(X) if X.format == "csr" else None
     for start, stop, block in compressed_blocks(X, budget):
         if X.format == "csc":  # K += X_J X_J^T
+            if float64_sums:
+                block = block.astype(np.float64, copy=False)
             K += (block @ block.T.tocsc()).toarray()
         else:  # K[:, I] = X X_I^T
             K[:, start:stop] = (X @ block.T.tocsr()).toarray()
@@ -350,31 +364,38 @@ class _Centred:
     def centred_kernel(self, alpha_min=0.0):
         """(X - 1 xbar^T)(X - 1 xbar^T)^T, n x n, float64, without the weights."""
         X = self.X
-        if self.sparse:
-            K = _sparse_kernel_raw(X)
-            if self.center:
-                a = self.x_dot(self.xbar)
-                K -= a[:, None]
-                K -= a[None, :]
-                K += self.xbar @ self.xbar
-            return K
-        if self.dtype == np.float64 or not self.center:
-            K = np.asarray(X @ X.T, dtype=np.float64)
+        # (float32 dense X's product would be summed in float32: the chunks below)
+        if self.sparse or self.dtype == np.float64 or not self.center:
+            a = self.x_dot(self.xbar) if self.center else None
+            if self.sparse:
+                # float32 sums unless the centring would take more than about one of
+                # their digits (judged on the exact diagonal): float64 ones then
+                raw = _sparse_row_sq_sums(X) if self.center else None
+                K = _sparse_kernel_raw(X, float64_sums=self.center and self._cancels(
+                    raw, raw - 2.0 * a + self.xbar @ self.xbar, alpha_min, limit=16.0))
+            else:
+                K = np.asarray(X @ X.T, np.float64)
             if not self.center:
                 return K
             raw = np.diag(K).copy()
-            a = self.x_dot(self.xbar)
             K -= a[:, None]
             K -= a[None, :]
             K += self.xbar @ self.xbar
             # the weights scale the diagonal later; compare before scaling
-            if self.dtype == np.float64 and not self._cancels(raw, np.diag(K), alpha_min):
+            if ((self.sparse or self.dtype == np.float64)
+                    and not self._cancels(raw, np.diag(K), alpha_min)):
                 return K
-        # explicitly centred column chunks: B = X_cols - xbar_cols, K += B B^T
+        # explicitly centred column chunks: B = X_cols - xbar_cols, K += B B^T (sparse
+        # columns whose means cancel are dense anyway: their chunks in float64, from a
+        # CSC copy of CSR X, whose column slices would each read all of X)
         K = np.zeros((self.n, self.n))
-        xbar = self.xbar.astype(self.dtype)
+        xbar = self.xbar if self.sparse else self.xbar.astype(self.dtype)
+        if self.sparse and X.format != "csc":
+            X = X.tocsc()
         for j0, j1 in _row_steps(self.p, self.n):
-            B = X[:, j0:j1] - xbar[j0:j1]
+            columns = X[:, j0:j1]
+            B = (columns.toarray().astype(np.float64, copy=False) if self.sparse
+                 else columns) - xbar[j0:j1]
             K += B @ B.T
         return K
 
@@ -1080,9 +1101,23 @@ def _gather_rows(design, rows, W_dt):
     return out
 
 
+def _dense_rows(design, block):
+    """A block of rows as dense arrays: itself when dense, else CHUNK entries at a time
+    in float64 (sparse rows are only made dense where a shift cancels their means)."""
+    if not design.sparse:
+        yield slice(None), block
+        return
+    step = max(1, CHUNK // max(design.p, 1))
+    for i0 in range(0, block.shape[0], step):
+        rows = slice(i0, min(i0 + step, block.shape[0]))
+        yield rows, block[rows].toarray().astype(np.float64, copy=False)
+
+
 def _block_moments(design, Y, rows, shift, y_shift):
     """sum over rows of s_i (x_i - m)(x_i - m)^T, s_i (x_i - m), s_i (x_i - m)(y_i - mu)^T,
-    s_i (y_i - mu), s_i; dense blocks are centred by m inside the chunk."""
+    s_i (y_i - mu), s_i; dense blocks are centred by m inside the chunk. Sparse blocks
+    are summed in float64 (scipy sums float32 products in float32), and shifted only by
+    a nonzero m (dense chunks then)."""
     p = design.p
     T = Y.shape[1]
     G = np.zeros((p, p))
@@ -1090,25 +1125,27 @@ def _block_moments(design, Y, rows, shift, y_shift):
     r = np.zeros((p, T))
     v = np.zeros(T)
     weight = 0.0
-    shift_dt = shift.astype(design.dtype)
+    shifted = bool(np.any(shift))
+    dtype = np.float64 if design.sparse else design.dtype
+    shift_dt = shift.astype(dtype)
     for _, _, piece in _row_pieces(rows, design):
         s = np.ones(Y[piece].shape[0]) if design.sw is None else design.sw[piece]
         Yc = np.asarray(Y[piece], dtype=np.float64) - y_shift
-        sYc = (s[:, None] * Yc).astype(design.dtype)
+        sYc = (s[:, None] * Yc).astype(dtype)
         block = design.row_block(piece)
-        if design.sparse:
-            block = sp.csr_matrix(block)  # a bounded block of rows
+        if design.sparse and not shifted:
+            block = sp.csr_matrix(block, dtype=np.float64)  # a bounded block of rows
             G += sparse_gram(block, None if design.sw is None else s)
-            u += np.asarray(block.T @ s.astype(design.dtype), dtype=np.float64)
-            r += np.asarray(block.T @ sYc, dtype=np.float64)
+            u += block.T @ s
+            r += np.asarray(block.T @ sYc)
         else:
-            shifted = bool(np.any(shift))
-            B = block - shift_dt if shifted else block  # unshifted: a view, no copy
-            u += np.asarray(B.T @ s.astype(design.dtype), dtype=np.float64)
-            r += np.asarray(B.T @ sYc, dtype=np.float64)
-            if design.sw is not None:
-                B = B * np.sqrt(s).astype(design.dtype)[:, None]
-            G += B.T @ B  # syrk
+            for sub, dense in _dense_rows(design, block):
+                B = dense - shift_dt if shifted else dense  # unshifted: a view, no copy
+                u += np.asarray(B.T @ s[sub].astype(dtype), dtype=np.float64)
+                r += np.asarray(B.T @ sYc[sub], dtype=np.float64)
+                if design.sw is not None:
+                    B = B * np.sqrt(s[sub]).astype(dtype)[:, None]
+                G += B.T @ B  # syrk
         v += s @ Yc
         weight += float(s.sum())
     return G, u, r, v, weight
@@ -1138,7 +1175,7 @@ def _kfold_scores(design, Y, alphas, splits, score):
             design.dtype != np.float64 or design.sw is not None)
         shift = design.xbar if chunked else np.zeros(p)
         moments = [_block_moments(design, Yf, b, shift, y_shift) for b in blocks]
-        if design.center and not design.sparse and not chunked:
+        if design.center and not chunked:
             raw = sum(np.diag(m[0]) for m in moments)
             if design._cancels(raw, raw - design.W * design.xbar**2, alphas.min()):
                 shift = design.xbar

@@ -571,3 +571,52 @@ def test_sparse_gram_with_large_means_is_centred_exactly():
     for shift in (1e6, 1e8):
         model = Ridge(alpha=1.0).fit(sp.csr_matrix(Z + shift), y)
         np.testing.assert_allclose(model.coef_, expected, atol=1e-6)
+
+
+def _large_mean_problem(n, p, seed=0):
+    """float32 X with half its columns at means of 1e2 to 1e3 (spread 1)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    X[:, :p // 2] += rng.uniform(1e2, 1e3, p // 2)
+    X32 = X.astype(np.float32)
+    X64 = X32.astype(np.float64)
+    y = X64[:, :4] @ np.array([1.0, -2.0, 1.5, 0.5]) + 0.5 * rng.standard_normal(n)
+    return X32, X64, y, rng.exponential(size=n)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_float32_kernel_with_large_means(fmt, weighted):
+    """Wide sparse float32 X: scipy summed X X^T in float32, and the centring cancelled
+    it (objective 1.0e6 for 0.44; a path's coefficients 50 off)."""
+    X32, X64, y, w = _large_mean_problem(60, 100)
+    sw = w if weighted else None
+    s = np.ones(60) if sw is None else sw
+    A = getattr(sp, f"{fmt}_matrix")(X32)
+
+    def objective(coef, intercept):
+        r = y - X64 @ coef - intercept
+        return s @ r ** 2 + 0.1 * coef @ coef
+
+    exact = Ridge(alpha=0.1).fit(X64, y, sample_weight=sw)
+    model = Ridge(alpha=0.1).fit(A, y, sample_weight=sw)
+    assert objective(model.coef_, model.intercept_) == pytest.approx(
+        objective(exact.coef_, exact.intercept_), rel=1e-4)
+    coefs = ridge_path(A, y, alphas=[10.0, 0.1], sample_weight=sw, fit_intercept=True)[1]
+    np.testing.assert_allclose(coefs[:, -1], exact.coef_, atol=1e-3 * np.abs(exact.coef_).max())
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_float32_kfold_moments_with_large_means(fmt, weighted):
+    """Tall sparse float32 X under K-fold RidgeCV: the blocks' moments were summed in
+    float32 with float32 weights and centred by a cancelling rank-one term (alpha_ 31.6
+    where every float64 fit picks 3.16)."""
+    X32, X64, y, w = _large_mean_problem(200, 15)
+    sw = w if weighted else None
+    alphas = np.logspace(-3, 3, 13)
+    exact = RidgeCV(alphas=alphas, cv=KFold(4)).fit(X64, y, sample_weight=sw)
+    model = RidgeCV(alphas=alphas, cv=KFold(4)).fit(getattr(sp, f"{fmt}_matrix")(X32), y,
+                                                    sample_weight=sw)
+    assert model.alpha_ == exact.alpha_
+    assert model.best_score_ == pytest.approx(exact.best_score_, rel=1e-5)
