@@ -302,7 +302,7 @@ def enet_solve_path(
     cdef const floating* data = &X_data[0] if X_data.shape[0] > 0 else NULL
     cdef const double* lo = &lower[0] if lower.shape[0] > 0 else NULL
     cdef const double* hi = &upper[0] if upper.shape[0] > 0 else NULL
-    cdef double tol_abs, gap = 0.0, first_L = lipschitz if lipschitz > 0 else 1.0, L = first_L
+    cdef double tol_abs, gap = 0.0, L = lipschitz if lipschitz > 0 else 1.0
     cdef int n_iter = 0, done = 0, n_restarts = 0, restarts = 0
     cdef bint use_cd = solver == "cd", accelerated = solver == "fista"
     if n_features > INT32_MAX:
@@ -591,11 +591,6 @@ def enet_solve_path(
                         single, &gap, &n_iter,
                     )
                 else:
-                    # each alpha starts from the power-iteration estimate: carried along
-                    # the path, the backtracked L only grew, also where the sufficient-
-                    # decrease test failed by rounding (columns of mean 1e3 on a float32
-                    # grid: 52 of 90 alphas stalled above the target, whatever max_iter)
-                    L = first_L
                     done = prox_grad_solve(
                         data, indices, indptr, storage, n, p,
                         &y[0], y_mean, sw, means, center, &norm2[0], coef,

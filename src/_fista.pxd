@@ -68,7 +68,7 @@ cdef inline int prox_grad_solve(
     """Minimise 1/2 ||yc - Xc x||_S^2 + sum_j h_j(x_j); x is the start and the result."""
     cdef Py_ssize_t i, j, f, n_active = 0
     cdef int it, n_iter = 0, back, n_restarts = 0, converged = 0
-    cdef double L = lipschitz[0], t = 1.0, t_next, beta, f_y, f_x, sum_r, linear, quad
+    cdef double L = lipschitz[0], t = 1.0, t_next, beta, sum_r, quad, moved, moved_sum, d, s_i
     cdef double gap = INFINITY, dual_scale, momentum_test, step_change, gap_before
     cdef double primal_norm2, penalty_change
     cdef int rounding_misses = 0
@@ -77,8 +77,8 @@ cdef inline int prox_grad_solve(
     # point stays one after rounding
     cdef bint same_dual
     cdef double lo = -INFINITY, hi = INFINITY
-    # the sufficient-decrease test compares objectives computed in float64 (iterates
-    # and products, float32 X included): only their rounding is forgiven
+    # the sufficient-decrease test is computed in float64 (iterates and products,
+    # float32 X included): only its rounding is forgiven
     cdef double rounding = 1e-12
     cdef GapKind kind = gap_kind(p, penalty)
     cdef Residual res
@@ -139,7 +139,7 @@ cdef inline int prox_grad_solve(
         n_iter = it + 1
 
         # gradient of the smooth part at the extrapolated point: -Xc^T S R
-        f_y = centred_residual(n, y, Xy, sw, center, r, &sum_r)
+        centred_residual(n, y, Xy, sw, center, r, &sum_r)
         Xt_times(X_data, X_indices, X_indptr, storage, n, p, r, grad)
         if center:
             for j in range(p):
@@ -157,15 +157,25 @@ cdef inline int prox_grad_solve(
                     L * x_point[j] + grad[j], L, l1_weight(penalty, j),
                     l2_weight(penalty, j), lo, hi)
             X_times(X_data, X_indices, X_indptr, storage, n, p, x_new, Xx_new)
-            f_x = centred_residual(n, y, Xx_new, sw, center, NULL, &sum_r)
-            # accept the step if the quadratic model at the point bounds f from above
-            linear = 0.0
+            # accept the step if the quadratic model at the point bounds f from above.
+            # f is quadratic, so that is ||Xc (x_new - y)||_S^2 <= L ||x_new - y||^2,
+            # taken on the products' difference: compared as two objectives, the
+            # rounding of f (large means: 1e-12 of it and more) failed short steps near
+            # the solution, and L grew without end (9e20 along a path)
             quad = 0.0
             for j in range(p):
                 step_change = x_new[j] - x_point[j]
-                linear -= grad[j] * step_change
                 quad += step_change * step_change
-            if f_x <= f_y + linear + 0.5 * L * quad + rounding * fabs(f_y):
+            moved = 0.0
+            moved_sum = 0.0
+            for i in range(n):
+                s_i = sw[i] if sw != NULL else 1.0
+                d = Xx_new[i] - Xy[i]
+                moved += s_i * d * d
+                moved_sum += s_i * d
+            if center:
+                moved -= moved_sum * moved_sum / n
+            if quad == 0.0 or moved <= L * quad * (1.0 + rounding):
                 break
             L *= 1.25
 
