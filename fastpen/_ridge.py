@@ -54,6 +54,9 @@ _MAX_DENSE_BYTES = 2**30
 # log10(raw / centred) digits to cancellation; above this ratio the Gram matrix (or
 # kernel) is rebuilt from explicitly centred chunks instead.
 _CANCELLATION_LIMIT = 1e4
+# Sparse X made dense for its centring costs far more: from float64 sums, only where
+# half their digits cancel.
+_SPARSE_CANCELLATION_LIMIT = 1e8
 
 
 # ---------------------------------------------------------------------------------------
@@ -209,6 +212,19 @@ def _sparse_col_sq_sums(X, weights):
     return out
 
 
+def _sparse_times(X, v):
+    """X v in float64 for a sparse float32 X, its blocks converted one at a time
+    (scipy's product with a float64 v would convert all of X)."""
+    out = np.zeros(X.shape[0])
+    for start, stop, block in compressed_blocks(X):
+        block = block.astype(np.float64)
+        if X.format == "csc":
+            out += block @ v[start:stop]
+        else:
+            out[start:stop] = block @ v
+    return out
+
+
 def _sparse_kernel_raw(X, float64_sums=False):
     """X X^T as a dense float64 array, with temporaries bounded by CHUNK nonzeros.
 
@@ -325,7 +341,8 @@ class _Centred:
             G = self._sparse_gram()
             # (float64 products keep 1e8 of cancellation to 1e-8; scipy sums float32
             # X's in float32)
-            limit = _CANCELLATION_LIMIT if self.dtype != np.float64 else 1e8
+            limit = (_CANCELLATION_LIMIT if self.dtype != np.float64
+                     else _SPARSE_CANCELLATION_LIMIT)
             if not (self.center and self._cancels(
                     _sparse_col_sq_sums(self.X, self.sw), np.diag(G), alpha_min, limit)):
                 return G
@@ -369,10 +386,14 @@ class _Centred:
             a = self.x_dot(self.xbar) if self.center else None
             if self.sparse:
                 # float32 sums unless the centring would take more than about one of
-                # their digits (judged on the exact diagonal): float64 ones then
+                # their digits (judged on the exact diagonal): float64 ones then, and
+                # X xbar too
                 raw = _sparse_row_sq_sums(X) if self.center else None
-                K = _sparse_kernel_raw(X, float64_sums=self.center and self._cancels(
-                    raw, raw - 2.0 * a + self.xbar @ self.xbar, alpha_min, limit=16.0))
+                float64_sums = self.center and self._cancels(
+                    raw, raw - 2.0 * a + self.xbar @ self.xbar, alpha_min, limit=16.0)
+                K = _sparse_kernel_raw(X, float64_sums)
+                if float64_sums and self.dtype != np.float64:
+                    a = _sparse_times(X, self.xbar)
             else:
                 K = np.asarray(X @ X.T, np.float64)
             if not self.center:
@@ -381,9 +402,12 @@ class _Centred:
             K -= a[:, None]
             K -= a[None, :]
             K += self.xbar @ self.xbar
-            # the weights scale the diagonal later; compare before scaling
-            if ((self.sparse or self.dtype == np.float64)
-                    and not self._cancels(raw, np.diag(K), alpha_min)):
+            # the weights scale the diagonal later; compare before scaling. Sparse
+            # columns are made dense only where even float64 sums lose half their
+            # digits (as in `gram`)
+            if ((self.sparse or self.dtype == np.float64) and not self._cancels(
+                    raw, np.diag(K), alpha_min,
+                    _SPARSE_CANCELLATION_LIMIT if self.sparse else _CANCELLATION_LIMIT)):
                 return K
         # explicitly centred column chunks: B = X_cols - xbar_cols, K += B B^T (sparse
         # columns whose means cancel are dense anyway: their chunks in float64, from a
@@ -1134,7 +1158,9 @@ def _block_moments(design, Y, rows, shift, y_shift):
         sYc = (s[:, None] * Yc).astype(dtype)
         block = design.row_block(piece)
         if design.sparse and not shifted:
-            block = sp.csr_matrix(block, dtype=np.float64)  # a bounded block of rows
+            block = sp.csr_matrix(block)  # a bounded block of rows
+            if block.dtype != np.float64:
+                block = block.astype(np.float64)
             G += sparse_gram(block, None if design.sw is None else s)
             u += block.T @ s
             r += np.asarray(block.T @ sYc)
@@ -1177,7 +1203,9 @@ def _kfold_scores(design, Y, alphas, splits, score):
         moments = [_block_moments(design, Yf, b, shift, y_shift) for b in blocks]
         if design.center and not chunked:
             raw = sum(np.diag(m[0]) for m in moments)
-            if design._cancels(raw, raw - design.W * design.xbar**2, alphas.min()):
+            if design._cancels(raw, raw - design.W * design.xbar**2, alphas.min(),
+                               _SPARSE_CANCELLATION_LIMIT if design.sparse
+                               else _CANCELLATION_LIMIT):
                 shift = design.xbar
                 moments = [_block_moments(design, Yf, b, shift, y_shift) for b in blocks]
         for k, (train, test) in enumerate(splits):
