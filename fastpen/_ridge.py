@@ -213,8 +213,11 @@ def _sparse_col_sq_sums(X, weights):
 
 
 def _sparse_times(X, v):
-    """X v in float64 for a sparse float32 X, its blocks converted one at a time
-    (scipy's product with a float64 v would convert all of X)."""
+    """X v in float64 for a sparse X; float32 X's blocks are converted one at a time
+    (scipy's product with a float64 v would convert all of X, and `_Centred.x_dot`
+    rounds v to float32)."""
+    if X.dtype == np.float64:
+        return X @ v
     out = np.zeros(X.shape[0])
     for start, stop, block in compressed_blocks(X):
         block = block.astype(np.float64)
@@ -383,18 +386,15 @@ class _Centred:
         X = self.X
         # (float32 dense X's product would be summed in float32: the chunks below)
         if self.sparse or self.dtype == np.float64 or not self.center:
-            a = self.x_dot(self.xbar) if self.center else None
             if self.sparse:
+                a = _sparse_times(X, self.xbar) if self.center else None
                 # float32 sums unless the centring would take more than about one of
-                # their digits (judged on the exact diagonal): float64 ones then, and
-                # X xbar too
+                # their digits (judged on the exact diagonal): float64 ones then
                 raw = _sparse_row_sq_sums(X) if self.center else None
-                float64_sums = self.center and self._cancels(
-                    raw, raw - 2.0 * a + self.xbar @ self.xbar, alpha_min, limit=16.0)
-                K = _sparse_kernel_raw(X, float64_sums)
-                if float64_sums and self.dtype != np.float64:
-                    a = _sparse_times(X, self.xbar)
+                K = _sparse_kernel_raw(X, self.center and self._cancels(
+                    raw, raw - 2.0 * a + self.xbar @ self.xbar, alpha_min, limit=16.0))
             else:
+                a = self.x_dot(self.xbar) if self.center else None
                 K = np.asarray(X @ X.T, np.float64)
             if not self.center:
                 return K
@@ -1131,10 +1131,8 @@ def _dense_rows(design, block):
     if not design.sparse:
         yield slice(None), block
         return
-    step = max(1, CHUNK // max(design.p, 1))
-    for i0 in range(0, block.shape[0], step):
-        rows = slice(i0, min(i0 + step, block.shape[0]))
-        yield rows, block[rows].toarray().astype(np.float64, copy=False)
+    for i0, i1 in _row_steps(block.shape[0], design.p):
+        yield slice(i0, i1), block[i0:i1].toarray().astype(np.float64, copy=False)
 
 
 def _block_moments(design, Y, rows, shift, y_shift):

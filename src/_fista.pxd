@@ -31,13 +31,14 @@ cdef enum:
     MAX_BACKTRACKS = 200
 
 
-cdef inline double centred_residual(
+cdef inline void centred_residual(
     Py_ssize_t n, const floating* y, const double* Xv, const double* sw, bint center,
     double* weighted_residual, double* weighted_sum,
 ) noexcept nogil:
-    """Write S R for R = y - X v - c (c the optimal intercept shift); return 1/2 ||R||_S^2."""
+    """Write S R for R = y - X v - c (c the optimal intercept shift), and 1^T S R to
+    `weighted_sum`."""
     cdef Py_ssize_t i
-    cdef double s, offset = 0.0, r, value = 0.0, total = 0.0
+    cdef double s, offset = 0.0, r, total = 0.0
     if center:
         for i in range(n):
             offset += (sw[i] if sw != NULL else 1.0) * (y[i] - Xv[i])
@@ -45,12 +46,9 @@ cdef inline double centred_residual(
     for i in range(n):
         s = sw[i] if sw != NULL else 1.0
         r = y[i] - Xv[i] - offset
-        value += s * r * r
-        if weighted_residual != NULL:
-            weighted_residual[i] = s * r
+        weighted_residual[i] = s * r
         total += s * r
     weighted_sum[0] = total
-    return 0.5 * value
 
 
 cdef inline int prox_grad_solve(
