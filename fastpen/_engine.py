@@ -98,14 +98,11 @@ class GramDesign:
                     X, None if sample_weight is None else np.sqrt(sample_weight),
                     self.X_mean)
             else:
-                # scipy multiplies float32 X in float32 (for n_features^2 over nnz):
-                # its products summed in float32, minus n m m^T, gave a coefficient of
-                # 19.1 for 1.025 at a mean of 1e3 +- 1. In float64 instead; Q's p^2
-                # doubles outweigh that copy of X's nnz entries there
-                wide = X.dtype != np.float64 and X.shape[1] ** 2 > X.nnz
-                Q = sparse_gram(X.astype(np.float64) if wide else X, sample_weight)
+                # float32 products summed in float32, minus n m m^T, gave a
+                # coefficient of 19.1 for 1.025 at a mean of 1e3 +- 1: float64 sums
+                Q = sparse_gram(X, sample_weight)
                 if center:
-                    Q -= n * np.outer(self.X_mean, self.X_mean)
+                    subtract_outer(Q, self.X_mean, self.X_mean, times=n)
         else:
             Q, self.X_mean, centred_norm2 = self._dense_gram(
                 X, sample_weight, center, None if stats is None else stats[0])
@@ -113,7 +110,9 @@ class GramDesign:
                 # the caller's, for statistics identical to those of its other uses
                 self.X_mean, centred_norm2 = stats
         self.centred_norm2 = centred_norm2
-        self.Q = np.asfortranarray(Q)
+        # a computed Q is exactly symmetric: its transpose is the Fortran array, no copy
+        self.Q = (Q.T if gram is None and Q.flags.c_contiguous and not Q.flags.f_contiguous
+                  else np.asfortranarray(Q))
         # constant columns stay out, as in the other storages
         self.norm2 = np.where(centred_norm2 == 0, 0.0, np.diag(self.Q).astype(np.float64))
         self.data = self.Q.reshape(-1, order="F")
@@ -141,7 +140,8 @@ class GramDesign:
         if shift is None:
             shift = np.asarray(X[:_SHIFT_ROWS], dtype=np.float64).mean(axis=0)
         BSB, Bs = row_moments(X, np.arange(n), np.zeros(n), sample_weight, shift, 0.0)[:2]
-        Q = BSB - np.outer(Bs, Bs) / n
+        Q = BSB
+        subtract_outer(Q, Bs, Bs, over=n)
         X_mean = shift + Bs / n
         centred = np.diag(Q).astype(np.float64)
         # sum s x^2 from the same moments, for column_stats' threshold: what is left
@@ -190,6 +190,20 @@ class GramDesign:
         Xty = self.design.xt_dot(weighted)
         Xty -= self.X_mean * weighted.sum()
         return Xty, float(weighted @ (y64 - y_mean)), y_mean
+
+
+def subtract_outer(Q, u, v, times=1.0, over=1.0):
+    """Q -= outer(u, v) * times / over in place, a few rows at a time: no temporaries of
+    Q's size. Each entry is (u_i v_j) * times / over, so a symmetric Q stays exactly
+    symmetric for u = v."""
+    step = max(1, CHUNK // max(Q.shape[1], 1))
+    for start in range(0, Q.shape[0], step):
+        block = np.outer(u[start:start + step], v)
+        if times != 1.0:
+            block *= times
+        if over != 1.0:
+            block /= over
+        Q[start:start + step] -= block
 
 
 def take_rows(X, rows):
@@ -331,6 +345,44 @@ def compressed_blocks(X, budget=None):
         start = stop
 
 
+def minor_blocks(X, budget=None, max_minor=None):
+    """Consecutive ranges of the minor axis (rows of CSC, columns of CSR) holding at most
+    `budget` stored entries (or one long row/column) and `max_minor` rows/columns each,
+    as (start, stop, block): the block is X[start:stop] of a CSC X as a CSR matrix
+    (X[:, start:stop] of a CSR X as a CSC one), in float64, with sorted indices.
+
+    All blocks together read X once (`_design.minor_block`), without a copy of all of X
+    in the other format. X with unsorted indices, which that needs, is sliced by scipy
+    instead, which reads all of X per block."""
+    budget = CHUNK if budget is None else budget
+    csc = X.format == "csc"
+    n_minor = X.shape[0] if csc else X.shape[1]
+    max_minor = n_minor if max_minor is None else max(1, max_minor)
+    data, indices, indptr, _ = design_arrays(X if csc else X.T)
+    counts = _design.minor_counts(indices, n_minor)
+    ends = np.concatenate(([0], np.cumsum(counts)))
+    in_order = X.has_sorted_indices
+    cursor = indptr[:-1].copy()
+    kind = sp.csr_matrix if csc else sp.csc_matrix
+    start = 0
+    while start < n_minor:
+        stop = int(np.searchsorted(ends, ends[start] + budget, side="right")) - 1
+        stop = min(max(stop, start + 1), start + max_minor, n_minor)
+        shape = (stop - start, X.shape[1]) if csc else (X.shape[0], stop - start)
+        if not in_order:
+            block = kind(X[start:stop] if csc else X[:, start:stop], dtype=np.float64)
+            block.sort_indices()
+        else:
+            block_indptr = (ends[start:stop + 1] - ends[start]).astype(indptr.dtype)
+            block_data = np.empty(int(block_indptr[-1]))
+            block_indices = np.empty(block_data.size, dtype=indices.dtype)
+            _design.minor_block(data, indices, indptr, cursor, start, stop,
+                                block_indptr[:-1].copy(), block_data, block_indices)
+            block = kind((block_data, block_indices, block_indptr), shape=shape, copy=False)
+        yield start, stop, block
+        start = stop
+
+
 def mixed_budget(X):
     """Blocks for a product that reads all of X once per block (scipy's sparse-sparse
     product walks its whole left operand): at most 16 of them, each at least CHUNK
@@ -343,16 +395,18 @@ def centred_rows_gram(X, sqrt_weights=None, shift=None, dtype=np.float64):
     `dtype` (no shift: X's rows): exact centring, where X^T S X - n m m^T cancels the
     digits of means far above their spread. A chunk holds CHUNK entries; sparse rows
     are made dense a chunk at a time (the columns that need this are dense anyway),
-    from a CSR copy of CSC X (row slices of CSC read all of X each)."""
+    taken from CSC X by `minor_blocks` (row slices of CSC read all of X each)."""
     n, p = X.shape
-    rows = X.tocsr() if sp.issparse(X) and X.format != "csr" else X
     shift = None if shift is None else np.asarray(shift).astype(dtype)
     root = None if sqrt_weights is None else np.asarray(sqrt_weights).astype(dtype)
     Q = np.zeros((p, p))
     step = max(1, CHUNK // max(p, 1))
-    for start in range(0, n, step):
-        stop = min(start + step, n)
-        block = rows[start:stop]
+    if sp.issparse(X) and X.format == "csc":
+        blocks = minor_blocks(X, max_minor=step)
+    else:
+        blocks = ((start, min(start + step, n), X[start:start + step])
+                  for start in range(0, n, step))
+    for start, stop, block in blocks:
         B = np.array(block.toarray() if sp.issparse(block) else block, dtype=dtype)
         if shift is not None:
             B -= shift
@@ -363,36 +417,28 @@ def centred_rows_gram(X, sqrt_weights=None, shift=None, dtype=np.float64):
 
 
 def sparse_gram(X, weights):
-    """X^T S X of a CSC or CSR X as a dense float64 array, with bounded temporaries.
+    """X^T S X of a CSC or CSR X as a dense float64 array, summed in float64, with
+    temporaries bounded by CHUNK entries.
 
-    Narrow CSC X (n_features^2 at most nnz): column by column in the engine
-    (``_design.sparse_gram``), where scipy's product spends more on its bookkeeping than
-    on the arithmetic. Otherwise scipy, which multiplies two sparse matrices in one
-    format, converting the other operand: a product of X.T with X converts a whole copy
-    of X. Blocks of X's compressed axis keep every conversion (and the weighted copy) to
-    one block. (scipy sums float32 X's products in float32: `GramDesign` converts.)
+    Narrow CSC X (n_features^2 at most nnz): column by column (``_design.sparse_gram``).
+    Otherwise row by row, s_i x_i x_i^T added into the result (``_design.add_row_products``):
+    over CSR X's own rows, or blocks of CSC X's rows (`minor_blocks`). scipy's product
+    would sum float32 in float32, convert one operand to the other's format (all of X),
+    and build a sparse result of up to 1.5 times the dense one first.
     """
     p = X.shape[1]
+    w = None if weights is None else np.ascontiguousarray(weights, np.float64)
     if X.format == "csc" and p * p <= X.nnz:
         data, indices, indptr, _ = design_arrays(X)
-        return _design.sparse_gram(
-            data, indices, indptr, X.shape[0], p,
-            _EMPTY if weights is None else np.ascontiguousarray(weights, np.float64))
+        return _design.sparse_gram(data, indices, indptr, X.shape[0], p,
+                                   _EMPTY if w is None else w)
     G = np.zeros((p, p))
-    budget = mixed_budget(X) if X.format == "csc" else None
-    for start, stop, block in compressed_blocks(X, budget):
-        if X.format == "csc":  # G[:, J] = X^T S X_J
-            if weights is not None:
-                block = block.copy()
-                block.data *= weights[block.indices].astype(X.dtype)
-            G[:, start:stop] = (X.T @ block).toarray()
-        else:  # G += X_I^T S_I X_I
-            scaled = block
-            if weights is not None:
-                scaled = block.copy()
-                scaled.data *= np.repeat(weights[start:stop], np.diff(block.indptr)).astype(
-                    X.dtype)
-            G += (block.T.tocsr() @ scaled).toarray()
+    blocks = minor_blocks(X) if X.format == "csc" else compressed_blocks(X)
+    for start, stop, block in blocks:
+        data, indices, indptr, _ = design_arrays(block.T)  # CSR rows seen as CSC columns
+        _design.add_row_products(data, indices, indptr,
+                                 _EMPTY if w is None else w[start:stop], G)
+    _design.mirror_upper(G)
     return G
 
 

@@ -24,8 +24,8 @@ from sklearn.utils.validation import validate_data
 
 from ._elastic_net import linear_predict
 from ._engine import (
-    CHUNK, Design, centred_rows_gram, compressed_blocks, mixed_budget, solve_enet,
-    sparse_gram,
+    CHUNK, Design, centred_rows_gram, compressed_blocks, minor_blocks, mixed_budget,
+    solve_enet, sparse_gram, subtract_outer,
 )
 from ._validation import (
     canonical_csc,
@@ -228,33 +228,6 @@ def _sparse_times(X, v):
     return out
 
 
-def _sparse_kernel_raw(X, float64_sums=False):
-    """X X^T as a dense float64 array, with temporaries bounded by CHUNK nonzeros.
-
-    scipy sums float32 products in float32. With `float64_sums` (where the centring
-    would cancel their digits) float32 X's blocks are converted to float64 first, and
-    a CSR X is taken in column blocks (K += X_J X_J^T, one pass of X each), since a
-    product with all of X would convert a whole copy of it."""
-    n, p = X.shape
-    K = np.zeros((n, n))
-    if float64_sums and X.dtype != np.float64 and X.format == "csr":
-        n_blocks = -(-X.nnz // mixed_budget(X)) if X.nnz else 1
-        bounds = np.linspace(0, p, n_blocks + 1).astype(int)
-        for j0, j1 in zip(bounds[:-1], bounds[1:]):
-            block = X[:, j0:j1].astype(np.float64)
-            K += (block @ block.T).toarray()
-        return K
-    budget = mixed_budget(X) if X.format == "csr" else None
-    for start, stop, block in compressed_blocks(X, budget):
-        if X.format == "csc":  # K += X_J X_J^T
-            if float64_sums:
-                block = block.astype(np.float64, copy=False)
-            K += (block @ block.T.tocsc()).toarray()
-        else:  # K[:, I] = X X_I^T
-            K[:, start:stop] = (X @ block.T.tocsr()).toarray()
-    return K
-
-
 class _Centred:
     """X seen as Z = S^{1/2} (X - 1 xbar^T) through products, never formed.
 
@@ -341,13 +314,13 @@ class _Centred:
     def gram(self, alpha_min=0.0):
         """Z^T Z, p x p, float64."""
         if self.sparse:
-            G = self._sparse_gram()
-            # (float64 products keep 1e8 of cancellation to 1e-8; scipy sums float32
-            # X's in float32)
-            limit = (_CANCELLATION_LIMIT if self.dtype != np.float64
-                     else _SPARSE_CANCELLATION_LIMIT)
-            if not (self.center and self._cancels(
-                    _sparse_col_sq_sums(self.X, self.sw), np.diag(G), alpha_min, limit)):
+            G = sparse_gram(self.X, self.sw)  # float64 sums, float32 X included
+            if not self.center:
+                return G
+            raw = np.diag(G).copy()
+            subtract_outer(G, self.xbar, self.xbar, times=self.W)
+            # float64 sums keep 1e8 of cancellation to 1e-8
+            if not self._cancels(raw, np.diag(G), alpha_min, _SPARSE_CANCELLATION_LIMIT):
                 return G
             # X^T S X - W m m^T cancelled the digits of large means (error 3.6e3 at
             # means of 1e8 +- 1): the rows centred a chunk at a time instead (the
@@ -375,12 +348,6 @@ class _Centred:
         return centred_rows_gram(self.X, self.sqrt_sw, self.xbar if self.center else None,
                                  self.dtype)
 
-    def _sparse_gram(self):
-        G = sparse_gram(self.X, self.sw)
-        if self.center:
-            G -= self.W * np.outer(self.xbar, self.xbar)
-        return G
-
     def centred_kernel(self, alpha_min=0.0):
         """(X - 1 xbar^T)(X - 1 xbar^T)^T, n x n, float64, without the weights."""
         X = self.X
@@ -388,11 +355,7 @@ class _Centred:
         if self.sparse or self.dtype == np.float64 or not self.center:
             if self.sparse:
                 a = _sparse_times(X, self.xbar) if self.center else None
-                # float32 sums unless the centring would take more than about one of
-                # their digits (judged on the exact diagonal): float64 ones then
-                raw = _sparse_row_sq_sums(X) if self.center else None
-                K = _sparse_kernel_raw(X, self.center and self._cancels(
-                    raw, raw - 2.0 * a + self.xbar @ self.xbar, alpha_min, limit=16.0))
+                K = sparse_gram(X.T, None)  # float64 sums, float32 X included
             else:
                 a = self.x_dot(self.xbar) if self.center else None
                 K = np.asarray(X @ X.T, np.float64)
@@ -410,14 +373,15 @@ class _Centred:
                     _SPARSE_CANCELLATION_LIMIT if self.sparse else _CANCELLATION_LIMIT)):
                 return K
         # explicitly centred column chunks: B = X_cols - xbar_cols, K += B B^T (sparse
-        # columns whose means cancel are dense anyway: their chunks in float64, from a
-        # CSC copy of CSR X, whose column slices would each read all of X)
+        # columns whose means cancel are dense anyway: their chunks in float64, taken
+        # from CSR X by `minor_blocks`, since its column slices would each read all of X)
         K = np.zeros((self.n, self.n))
         xbar = self.xbar if self.sparse else self.xbar.astype(self.dtype)
-        if self.sparse and X.format != "csc":
-            X = X.tocsc()
-        for j0, j1 in _row_steps(self.p, self.n):
-            columns = X[:, j0:j1]
+        if self.sparse and X.format == "csr":
+            chunks = minor_blocks(X, max_minor=CHUNK // max(self.n, 1))
+        else:
+            chunks = ((j0, j1, X[:, j0:j1]) for j0, j1 in _row_steps(self.p, self.n))
+        for j0, j1, columns in chunks:
             B = (columns.toarray().astype(np.float64, copy=False) if self.sparse
                  else columns) - xbar[j0:j1]
             K += B @ B.T

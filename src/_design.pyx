@@ -3,6 +3,7 @@ import numpy as np
 
 from cython cimport floating
 from libc.math cimport fabs, sqrt
+from libc.stdint cimport int64_t
 
 from _columns cimport (
     index_t, feature_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times,
@@ -546,3 +547,122 @@ def rows_times(
                 dgemm(no_trans, no_trans, &m_int, &b_int, &k_int, &unit, &buffer[0], &m_int,
                       <double*> &W[0, 0], &k_int, &zero, &out[start, 0], &ld_out)
             start += m
+
+
+def minor_counts(const index_t[::1] X_indices, Py_ssize_t n_minor):
+    """Stored entries per row of a CSC X (per column of a CSR X), as int64: what
+    `np.bincount(X.indices)` gives, without its int64 copy of the indices.
+
+    Parameters
+    ----------
+    X_indices : index array of a CSC or CSR matrix
+    n_minor : int
+        Rows of a CSC X (columns of a CSR X).
+
+    Returns
+    -------
+    ndarray of shape (n_minor,), int64
+    """
+    cdef int64_t[::1] counts = np.zeros(n_minor, dtype=np.int64)
+    cdef Py_ssize_t k
+    with nogil:
+        for k in range(X_indices.shape[0]):
+            counts[X_indices[k]] += 1
+    return np.asarray(counts)
+
+
+def minor_block(
+    const floating[::1] X_data,
+    const index_t[::1] X_indices,
+    const index_t[::1] X_indptr,
+    index_t[::1] cursor,
+    Py_ssize_t minor_start,
+    Py_ssize_t minor_stop,
+    index_t[::1] fill,
+    double[::1] out_data,
+    index_t[::1] out_indices,
+):
+    """The rows [minor_start, minor_stop) of a CSC X as a CSR block in float64 (the
+    columns of a CSR X as a CSC block), without reading X's other entries.
+
+    Blocks taken in increasing order share `cursor`, each major slice's position in X
+    (X_indptr[:-1] to start): a slice's entries below `minor_stop` are its next ones,
+    since its indices are sorted. All blocks together read X once, where slicing the
+    minor axis in scipy reads all of X per block, and converting X to the other format
+    copies all of it at once.
+
+    Parameters
+    ----------
+    X_data, X_indices, X_indptr : CSC (or CSR) arrays with sorted indices
+    cursor : index array of shape (n_major,)
+        Advanced past the block's entries.
+    minor_start, minor_stop : int
+        The block; `minor_start` is where the previous block stopped (or 0).
+    fill : index array of shape (minor_stop - minor_start,)
+        The block's row pointers (its indptr without the last), advanced as its rows
+        are filled.
+    out_data, out_indices : arrays
+        Room for the block's entries (see `minor_counts`); the indices are X's major
+        ones (columns of a CSC X), sorted within each row.
+    """
+    cdef Py_ssize_t n_major = X_indptr.shape[0] - 1
+    cdef Py_ssize_t j, k, end, slot
+    with nogil:
+        for j in range(n_major):
+            k = cursor[j]
+            end = X_indptr[j + 1]
+            while k < end and X_indices[k] < minor_stop:
+                slot = fill[X_indices[k] - minor_start]
+                out_data[slot] = X_data[k]
+                out_indices[slot] = <index_t> j
+                fill[X_indices[k] - minor_start] = <index_t> (slot + 1)
+                k += 1
+            cursor[j] = <index_t> k
+
+
+def add_row_products(
+    const floating[::1] B_data,
+    const index_t[::1] B_indices,
+    const index_t[::1] B_indptr,
+    const double[::1] row_weights,
+    double[:, ::1] G,
+):
+    """G += B^T diag(row_weights) B for a CSR block B of rows, into the upper triangle
+    of G (`mirror_upper` completes it), summed in float64 (float32 B included) with no
+    temporary: scipy's product sums float32 in float32, and builds a sparse p x p
+    result first, of up to 1.5 times G.
+
+    Parameters
+    ----------
+    B_data, B_indices, B_indptr : CSR arrays (indices unsorted or repeated allowed)
+    row_weights : array of shape (n_rows,) or (0,) for unit weights
+    G : C-ordered array of shape (n_features, n_features)
+    """
+    cdef Py_ssize_t n_rows = B_indptr.shape[0] - 1
+    cdef Py_ssize_t i, a, b, end, j, k
+    cdef double scaled
+    cdef bint weighted = row_weights.shape[0] > 0
+    with nogil:
+        for i in range(n_rows):
+            end = B_indptr[i + 1]
+            for a in range(B_indptr[i], end):
+                scaled = B_data[a] * row_weights[i] if weighted else B_data[a]
+                j = B_indices[a]
+                G[j, j] += scaled * B_data[a]
+                for b in range(a + 1, end):
+                    k = B_indices[b]
+                    if k > j:
+                        G[j, k] += scaled * B_data[b]
+                    elif k < j:
+                        G[k, j] += scaled * B_data[b]
+                    else:  # a repeated index: both products of the pair
+                        G[j, j] += 2.0 * scaled * B_data[b]
+
+
+def mirror_upper(double[:, ::1] G):
+    """Copy the upper triangle of a square G into its lower one."""
+    cdef Py_ssize_t p = G.shape[0], j, k
+    with nogil:
+        for j in range(p):
+            for k in range(j + 1, p):
+                G[k, j] = G[j, k]

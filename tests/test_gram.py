@@ -280,3 +280,104 @@ def test_sparse_gram_centres_a_large_mean_exactly(dtype):
     for precompute in (True, "auto"):
         model = fastpen.Lasso(alpha=1e-3, tol=1e-10, precompute=precompute).fit(X, y)
         np.testing.assert_allclose(model.coef_, expected, atol=1e-5)
+
+
+def _traced_peak(fit):
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        model = fit()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return model, peak
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_wide_sparse_float32_gram_reads_x_in_place(weighted, monkeypatch):
+    """precompute=True on sparse float32 X with more Gram entries than stored ones:
+    the products are summed in float64 from blocks of rows a bounded size each, not
+    from a float64 copy of X (nor scipy's sparse product of Q's size, nor the
+    temporaries of the centring's outer product)."""
+    import fastpen._engine as engine_module
+    monkeypatch.setattr(engine_module, "CHUNK", 2**13)
+    rng = np.random.default_rng(3)
+    n, p = 20000, 600
+    X = sp.random(n, p, density=0.025, format="csc", dtype=np.float32, rng=rng)
+    assert p * p > X.nnz
+    X.data += 1.0  # a mean that cancels a float32 sum's digits, not float64 ones
+    y = (X @ np.r_[np.ones(5), np.zeros(p - 5)] + rng.standard_normal(n)).astype(np.float32)
+    sw = make_weights(n) if weighted else None
+    model, peak = _traced_peak(lambda: fastpen.Lasso(alpha=1e-3, precompute=True, tol=1e-8)
+                               .fit(X, y, sample_weight=sw))
+    copy_bytes = X.data.size * 12  # float64 values and their indices
+    gram_bytes = 8 * p * p
+    assert peak < 1.2 * gram_bytes + 0.1 * copy_bytes + 8 * 8 * n, (peak, gram_bytes)
+    X64 = X.astype(np.float64)
+    expected = fastpen.Lasso(alpha=1e-3, precompute=False, tol=1e-8).fit(
+        X64, y.astype(np.float64), sample_weight=sw)
+    assert objective(X64, y.astype(np.float64), model.coef_.astype(np.float64),
+                     float(model.intercept_), 1e-3, 1.0, sw) == pytest.approx(
+        objective(X64, y.astype(np.float64), expected.coef_, expected.intercept_, 1e-3,
+                  1.0, sw), rel=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sparse_gram_of_cancelling_means_reads_x_in_place(dtype, monkeypatch):
+    """A column whose mean is far above its spread makes sparse X's Gram matrix centred
+    row by row; the rows are taken from CSC X a block at a time, not from a CSR copy."""
+    import fastpen._engine as engine_module
+    monkeypatch.setattr(engine_module, "CHUNK", 2**12)
+    rng = np.random.default_rng(4)
+    n, p = 40000, 40
+    Z = sp.random(n, p, density=0.3, format="csc", rng=rng).toarray()
+    shift = 1e6 if dtype == np.float64 else 3e4
+    Z[:, 0] = shift + rng.standard_normal(n)
+    y = Z[:, 0] - shift + Z[:, 1:4].sum(axis=1) + 0.1 * rng.standard_normal(n)
+    X = sp.csc_matrix(Z.astype(dtype))
+    model, peak = _traced_peak(lambda: fastpen.Lasso(alpha=1e-3, tol=1e-10).fit(X, y))
+    x_bytes = X.data.nbytes + X.indices.nbytes
+    assert peak < 0.2 * x_bytes + 4 * 8 * n, (peak, x_bytes)
+    centred = Z.astype(dtype).astype(np.float64)
+    centred -= centred.mean(axis=0)
+    expected = fastpen.Lasso(alpha=1e-3, tol=1e-10).fit(centred, y).coef_
+    np.testing.assert_allclose(model.coef_, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", ["csc", "csr"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("order", ["sorted", "unsorted", "repeated"])
+def test_minor_blocks_and_sparse_gram_match_dense_products(fmt, dtype, index_dtype, order):
+    """Blocks of rows of CSC X (columns of CSR X) put back together are X, in float64,
+    whatever the budget; X^T S X from them (and from CSR's own rows) is the float64
+    product, unsorted or repeated indices included."""
+    from fastpen._engine import minor_blocks, sparse_gram
+    rng = np.random.default_rng(8)
+    X = sp.random(300, 200, density=0.05, format=fmt, dtype=dtype, rng=rng)
+    if order != "sorted":
+        for j in range(X.indptr.size - 1):
+            a, b = X.indptr[j], X.indptr[j + 1]
+            X.indices[a:b] = X.indices[a:b][::-1].copy()
+            X.data[a:b] = X.data[a:b][::-1].copy()
+            if order == "repeated" and b - a > 1:
+                X.indices[a] = X.indices[a + 1]  # two entries at one place: summed
+        X.has_sorted_indices = False
+    X.indices = X.indices.astype(index_dtype)
+    X.indptr = X.indptr.astype(index_dtype)
+    dense = X.astype(np.float64).toarray()  # repeated entries summed in float64
+    axis = 0 if fmt == "csc" else 1
+    for budget, max_minor in [(50, None), (1000, 7), (10**9, None), (1, None)]:
+        blocks = list(minor_blocks(X, budget, max_minor))
+        for start, stop, block in blocks:
+            assert block.dtype == np.float64
+            assert max_minor is None or stop - start <= max_minor
+            assert block.has_sorted_indices
+        np.testing.assert_array_equal(
+            np.concatenate([block.toarray() for _, _, block in blocks], axis=axis), dense)
+    w = rng.uniform(0.0, 2.0, 300)
+    for weights in (None, w):
+        expected = dense.T @ (dense if weights is None else dense * weights[:, None])
+        G = sparse_gram(X, weights)
+        np.testing.assert_allclose(G, expected, rtol=1e-13, atol=1e-13 * np.abs(expected).max())
+        assert np.array_equal(G, G.T)

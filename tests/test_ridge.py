@@ -620,3 +620,26 @@ def test_sparse_float32_kfold_moments_with_large_means(fmt, weighted):
                                                     sample_weight=sw)
     assert model.alpha_ == exact.alpha_
     assert model.best_score_ == pytest.approx(exact.best_score_, rel=1e-5)
+
+
+def test_sparse_kernel_of_cancelling_means_reads_csr_in_place(monkeypatch):
+    """Wide CSR X whose column means cancel even float64 sums (1e9 +- 1): the kernel
+    is built from centred dense chunks of columns, taken from CSR X a block at a time,
+    not from a CSC copy of it."""
+    monkeypatch.setattr(ridge_module, "CHUNK", 2**14)
+    monkeypatch.setattr(engine_module, "CHUNK", 2**14)
+    rng = np.random.default_rng(23)
+    n, p = 200, 40000
+    X = sp.random(n, p, density=0.05, format="csr", rng=rng)
+    X = sp.hstack([sp.csr_matrix(1e9 + rng.standard_normal((n, 1))), X], format="csr")
+    y = np.asarray(X[:, 1:6].sum(axis=1)).ravel() + 0.1 * rng.standard_normal(n)
+    tracemalloc.start()
+    model = Ridge(alpha=1.0).fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    x_bytes = X.data.nbytes + X.indices.nbytes
+    assert peak < 0.2 * x_bytes + 8 * 8 * n * n + 3 * 8 * p, (peak, x_bytes)
+    Z = X.toarray()
+    Z -= Z.mean(axis=0)
+    expected = np.linalg.solve(Z @ Z.T + np.eye(n), y - y.mean())
+    np.testing.assert_allclose(model.coef_, Z.T @ expected, atol=1e-6)
