@@ -1,5 +1,6 @@
 """Cross-validated Lasso and ElasticNet: LassoCV and ElasticNetCV."""
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -7,6 +8,9 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import check_cv
 from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.metadata_routing import (
+    MetadataRouter, MethodMapping, _routing_enabled, process_routing,
+)
 
 from ._elastic_net import ElasticNet, linear_predict, validate_enet_X
 from ._engine import (
@@ -42,18 +46,21 @@ def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
     pf = check_penalty_factor(params.pop("penalty_factor"), n_features)
     lower, upper = check_bounds(params.pop("lower_bounds"), params.pop("upper_bounds"),
                                 params.pop("positive"), n_features)
-    held_out = HeldOutRows(X, test)
-    test = held_out.rows
-    y_test = np.asarray(y[test], dtype=np.float64)
-    w_test = None if sample_weight is None else sample_weight[test]
+    # a row a split repeats (bootstrap splits) counts as often as it appears, as in
+    # X[train]: its weight is multiplied by its count
+    test_rows, test_counts = np.unique(np.asarray(test, dtype=np.intp), return_counts=True)
+    held_out = HeldOutRows(X, test_rows)
+    y_test = np.asarray(y[test_rows], dtype=np.float64)
+    w_test = _counted_weights(sample_weight, test_rows, test_counts)
     if moments is not None:
-        design, gram = moments.fold(fold_index, test, len(train))
+        design, gram = moments.fold(fold_index, train, test)
         X_mean, norm2, sw_train, y_train = gram.X_mean, gram.norm2, None, None
     else:
+        train, train_counts = np.unique(np.asarray(train, dtype=np.intp), return_counts=True)
         X_train, train = take_rows(X, train)
         design = Design(X_train)
         sw_train = check_sample_weight(
-            None if sample_weight is None else sample_weight[train], len(train))
+            _counted_weights(sample_weight, train, train_counts), len(train))
         # (a Gram matrix passed as `precompute` is the whole data's: each fold computes
         # its own)
         X_mean, norm2, gram = statistics_and_gram(
@@ -113,6 +120,17 @@ def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
     return mse, ((coef_path, intercepts) if store_path else None)
 
 
+def _counted_weights(sample_weight, rows, counts):
+    """The weights of distinct `rows` that a split repeats `counts` times: None when
+    every count is 1 and there are no weights."""
+    if np.all(counts == 1):
+        return None if sample_weight is None else sample_weight[rows]
+    weights = counts.astype(np.float64)
+    if sample_weight is not None:
+        weights *= sample_weight[rows]
+    return weights
+
+
 # alphas whose held-out predictions are computed together: at least this many, more
 # while their predictions fit in _PREDICTION_BYTES
 _PREDICTION_BATCH = 10
@@ -144,7 +162,7 @@ class _GramMoments:
 
     def __init__(self, X, y, sample_weight, fit_intercept, n_jobs, folds):
         self.dtype = X.dtype
-        self.n_features = X.shape[1]
+        self.n_samples, self.n_features = X.shape
         self.fit_intercept = fit_intercept
         n = X.shape[0]
         # with an intercept, the moments are taken about the whole data's means: a
@@ -159,9 +177,13 @@ class _GramMoments:
             self.y_shift = float(s @ np.asarray(y[head], np.float64)) / s.sum()
         held_out = np.concatenate([test for _, test in folds])
         self.held_out = None
+        # a fold is the whole data minus its held-out rows only where its training rows
+        # are exactly the others (not so for time-series, partial shuffle or bootstrap
+        # splits): the others' moments are taken from their own rows
+        self.complement = [_partitions(n, train, test) for train, test in folds]
         # X, y and the weights of every task: the rows are read in place
         self._data = (X, y, sample_weight)
-        if (held_out.size == n and len(folds) * X.shape[1] <= n
+        if (all(self.complement) and held_out.size == n and len(folds) * X.shape[1] <= n
                 and np.all(np.bincount(held_out, minlength=n) == 1)):
             # the held-out sets partition the rows (K-fold): the whole moments are the
             # sum of theirs, so X is read once in all (the K p x p moments are kept,
@@ -197,16 +219,22 @@ class _GramMoments:
             xsy = xsy - xs * (sy / total)
         return (n_samples / total) * xsy
 
-    def fold(self, index, test, n_train):
+    def fold(self, index, train, test):
         """(design, gram) of training fold `index`: the whole moments minus those of its
-        held-out rows `test`. `index` None: all the rows (the refit)."""
+        held-out rows `test` (where `train` is all the others), else those of the rows
+        `train` (repeats counted). `index` None: all the rows (the refit)."""
         if index is None:
-            held_out = [0.0] * len(self.whole)
-        elif self.held_out is not None:
-            held_out = self.held_out[index]
+            n_train = self.n_samples
+            moments = self.whole
+        elif not self.complement[index]:
+            n_train = len(train)
+            moments = self._moments(np.sort(np.asarray(train, dtype=np.intp)))
         else:
-            held_out = self._moments(test)
-        G, xs, xsy, total, sy, syy = (a - b for a, b in zip(self.whole, held_out))
+            n_train = len(train)
+            held_out = (self.held_out[index] if self.held_out is not None
+                        else self._moments(np.sort(np.asarray(test, dtype=np.intp))))
+            moments = [a - b for a, b in zip(self.whole, held_out)]
+        G, xs, xsy, total, sy, syy = moments
         # the engines' weights sum to n_train: rescale the moments accordingly
         scale = n_train / total
         if self.fit_intercept:
@@ -249,6 +277,14 @@ class _FoldGram:
     def target(self, y):
         """(Xc^T S yc, ||yc||_S^2, y_mean): fixed for the fold, whatever `y` is."""
         return self._target
+
+
+def _partitions(n_samples, train, test):
+    """Whether `train` and `test` split the rows 0..n_samples-1, each row once."""
+    if len(train) + len(test) != n_samples:
+        return False
+    return bool(np.all(np.bincount(np.concatenate([train, test]).astype(np.intp),
+                                   minlength=n_samples) == 1))
 
 
 def _gram_folds(precompute, X, solver, folds):
@@ -355,7 +391,13 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
     _reports_l1_ratio = True
 
     def _l1_ratios(self):
-        ratios = np.atleast_1d(np.asarray(self.l1_ratio, dtype=np.float64))
+        try:
+            ratios = np.atleast_1d(np.asarray(self.l1_ratio, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"The 'l1_ratio' parameter of {type(self).__name__} must be a float in "
+                f"the range [0, 1] or an array-like of them. Got {self.l1_ratio!r} "
+                "instead.") from None
         for ratio in ratios:
             check_real(float(ratio), "l1_ratio", type(self).__name__, low=0, high=1)
         return ratios
@@ -371,6 +413,13 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         check_options(self.alpha_rule, "alpha_rule", name, {"min", "1se"})
         check_bool(self.store_path, "store_path", name)
         check_options(self.solver, "solver", name, set(SOLVERS))
+        check_bool(self.copy_X, "copy_X", name)
+        check_int(self.n_jobs, "n_jobs", name, allow_none=True)
+        if not isinstance(self.verbose, numbers.Integral):
+            raise ValueError(f"The 'verbose' parameter of {name} must be an int or a bool. "
+                             f"Got {self.verbose!r} instead.")
+        if isinstance(self.precompute, str):
+            check_options(self.precompute, "precompute", name, {"auto"})
         if isinstance(self.alphas, numbers.Integral) and not isinstance(self.alphas, bool):
             check_int(self.alphas, "alphas", name, low=1)
         else:
@@ -409,7 +458,15 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             )
         sw = check_sample_weight(sample_weight, X.shape[0])
 
+        if _routing_enabled():
+            # (groups and the like reach the splitter through the metadata router)
+            params = process_routing(self, "fit", sample_weight=sample_weight,
+                                     **params).splitter.split
         folds = list(check_cv(self.cv).split(X, y, **params))
+        if self.alpha_rule == "1se" and len(folds) < 2:
+            raise ValueError(
+                "alpha_rule='1se' needs the standard error of the folds' errors, so at "
+                f"least 2 CV splits; got {len(folds)}. Use alpha_rule='min'.")
         if sw is not None:
             for index, (_, test) in enumerate(folds):
                 if not np.any(sw[test] > 0):
@@ -477,6 +534,18 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             del self.l1_ratio_
         return self
 
+    def get_metadata_routing(self):
+        """Metadata routing of this object: its own requests, and ``fit``'s metadata
+        routed to the CV splitter's ``split`` (``groups``), as in scikit-learn.
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRouter
+        """
+        return (MetadataRouter(owner=self).add_self_request(self)
+                .add(splitter=check_cv(self.cv),
+                     method_mapping=MethodMapping().add(caller="fit", callee="split")))
+
     def _alpha_grids(self, X, y, sw, l1_ratios, moments):
         """The alpha grid of every l1_ratio, (n_l1_ratio, n_alphas), from one read of X
         (none with the moments); its p-sized intermediates are gone before the folds."""
@@ -499,12 +568,16 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
     def _refit_on_gram(self, moments, n_samples):
         """The final fit at (alpha_, l1_ratio_) on all the rows, from the Gram matrix the
         folds' moments already give (ElasticNet's fit, without reading X again)."""
-        design, gram = moments.fold(None, None, n_samples)
+        design, gram = moments.fold(None, None, None)
         n_features = design.n_features
         pf = check_penalty_factor(self.penalty_factor, n_features)
         lower, upper = check_bounds(self.lower_bounds, self.upper_bounds, self.positive,
                                     n_features)
         coef = np.zeros(n_features, dtype=design.dtype)
+        if self.alpha_ == 0:
+            warnings.warn(
+                "With alpha=0, this algorithm does not converge well. You are advised "
+                "to use the LinearRegression estimator", stacklevel=3)
         random = self.selection == "random"
         rng = check_random_state(self.random_state) if random else None
         solution = solve_enet(

@@ -255,6 +255,10 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 X = canonical_csc(X)
             y = np.asarray(y, dtype=X.dtype)
             self.n_features_in_ = X.shape[1]
+        if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
+            # (unchecked input too: the engines would read past the end of y)
+            raise ValueError(f"y must have shape (n_samples,) or (n_samples, n_targets) "
+                             f"with n_samples = {X.shape[0]}; got {y.shape}.")
         design = Design(X)
         n_samples, n_features = X.shape
 

@@ -1,5 +1,6 @@
 """Regularization paths: the alpha grid, lasso_path and enet_path."""
 import numbers
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -7,8 +8,8 @@ import scipy.sparse as sp
 from sklearn.utils import check_array, check_random_state
 
 from ._engine import (
-    SOLVERS, Design, PathSolution, given_gram, solve_enet_path, statistics_and_gram,
-    use_gram, warn_not_converged, weighted_mean,
+    SOLVERS, Design, PathSolution, _user_stacklevel, given_gram, solve_enet_path,
+    statistics_and_gram, use_gram, warn_not_converged, weighted_mean,
 )
 from ._validation import (
     canonical_csc,
@@ -63,6 +64,10 @@ def _validate_path_data(X, y, check_input):
             )
     if sp.issparse(X):
         X = canonical_csc(X)
+    if np.ndim(y) != 1 or np.shape(y)[0] != X.shape[0]:
+        # (unchecked input too: the engines would read past the end of y)
+        raise ValueError(f"y must have shape (n_samples,) with n_samples = {X.shape[0]}; "
+                         f"got {np.shape(y)}.")
     return X, y
 
 
@@ -171,10 +176,12 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
     eps : float, default=1e-3
         alpha_min / alpha_max when the grid is generated.
     n_alphas : int, default=None
-        Old spelling of an integer ``alphas``, still accepted.
+        Old spelling of an integer ``alphas``: still accepted, with a FutureWarning
+        (deprecated in scikit-learn 1.9).
     alphas : int or array-like, default=100
         Number of alphas on the generated grid, or the alphas themselves (sorted
-        decreasing before use).
+        decreasing before use). None, deprecated as in scikit-learn 1.9 (with a
+        FutureWarning), is 100.
     precompute : bool, 'auto' or array-like, default='auto'
         Coordinate descent on the Gram matrix Q = Xc^T S Xc: 'auto' when
         n_samples > n_features and X is dense, or sparse float64 with at least
@@ -204,7 +211,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
     Returns
     -------
     alphas : ndarray of shape (n_alphas,)
-    coefs : ndarray of shape (n_features, n_alphas)
+    coefs : ndarray of shape (n_features, n_alphas), or (1, n_features, n_alphas) for y
+        of shape (n_samples, 1), as scikit-learn returns it
     dual_gaps : ndarray of shape (n_alphas,)
     n_iters : list of int
         Only with ``return_n_iter=True``.
@@ -219,7 +227,19 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
     check_options(selection, "selection", name, {"cyclic", "random"})
     check_options(solver, "solver", name, set(SOLVERS))
     if n_alphas is not None:
-        alphas = n_alphas
+        # (scikit-learn 1.9's deprecations, with its warnings)
+        warnings.warn(
+            "'n_alphas' is deprecated (as in scikit-learn 1.9): 'alphas' takes the "
+            "number of alphas. Pass alphas=n_alphas instead.", FutureWarning,
+            stacklevel=_user_stacklevel())
+    if alphas is None:
+        warnings.warn("'alphas=None' is deprecated (as in scikit-learn 1.9): pass "
+                      "alphas=100, or another number of alphas.", FutureWarning,
+                      stacklevel=_user_stacklevel())
+    if n_alphas is not None or alphas is None:
+        alphas = 100 if n_alphas is None else n_alphas
+    # y of shape (n_samples, 1): scikit-learn's coefs then have a target axis
+    target_axis = np.ndim(y) == 2
     X, y = _validate_path_data(X, y, check_input)
     n_samples, n_features = X.shape
     sw = check_sample_weight(sample_weight, n_samples)
@@ -240,7 +260,11 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
 
     coef = np.zeros(n_features, dtype=X.dtype)
     if coef_init is not None:
-        coef[:] = np.asarray(coef_init, dtype=X.dtype).ravel()
+        init = np.asarray(coef_init, dtype=X.dtype).ravel()
+        if init.size != n_features:
+            raise ValueError(f"coef_init must hold n_features = {n_features} values, "
+                             f"got shape {np.shape(coef_init)}.")
+        coef[:] = init
 
     # one row per alpha (contiguous writes), returned as its (n_features, n_alphas) view
     coef_rows = np.empty((alphas.size, n_features), dtype=X.dtype)
@@ -258,7 +282,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
         for k, alpha in enumerate(alphas):
             print(f"alpha {alpha:.4e}: {np.count_nonzero(coef_rows[k])} nonzero, "
                   f"{n_iters[k]} iterations, gap {dual_gaps[k]:.2e}")
-    coefs = coef_rows.T
+    coefs = coef_rows.T[None] if target_axis else coef_rows.T
     if return_n_iter:
         return alphas, coefs, dual_gaps, n_iters.tolist()
     return alphas, coefs, dual_gaps

@@ -78,12 +78,15 @@ def plot_cv(model, *, ax=None):
     if not hasattr(model, "mse_path_"):
         raise ValueError("plot_cv needs a fitted LassoCV or ElasticNetCV")
     ax = _axes(ax)
-    # alphas_ is (n_l1_ratios, n_alphas) for several l1_ratios; mse_path_ is squeezed
-    # as scikit-learn's (a grid of one alpha leaves it 1-D): both read as 3-D / 2-D
+    # alphas_ is (n_l1_ratios, n_alphas) for several l1_ratios, unless the alphas were
+    # given (one grid for all, 1-D); mse_path_ is squeezed as scikit-learn's (a grid
+    # of one alpha leaves it 1-D): both read as 2-D / 3-D
+    l1_ratios = np.atleast_1d(getattr(model, "l1_ratio", 1.0))
     alphas = np.atleast_2d(model.alphas_)
+    if alphas.shape[0] != l1_ratios.size:
+        alphas = np.broadcast_to(alphas[:1], (l1_ratios.size, alphas.shape[1]))
     mse = np.asarray(model.mse_path_).reshape(alphas.shape + (-1,))
-    index = int(np.argmin(np.abs(np.atleast_1d(model.l1_ratio) - model.l1_ratio_))) if (
-        alphas.shape[0] > 1) else 0
+    index = int(np.argmin(np.abs(l1_ratios - model.l1_ratio_))) if l1_ratios.size > 1 else 0
     mse, alphas = mse[index], alphas[index]
     mean = mse.mean(axis=1)
     error = mse.std(axis=1, ddof=1) / np.sqrt(mse.shape[1]) if mse.shape[1] > 1 else 0 * mean

@@ -65,8 +65,9 @@ def unimodal_bound(average_selected, n_features, threshold, n_pairs):
     ``C = 1 / (2 (2 threshold - 1 - 1/(2B)))`` for thresholds up to 3/4 and
     ``C = 4 (1 - threshold + 1/(2B)) / (1 + 1/B)`` above (Shah & Samworth 2013,
     equation (8)). Below its range of validity (threshold at most
-    ``min(1/2 + theta^2, 1/2 + 1/(2B) + 3 theta^2 / 4)`` with theta = q / p) it gives
-    no bound, and the worst-case bound is returned instead.
+    ``min(1/2 + theta^2, 1/2 + 1/(2B) + 3 theta^2 / 4)`` with theta = q / p, or where
+    the first constant is not positive) it gives no bound, and the worst-case bound is
+    returned instead.
 
     Parameters
     ----------
@@ -86,7 +87,10 @@ def unimodal_bound(average_selected, n_features, threshold, n_pairs):
     half_step = 1 / (2 * n_pairs)
     if threshold > 0.75:
         constant = 4 * (1 - threshold + half_step) / (1 + 1 / n_pairs)
-    elif threshold > min(0.5 + theta ** 2, 0.5 + half_step + 0.75 * theta ** 2):
+    elif (threshold > min(0.5 + theta ** 2, 0.5 + half_step + 0.75 * theta ** 2)
+          and 2 * threshold - 1 - half_step > 0):
+        # (with theta^2 < 1/(4B) the range starts where this constant is not yet
+        # positive: no bound there)
         constant = 1 / (2 * (2 * threshold - 1 - half_step))
     else:
         return worst

@@ -44,9 +44,10 @@ def check_int(value, name, owner, *, low=None, allow_none=False):
     if ok and low is not None:
         ok = value >= low
     if not ok:
+        limits = f" in the range [{low}, inf)" if low is not None else ""
         raise ValueError(
-            f"The {name!r} parameter of {owner} must be an int in the range "
-            f"[{low}, inf). Got {_describe(value)} instead."
+            f"The {name!r} parameter of {owner} must be an int{limits}"
+            f"{' or None' if allow_none else ''}. Got {_describe(value)} instead."
         )
     return int(value)
 

@@ -196,6 +196,11 @@ cdef inline void gather_rows(
     cdef Py_ssize_t c, r, col
     cdef double offset
     cdef bint run = m > 0 and rows[m - 1] - rows[0] == m - 1
+    # (rows that repeat or go back, such as 0, 0, 2, can span m - 1 too)
+    r = 1
+    while run and r < m:
+        run = rows[r] == rows[r - 1] + 1
+        r += 1
     for c in range(n_cols):
         col = (cols[c] if cols != NULL else c) * n_samples
         offset = shift[cols[c] if cols != NULL else c] if shift != NULL else 0.0

@@ -204,3 +204,96 @@ def test_prediction_batches_end_at_their_byte_budget(monkeypatch, sparse, dtype)
     np.testing.assert_allclose(tight.mse_path_, default.mse_path_,
                                rtol=1e-5 if dtype == np.float32 else 1e-12)
     assert tight.alpha_ == default.alpha_
+
+
+def _bootstrap_splits(n, seed):
+    rng = np.random.default_rng(seed)
+    # training rows drawn with replacement, held-out rows that repeat some
+    return [(rng.integers(0, n, n), np.r_[np.arange(k, k + n // 4), np.arange(k, k + 5)])
+            for k in (0, n // 2)]
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("precompute", ["auto", False])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("splits", ["time-series", "partial-shuffle", "bootstrap", "overlap"])
+def test_splits_that_are_not_partitions(sparse, precompute, weighted, splits):
+    """A fold trains on its `train` rows, as X[train] does: not on all the rows outside
+    its held-out set (time series, shuffle splits with train_size + test_size < 1),
+    with repeated rows counted as often as they appear (bootstrap), even when the
+    held-out rows are trained on too. (The tall dense case runs on shared moments.)"""
+    from sklearn.model_selection import ShuffleSplit, TimeSeriesSplit
+    X, y = make_problem(sparse=sparse, dtype=np.float64, seed=62, n_samples=240,
+                        n_features=8)
+    y[180:] = 0.0  # the last rows differ: training on them changes the errors
+    n = X.shape[0]
+    cv = {"time-series": TimeSeriesSplit(3),
+          "partial-shuffle": ShuffleSplit(3, train_size=0.3, test_size=0.2, random_state=0),
+          "bootstrap": _bootstrap_splits(n, 0),
+          "overlap": [(np.arange(n), np.arange(0, n, 3)), (np.arange(n // 2), np.arange(n))],
+          }[splits]
+    if not isinstance(cv, list):
+        cv = list(cv.split(X))
+    sw = make_weights(n) if weighted else None
+    alphas = np.geomspace(0.5, 0.005, 6)
+    ours = fastpen.LassoCV(cv=cv, alphas=alphas, precompute=precompute, tol=1e-10,
+                           max_iter=100_000).fit(X, y, sample_weight=sw)
+    theirs = sk.LassoCV(cv=cv, alphas=alphas, tol=1e-10, max_iter=100_000).fit(
+        X, y, sample_weight=sw)
+    np.testing.assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-6)
+    assert ours.alpha_ == pytest.approx(theirs.alpha_)
+
+
+def test_one_se_rule_needs_two_splits():
+    X, y = make_problem(sparse=False, dtype=np.float64, seed=63, n_samples=60,
+                        n_features=8)
+    one_split = [(np.arange(40), np.arange(40, 60))]
+    with pytest.raises(ValueError, match="alpha_rule='1se'.*at least 2"):
+        fastpen.LassoCV(alpha_rule="1se", cv=one_split).fit(X, y)
+    fastpen.LassoCV(alpha_rule="min", cv=one_split).fit(X, y)
+
+
+def test_groups_are_routed_to_the_splitter():
+    """With metadata routing on, a Pipeline or cross_validate routes `groups` to the
+    CV splitter, as for scikit-learn's LassoCV; without it, fit takes them directly."""
+    import sklearn
+    from sklearn.model_selection import GroupKFold, cross_validate
+    from sklearn.pipeline import Pipeline
+
+    X, y = make_problem(sparse=False, dtype=np.float64, seed=64, n_samples=120,
+                        n_features=6)
+    groups = np.arange(120) % 6
+    direct = fastpen.LassoCV(cv=GroupKFold(3), tol=1e-10).fit(X, y, groups=groups)
+    with sklearn.config_context(enable_metadata_routing=True):
+        ours = Pipeline([("m", fastpen.LassoCV(cv=GroupKFold(3), tol=1e-10))]).fit(
+            X, y, groups=groups)
+        theirs = Pipeline([("m", sk.LassoCV(cv=GroupKFold(3), tol=1e-10))]).fit(
+            X, y, groups=groups)
+        scores = cross_validate(fastpen.LassoCV(cv=GroupKFold(3)), X, y,
+                                params={"groups": groups}, cv=GroupKFold(2))
+    assert ours[-1].alpha_ == pytest.approx(theirs[-1].alpha_)
+    assert direct.alpha_ == ours[-1].alpha_
+    assert np.all(np.isfinite(scores["test_score"]))
+
+
+@pytest.mark.parametrize("params, name", [
+    (dict(n_jobs=2.5), "n_jobs"), (dict(copy_X=1), "copy_X"),
+    (dict(precompute="x"), "precompute"), (dict(verbose="x"), "verbose"),
+    (dict(l1_ratio="a"), "l1_ratio"),
+])
+def test_cv_parameters_are_validated(params, name):
+    X, y = make_problem(sparse=False, dtype=np.float64, seed=65, n_samples=40,
+                        n_features=5)
+    with pytest.raises(ValueError, match=f"'{name}' parameter of ElasticNetCV"):
+        fastpen.ElasticNetCV(cv=3, **params).fit(X, y)
+
+
+@pytest.mark.parametrize("precompute", ["auto", False])
+def test_refit_at_alpha_zero_warns(precompute):
+    """alpha_ = 0 refits as Lasso(alpha=0) does: with scikit-learn's warning, whether
+    the refit runs on the folds' shared Gram matrix (tall dense X) or on X."""
+    X, y = make_problem(sparse=False, dtype=np.float64, seed=66, n_samples=120,
+                        n_features=5)
+    with pytest.warns(UserWarning, match="alpha=0"):
+        model = fastpen.LassoCV(alphas=[0.0], cv=3, precompute=precompute).fit(X, y)
+    assert model.alpha_ == 0.0

@@ -95,8 +95,22 @@ def test_path_arguments():
     X, y = make_problem(seed=55)
     alphas, coefs, _ = fastpen.lasso_path(X, y, alphas=[0.01, 0.1, 0.05])
     np.testing.assert_array_equal(alphas, [0.1, 0.05, 0.01])  # sorted decreasing
-    old_spelling = fastpen.lasso_path(X, y, n_alphas=7)[0]
+    with pytest.warns(FutureWarning, match="n_alphas"):
+        old_spelling = fastpen.lasso_path(X, y, n_alphas=7)[0]
     assert old_spelling.shape == (7,)
+    # y of one column: coefs with a target axis, as scikit-learn's
+    one_column = fastpen.lasso_path(X, y[:, None], alphas=[0.1, 0.01])[1]
+    assert one_column.shape == (1, X.shape[1], 2)
+    np.testing.assert_array_equal(one_column[0], fastpen.lasso_path(X, y, alphas=[0.1, 0.01])[1])
+    with pytest.raises(ValueError, match="coef_init"):
+        fastpen.lasso_path(X, y, coef_init=np.zeros(X.shape[1] + 1))
+    # unchecked input is still checked for a y the engines would read past the end of
+    with pytest.raises(ValueError, match="n_samples"):
+        fastpen.lasso_path(X, y[:-3], check_input=False)
+    with pytest.raises(ValueError, match="n_samples"):
+        fastpen.Lasso().fit(X, y[:-3], check_input=False)
+    with pytest.warns(FutureWarning, match="alphas=None"):
+        assert fastpen.lasso_path(X, y, alphas=None)[0].shape == (100,)
     with pytest.raises(ValueError, match="l1_ratio=0"):
         fastpen.enet_path(X, y, l1_ratio=0.0)
     with pytest.raises(ValueError, match="alphas"):
@@ -289,7 +303,7 @@ def test_float32_path_takes_the_epochs_of_float64(sparse, fit_intercept):
         with warnings.catch_warnings():
             warnings.simplefilter("error", ConvergenceWarning)
             alphas, coefs, gaps, n_iter = fastpen.lasso_path(
-                X, y, n_alphas=50, eps=1e-3, tol=1e-6, max_iter=100_000,
+                X, y, alphas=50, eps=1e-3, tol=1e-6, max_iter=100_000,
                 fit_intercept=fit_intercept, return_n_iter=True)
         assert coefs.dtype == X.dtype
         epochs[X.dtype], paths[X.dtype] = int(np.sum(n_iter)), (alphas, coefs)

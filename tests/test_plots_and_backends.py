@@ -33,6 +33,25 @@ def test_plot_path_and_cv_write_pngs(tmp_path):
         fastpen.plot_path(alphas, coefs[:, :3])
 
 
+@pytest.mark.parametrize("alphas", [6, [10.0, 1.0, 0.1, 0.01]], ids=["grids", "given"])
+def test_plot_cv_draws_the_chosen_l1_ratio(alphas):
+    """Several l1_ratios: the curve is the chosen one's, whether alphas_ holds a grid
+    per l1_ratio or the one given grid (1-D, as in scikit-learn)."""
+    import matplotlib.pyplot as plt
+
+    X, y = make_problem(seed=83, n_samples=60, n_features=8)
+    ratios = [0.05, 0.5, 1.0]
+    model = fastpen.ElasticNetCV(l1_ratio=ratios, alphas=alphas, cv=3).fit(X, y)
+    k = ratios.index(model.l1_ratio_)
+    ax = fastpen.plot_cv(model)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(),
+                               model.mse_path_[k].mean(axis=1))
+    np.testing.assert_allclose(ax.get_lines()[0].get_xdata(),
+                               np.atleast_2d(model.alphas_)[k if np.ndim(model.alphas_) == 2
+                                                            else 0])
+    plt.close("all")
+
+
 def test_lassocv_on_a_dask_cluster_matches_the_local_run():
     distributed = pytest.importorskip("distributed")
     from joblib import parallel_backend

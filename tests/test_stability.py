@@ -160,6 +160,12 @@ def test_unimodal_bound_is_tighter_and_follows_shah_samworth():
         assert unimodal_bound(q, p, threshold, pairs) <= worst_case_bound(q, p, threshold)
     # below its range of validity the unimodal bound says nothing: the worst case stands
     assert unimodal_bound(600.0, p, 0.52, 2) == worst_case_bound(600.0, p, 0.52)
+    # where theta^2 < 1/(4B) that range starts before the constant turns positive: a
+    # bound on a count is never negative, nor a division by zero
+    for q_small, p_small, threshold, b in [(10, 1000, 0.501, 50), (10, 1000, 0.503, 50),
+                                           (3.0, 100, 0.6, 2), (3.0, 100, 0.625, 2)]:
+        bound = unimodal_bound(q_small, p_small, threshold, b)
+        assert 0 <= bound <= worst_case_bound(q_small, p_small, threshold)
     assert math.isinf(worst_case_bound(q, p, 0.5))
 
 
