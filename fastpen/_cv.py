@@ -398,6 +398,9 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
                 f"The 'l1_ratio' parameter of {type(self).__name__} must be a float in "
                 f"the range [0, 1] or an array-like of them. Got {self.l1_ratio!r} "
                 "instead.") from None
+        if ratios.size == 0:
+            raise ValueError(f"The 'l1_ratio' parameter of {type(self).__name__} must "
+                             "hold at least one value.")
         for ratio in ratios:
             check_real(float(ratio), "l1_ratio", type(self).__name__, low=0, high=1)
         return ratios
@@ -423,7 +426,10 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         if isinstance(self.alphas, numbers.Integral) and not isinstance(self.alphas, bool):
             check_int(self.alphas, "alphas", name, low=1)
         else:
-            alphas = np.asarray(self.alphas, dtype=np.float64)
+            try:
+                alphas = np.asarray(self.alphas, dtype=np.float64)
+            except (TypeError, ValueError):
+                alphas = np.array([np.nan])  # reported below
             if alphas.ndim != 1 or alphas.size == 0 or np.any(~np.isfinite(alphas)) or np.any(alphas < 0):
                 raise ValueError(
                     f"The 'alphas' parameter of {name} must be an int >= 1 or an array of "

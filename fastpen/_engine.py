@@ -132,9 +132,11 @@ class GramDesign:
         """
         n = X.shape[0]
         if not center:
-            # (float32 X: its products in float64, by row_moments)
-            Q = (X.T @ X if sample_weight is None and X.dtype == np.float64 else row_moments(
-                X, np.arange(n), np.zeros(n), sample_weight, None, 0.0)[0])
+            # (float32 X: its products in float64, by row_moments; so too a product of
+            # more than a second or so, which Ctrl-C could not stop inside numpy's syrk)
+            quick = n * X.shape[1] ** 2 <= _UNINTERRUPTED_PRODUCT
+            Q = (X.T @ X if sample_weight is None and X.dtype == np.float64 and quick
+                 else row_moments(X, np.arange(n), np.zeros(n), sample_weight, None, 0.0)[0])
             return (np.asarray(Q, dtype=np.float64), np.zeros(X.shape[1]),
                     np.diag(Q).astype(np.float64))
         if shift is None:
@@ -293,6 +295,9 @@ class HeldOutRows:
 
 
 _NO_ROWS = np.empty(0, dtype=np.intp)
+# n p^2 of the longest Gram product left to a single BLAS call (about half a second on
+# one core); longer ones go by chunks of rows, between which Ctrl-C is let through
+_UNINTERRUPTED_PRODUCT = 2e9
 # rows whose mean shifts X before its Gram matrix is taken (GramDesign)
 _SHIFT_ROWS = 64
 
@@ -495,7 +500,12 @@ def statistics_and_gram(design, sample_weight, center, with_gram, given=None,
 
 def given_gram(precompute):
     """The Gram matrix a `precompute` parameter passes (None for True, False, 'auto')."""
-    return None if isinstance(precompute, (bool, np.bool_, str)) else precompute
+    if isinstance(precompute, (bool, np.bool_, str)):
+        return None
+    if sp.issparse(precompute):
+        raise ValueError("precompute must be True, False, 'auto' or a dense Gram matrix "
+                         "(array-like), not a sparse matrix.")
+    return precompute
 
 
 def use_gram(precompute, design, solver):

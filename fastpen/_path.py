@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_array, check_random_state
 
 from ._engine import (
-    SOLVERS, Design, PathSolution, _user_stacklevel, given_gram, solve_enet_path,
+    CHUNK, SOLVERS, Design, PathSolution, _user_stacklevel, given_gram, solve_enet_path,
     statistics_and_gram, use_gram, warn_not_converged, weighted_mean,
 )
 from ._validation import (
@@ -41,7 +41,18 @@ def _already_valid(X, y):
     return (X.dtype in (np.float64, np.float32) and X.ndim == 2 and X.shape[0] > 0
             and X.shape[1] > 0 and type(y) is np.ndarray and y.dtype == X.dtype
             and y.shape == (X.shape[0],) and y.flags.c_contiguous
-            and bool(np.isfinite(values).all()) and bool(np.isfinite(y).all()))
+            and _all_finite(values) and _all_finite(y))
+
+
+def _all_finite(values):
+    """Whether every value is finite, without a boolean array of X's size: the sum is
+    finite unless some value is not (or it overflowed), else blocks are checked."""
+    flat = values.reshape(-1, order="F" if values.flags.f_contiguous else "C")
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(flat, dtype=np.float64)):
+            return True
+    return all(bool(np.isfinite(flat[start:start + CHUNK]).all())
+               for start in range(0, flat.size, CHUNK))
 
 
 def _validate_path_data(X, y, check_input):
@@ -254,7 +265,10 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=None, alphas=100,
         alphas = _grid(design, X_mean, y, sw, fit_intercept, pf, positive, l1_ratio, eps,
                        check_int(alphas, "alphas", name, low=1))
     else:
-        alphas = np.sort(np.asarray(alphas, dtype=np.float64).ravel())[::-1]
+        try:
+            alphas = np.sort(np.asarray(alphas, dtype=np.float64).ravel())[::-1]
+        except (TypeError, ValueError):
+            alphas = np.array([np.nan])  # reported below
         if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
             raise ValueError("alphas must be non-negative finite numbers (or a count).")
 

@@ -25,7 +25,7 @@ from sklearn.utils.validation import validate_data
 from ._elastic_net import linear_predict
 from ._engine import (
     CHUNK, Design, centred_rows_gram, compressed_blocks, minor_blocks, mixed_budget,
-    solve_enet, sparse_gram, subtract_outer,
+    _UNINTERRUPTED_PRODUCT, solve_enet, sparse_gram, subtract_outer,
 )
 from ._validation import (
     canonical_csc,
@@ -76,12 +76,23 @@ def _validate_X_y(estimator, X, y, *, reset=True):
         multi_output=True, y_numeric=True,
     )
     if sp.issparse(X):
-        if X.format not in ("csr", "csc"):
-            X = X.tocsr()
+        X = _canonical_sparse(X)
     elif not (X.flags.c_contiguous or X.flags.f_contiguous):
         X = np.asfortranarray(X)
     y = check_array(y, dtype=X.dtype.type, ensure_2d=False, copy=False)
     return X, y
+
+
+def _canonical_sparse(X):
+    """CSR or CSC X with sorted indices and no repeated entries: the products and
+    blocks read each stored entry once (repeated ones stand for their sum). Other
+    formats, and non-canonical X, are converted or summed once, in a copy."""
+    if X.format not in ("csr", "csc"):
+        return X.tocsr()  # canonical
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
 
 
 def _raw_sample_weight(sample_weight, n_samples):
@@ -213,12 +224,12 @@ def _sparse_col_sq_sums(X, weights):
 
 
 def _sparse_times(X, v):
-    """X v in float64 for a sparse X; float32 X's blocks are converted one at a time
-    (scipy's product with a float64 v would convert all of X, and `_Centred.x_dot`
-    rounds v to float32)."""
+    """X v in float64 for a sparse X and v of shape (p,) or (p, k); float32 X's blocks
+    are converted one at a time (scipy's product with a float64 v would convert all of
+    X at once)."""
     if X.dtype == np.float64:
         return X @ v
-    out = np.zeros(X.shape[0])
+    out = np.zeros((X.shape[0],) + np.shape(v)[1:])
     for start, stop, block in compressed_blocks(X):
         block = block.astype(np.float64)
         if X.format == "csc":
@@ -263,31 +274,50 @@ class _Centred:
             self.xbar = np.zeros(self.p)
 
     # ---- raw products, computed in the dtype of X (a float64 vector would upcast X)
-    def x_dot(self, v):
-        """X v in float64, for v of shape (p,) or (p, k)."""
-        return np.asarray(self.X @ np.ascontiguousarray(v, dtype=self.dtype),
-                          dtype=np.float64)
+    def x_dot(self, v, fast=False):
+        """X v in float64, for v of shape (p,) or (p, k); float32 X's products are
+        summed in float64 too, from float64 v, over bounded float64 blocks of X. With
+        `fast` (conjugate gradients' products, whose accuracy their tolerance sets),
+        float32 X's products stay float32."""
+        if self.dtype == np.float64 or fast:
+            return np.asarray(self.X @ np.ascontiguousarray(v, dtype=self.dtype),
+                              dtype=np.float64)
+        v = np.asarray(v, dtype=np.float64)
+        if self.sparse:
+            return _sparse_times(self.X, v)
+        out = np.empty((self.n,) + v.shape[1:])
+        for i0, i1 in _row_steps(self.n, self.p):
+            out[i0:i1] = self.X[i0:i1].astype(np.float64) @ v
+        return out
 
-    def xt_dot(self, u):
-        """X^T u in float64, for u of shape (n,) or (n, k)."""
-        return np.asarray(self.X.T @ np.ascontiguousarray(u, dtype=self.dtype),
-                          dtype=np.float64)
+    def xt_dot(self, u, fast=False):
+        """X^T u in float64, for u of shape (n,) or (n, k) (float32 X as in `x_dot`)."""
+        if self.dtype == np.float64 or fast:
+            return np.asarray(self.X.T @ np.ascontiguousarray(u, dtype=self.dtype),
+                              dtype=np.float64)
+        u = np.asarray(u, dtype=np.float64)
+        if self.sparse:
+            return _sparse_times(self.X.T, u)
+        out = np.zeros((self.p,) + u.shape[1:])
+        for i0, i1 in _row_steps(self.n, self.p):
+            out += self.X[i0:i1].astype(np.float64).T @ u[i0:i1]
+        return out
 
     # ---- products with Z
-    def z_dot(self, v):
-        """Z v for v of shape (p,) or (p, k)."""
-        out = self.x_dot(v)
+    def z_dot(self, v, fast=False):
+        """Z v for v of shape (p,) or (p, k) (`fast` as in `x_dot`)."""
+        out = self.x_dot(v, fast)
         if self.center:
             out -= self.xbar @ v
         if self.sqrt_sw is not None:
             out *= self.sqrt_sw if out.ndim == 1 else self.sqrt_sw[:, None]
         return out
 
-    def zt_dot(self, u):
-        """Z^T u for u of shape (n,) or (n, k)."""
+    def zt_dot(self, u, fast=False):
+        """Z^T u for u of shape (n,) or (n, k) (`fast` as in `x_dot`)."""
         if self.sqrt_sw is not None:
             u = u * (self.sqrt_sw if u.ndim == 1 else self.sqrt_sw[:, None])
-        out = self.xt_dot(u)
+        out = self.xt_dot(u, fast)
         if self.center:
             out -= np.multiply.outer(self.xbar, u.sum(axis=0))
         return out
@@ -327,7 +357,11 @@ class _Centred:
             # columns whose means cancel are dense anyway)
             return self._chunked_gram()
         X = self.X
-        if self.sqrt_sw is None and (self.dtype == np.float64 or not self.center):
+        # (a product long enough to outlast a Ctrl-C goes by chunks, checked between)
+        quick = self.n * self.p ** 2 <= _UNINTERRUPTED_PRODUCT
+        # (float32 X's products summed in float32 lost the small directions: the
+        # chunks below, in float64)
+        if self.sqrt_sw is None and self.dtype == np.float64 and quick:
             G = np.asarray(X.T @ X, dtype=np.float64)  # syrk, no copy of X
             if not self.center:
                 return G
@@ -346,13 +380,15 @@ class _Centred:
     def _chunked_gram(self):
         """sum over row chunks of B^T B with B = S^{1/2} (X_rows - xbar): exact centring."""
         return centred_rows_gram(self.X, self.sqrt_sw, self.xbar if self.center else None,
-                                 self.dtype)
+                                 np.float64)
 
     def centred_kernel(self, alpha_min=0.0):
         """(X - 1 xbar^T)(X - 1 xbar^T)^T, n x n, float64, without the weights."""
         X = self.X
-        # (float32 dense X's product would be summed in float32: the chunks below)
-        if self.sparse or self.dtype == np.float64 or not self.center:
+        # (float32 dense X's product would be summed in float32: the chunks below; so
+        # too a product long enough to outlast a Ctrl-C)
+        quick = self.p * self.n ** 2 <= _UNINTERRUPTED_PRODUCT
+        if self.sparse or (self.dtype == np.float64 and quick):
             if self.sparse:
                 a = _sparse_times(X, self.xbar) if self.center else None
                 K = sparse_gram(X.T, None)  # float64 sums, float32 X included
@@ -376,14 +412,16 @@ class _Centred:
         # columns whose means cancel are dense anyway: their chunks in float64, taken
         # from CSR X by `minor_blocks`, since its column slices would each read all of X)
         K = np.zeros((self.n, self.n))
-        xbar = self.xbar if self.sparse else self.xbar.astype(self.dtype)
+        xbar = self.xbar
         if self.sparse and X.format == "csr":
             chunks = minor_blocks(X, max_minor=CHUNK // max(self.n, 1))
         else:
             chunks = ((j0, j1, X[:, j0:j1]) for j0, j1 in _row_steps(self.p, self.n))
         for j0, j1, columns in chunks:
-            B = (columns.toarray().astype(np.float64, copy=False) if self.sparse
-                 else columns) - xbar[j0:j1]
+            # float64 chunks: float32 X's products summed in float32 lost the small
+            # directions
+            B = (columns.toarray() if self.sparse else columns).astype(np.float64)
+            B -= xbar[j0:j1]
             K += B @ B.T
         return K
 
@@ -442,6 +480,52 @@ def _filter(eigenvalues, alpha):
     return out
 
 
+# The eigenvalues of a symmetric M are rounded by about m eps max|M|, whatever their
+# size: 1 / (lambda + alpha) of a direction near 0 is then only as good as that rounding
+# is small beside alpha. A Cholesky factor of M + alpha I keeps the accuracy of each
+# column's own scale instead (it is invariant to diagonal scaling). Alphas past this
+# ratio of rounding to the smallest diagonal entry plus alpha are solved by Cholesky.
+_SPECTRAL_ROUNDING = 1e-8
+
+
+def _spectral_rounding(M):
+    """(m eps max diag, min positive diag) of a PSD M, or None when no alpha > 0 can be
+    spoiled by the rounding of its eigenvalues (columns of comparable scale)."""
+    d = np.diag(M)
+    positive = d[d > 0]
+    if positive.size == 0:
+        return None
+    rounding = M.shape[0] * np.finfo(np.float64).eps * positive.max()
+    if rounding <= _SPECTRAL_ROUNDING * positive.min():
+        return None
+    return rounding, positive.min()
+
+
+def _spoiled_alphas(rounding, alphas):
+    """Indices of the alphas > 0 that the eigenvalues' rounding could spoil."""
+    if rounding is None:
+        return np.empty(0, dtype=int)
+    size, smallest = rounding
+    alphas = np.atleast_1d(alphas)
+    return np.flatnonzero((alphas > 0) & (size > _SPECTRAL_ROUNDING * (smallest + alphas)))
+
+
+def _spectral_solutions(M, alphas, B):
+    """(M + alpha I)^+ B for every alpha, (m, A, T): one eigendecomposition (M is left
+    unchanged), and Cholesky for the alphas its rounding could spoil (badly scaled
+    columns: a Unix time beside a rate zeroed the rate's coefficient)."""
+    m, A, T = M.shape[0], len(alphas), B.shape[1]
+    rounding = _spectral_rounding(M)
+    eigenvalues, V = _eigh(M.copy())
+    F = _filter(eigenvalues, alphas)
+    out = (V @ (F[:, :, None] * (V.T @ B)[:, None, :]).reshape(m, A * T)).reshape(m, A, T)
+    for a in _spoiled_alphas(rounding, alphas):
+        solution = _cholesky_solve(M, float(alphas[a]), B)
+        if solution is not None:
+            out[:, a, :] = solution
+    return out
+
+
 def _eigh(A):
     """Eigendecomposition of a symmetric matrix (overwritten), ascending eigenvalues."""
     return la.eigh(A, overwrite_a=True, check_finite=False, driver="evd")
@@ -450,9 +534,9 @@ def _eigh(A):
 def _cholesky_solve(A, alpha, B):
     """Solve (A + alpha I) X = B by Cholesky, or None when it is (numerically) singular.
 
-    A is left unchanged. A pivot below rounding level of the largest diagonal entry means
-    the matrix is singular for practical purposes (alpha=0 on rank-deficient data): the
-    caller then falls back to the pseudo-inverse, as scikit-learn does.
+    A is left unchanged. A pivot below rounding level of its column's diagonal entry
+    means the matrix is singular for practical purposes (alpha=0 on rank-deficient
+    data): the caller then falls back to the pseudo-inverse, as scikit-learn does.
     """
     M = A.copy()
     M.flat[:: M.shape[0] + 1] += alpha
@@ -460,8 +544,10 @@ def _cholesky_solve(A, alpha, B):
         factor, lower = la.cho_factor(M, lower=True, overwrite_a=True, check_finite=False)
     except la.LinAlgError:
         return None
+    # a pivot at the rounding level of its own column's diagonal (not of the largest
+    # one: a column of small scale beside a large one is no sign of singularity)
     pivots = np.diag(factor) ** 2
-    if pivots.size and pivots.min() <= M.shape[0] * np.finfo(np.float64).eps * pivots.max():
+    if pivots.size and np.any(pivots <= M.shape[0] * np.finfo(np.float64).eps * np.diag(M)):
         return None
     return la.cho_solve((factor, lower), B, check_finite=False)
 
@@ -511,26 +597,38 @@ class _Spectrum:
     def __init__(self, design, t, alpha_min=0.0):
         self.design = design
         self.primal = _primal_mode(design)
-        if self.primal:
-            self.eigenvalues, self.vectors = _eigh(design.gram(alpha_min))
-            self.projected = self.vectors.T @ design.zt_dot(t)  # V^T Z^T t
-        else:
-            self.eigenvalues, self.vectors = _eigh(design.kernel(alpha_min))
-            self.projected = self.vectors.T @ t  # U^T t
+        M = design.gram(alpha_min) if self.primal else design.kernel(alpha_min)
+        self.right = design.zt_dot(t) if self.primal else t
+        # badly scaled columns: M kept for the alphas its eigenvalues' rounding spoils
+        self.rounding = _spectral_rounding(M)
+        self.matrix = M.copy() if self.rounding is not None else None
+        self.eigenvalues, self.vectors = _eigh(M)
+        self.projected = self.vectors.T @ self.right  # V^T Z^T t, or U^T t
 
     def coef(self, alphas, targets=None):
         """Coefficients for one alpha per column: returns (p, k) for projected[:, targets]."""
         projected = self.projected if targets is None else self.projected[:, targets]
         F = _filter(self.eigenvalues, alphas)
         inner = self.vectors @ (F * projected)
+        for k in _spoiled_alphas(self.rounding, alphas):
+            column = (k if targets is None else np.atleast_1d(targets)[k])
+            solution = _cholesky_solve(self.matrix, float(alphas[k]),
+                                       self.right[:, [column]])
+            if solution is not None:
+                inner[:, k] = solution[:, 0]
         return inner if self.primal else self.design.zt_dot(inner)
 
     def path(self, alphas):
         """Coefficients for every alpha and target: (n_alphas, T, p)."""
         T = self.projected.shape[1]
         F = _filter(self.eigenvalues, alphas)  # (m, A)
-        inner = self.vectors @ (F[:, :, None] * self.projected[:, None, :]).reshape(
-            F.shape[0], -1)
+        inner = (self.vectors @ (F[:, :, None] * self.projected[:, None, :]).reshape(
+            F.shape[0], -1)).reshape(F.shape[0], len(alphas), T)
+        for a in _spoiled_alphas(self.rounding, alphas):
+            solution = _cholesky_solve(self.matrix, float(alphas[a]), self.right)
+            if solution is not None:
+                inner[:, a, :] = solution
+        inner = inner.reshape(F.shape[0], -1)
         coefs = inner if self.primal else self.design.zt_dot(inner)
         return coefs.reshape(-1, len(alphas), T).transpose(1, 2, 0)
 
@@ -623,11 +721,11 @@ def _solve_cg(design, t, alphas, *, eps, max_iter):
         inverse = np.where(shifted > 0, 1.0 / np.where(shifted > 0, shifted, 1.0), 1.0)
         if primal:
             def apply(v, alpha=alpha):
-                return design.zt_dot(design.z_dot(v)) + alpha * v
+                return design.zt_dot(design.z_dot(v, True), True) + alpha * v
             rhs = design.zt_dot(t[:, k])
         else:
             def apply(u, alpha=alpha):
-                return design.z_dot(design.zt_dot(u)) + alpha * u
+                return design.z_dot(design.zt_dot(u, True), True) + alpha * u
             rhs = t[:, k]
         x, n_iter[k], converged[k] = _pcg(
             apply, rhs, inverse, alpha=alpha, dual=not primal, eps=eps,
@@ -919,7 +1017,8 @@ def _loo_errors(design, t, alphas):
     Vb = V.T @ design.zt_dot(t)  # V^T Z^T t, (p, T)
     D = 1.0 / (eigenvalues[:, None] + alphas[None, :])  # (p, A)
     DVb = (D[:, :, None] * Vb[:, None, :]).reshape(p, A * T)
-    V_dt = V.astype(design.dtype)
+    # (P = Z V in float64 for float32 X too, from float64 blocks of X: summed in
+    # float32 they lost the small directions)
     xbar_V = design.xbar @ V
 
     def finish(rows, fitted, leverage):
@@ -941,7 +1040,7 @@ def _loo_errors(design, t, alphas):
         width = max(1, CHUNK // max(n, 1))
         for k0 in range(0, p, width):
             k1 = min(k0 + width, p)
-            P = np.asarray(design.X @ V_dt[:, k0:k1], dtype=np.float64)
+            P = _sparse_times(design.X, V[:, k0:k1])
             if design.center:
                 P -= xbar_V[k0:k1]
             if design.sqrt_sw is not None:
@@ -952,16 +1051,15 @@ def _loo_errors(design, t, alphas):
         finish(slice(0, n), fitted, leverage)
     else:
         for i0, i1 in _row_steps(n, max(p, A * T)):
-            block = design.row_block(slice(i0, i1))
+            block = design.row_block(slice(i0, i1)).astype(np.float64, copy=False)
             # P = S^{1/2} (X_rows - xbar) V: centred as a rank-one term where that is
             # exact enough (sparse X, or the Gram matrix's test), else inside the chunk
             if design.sparse or design.rank_one_ok or not design.center:
-                P = np.asarray(block @ V_dt, dtype=np.float64)
+                P = np.asarray(block @ V)
                 if design.center:
                     P -= xbar_V
             else:
-                P = np.asarray((block - design.xbar.astype(design.dtype)) @ V_dt,
-                               dtype=np.float64)
+                P = np.asarray((block - design.xbar) @ V)
             if design.sqrt_sw is not None:
                 P *= root[i0:i1, None]
             fitted = P @ DVb
@@ -1081,11 +1179,14 @@ def _row_pieces(rows, design):
         yield i0, i1, (slice(rows[0] + i0, rows[0] + i1) if contiguous else rows[i0:i1])
 
 
-def _gather_rows(design, rows, W_dt):
+def _gather_rows(design, rows, W):
     """X[rows] @ W by chunks of rows, float64."""
-    out = np.empty((len(rows), W_dt.shape[1]))
+    out = np.empty((len(rows), W.shape[1]))
+    W = np.asarray(W, dtype=np.float64)
     for i0, i1, piece in _row_pieces(rows, design):
-        out[i0:i1] = np.asarray(design.row_block(piece) @ W_dt, dtype=np.float64)
+        # (float64 blocks: float32 X's predictions summed in float32 lost the
+        # differences between folds)
+        out[i0:i1] = design.row_block(piece).astype(np.float64, copy=False) @ W
     return out
 
 
@@ -1177,12 +1278,10 @@ def _kfold_scores(design, Y, alphas, splits, score):
             if design.center:
                 G = G - Wt * np.outer(delta, delta)
                 r = r - Wt * np.outer(delta, epsilon)
-            eigenvalues, V = _eigh(G)
-            F = _filter(eigenvalues, alphas)
-            coefs = V @ (F[:, :, None] * (V.T @ r)[:, None, :]).reshape(p, A * T)
+            coefs = _spectral_solutions(G, alphas, r).reshape(p, A * T)
             x_mean = shift + delta
             y_mean = y_shift + epsilon
-            fitted = _gather_rows(design, np.asarray(test), coefs.astype(design.dtype))
+            fitted = _gather_rows(design, np.asarray(test), coefs)
             intercepts = np.tile(y_mean, A) - x_mean @ coefs if design.center else 0.0
             predictions = (fitted + intercepts).reshape(len(test), A, T)
             scores[k] = score(Yf[test], predictions, test)
@@ -1223,9 +1322,7 @@ def _kfold_scores(design, Y, alphas, splits, score):
         t = root[:, None] * (Yf[train] - y_mean)
         Ktt *= root[:, None]
         Ktt *= root[None, :]
-        eigenvalues, Q = _eigh(Ktt)
-        F = _filter(eigenvalues, alphas)
-        dual = Q @ (F[:, :, None] * (Q.T @ t)[:, None, :]).reshape(len(train), A * T)
+        dual = _spectral_solutions(Ktt, alphas, t).reshape(len(train), A * T)
         predictions = (Kvt @ (root[:, None] * dual)).reshape(len(test), A, T) + y_mean
         scores[k] = score(Yf[test], predictions, test)
 
@@ -1258,7 +1355,7 @@ def _kfold_scores_iterative(X, Y, sample_weight, fit_intercept, alphas, splits, 
                 X, Y, np.full(T, alpha), weights, fit_intercept=fit_intercept,
                 solver="cg", tol=tol, max_iter=None, positive=False)
             design = _Centred(X, None, False)
-            fitted = _gather_rows(design, np.asarray(test), coef.T.astype(X.dtype))
+            fitted = _gather_rows(design, np.asarray(test), coef.T)
             scores[k, a] = score(Yf[test], (fitted + intercept)[:, None, :], test)[0]
 
     def refit(alpha):
@@ -1772,8 +1869,7 @@ def ridge_path(X, y, alphas, *, sample_weight=None, fit_intercept=True):
     X = check_array(X, accept_sparse=["csr", "csc", "coo"], accept_large_sparse=True,
                     dtype=[np.float64, np.float32], copy=False, input_name="X")
     if sp.issparse(X):
-        if X.format not in ("csr", "csc"):
-            X = X.tocsr()
+        X = _canonical_sparse(X)
     elif not (X.flags.c_contiguous or X.flags.f_contiguous):
         X = np.asfortranarray(X)
     y = check_array(y, dtype=X.dtype.type, ensure_2d=False, copy=False, input_name="y")

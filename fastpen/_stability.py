@@ -11,7 +11,6 @@ number of false selections hold without exchangeability assumptions.
 """
 import math
 import numbers
-import threading
 import warnings
 
 import numpy as np
@@ -105,7 +104,7 @@ def _subsample_rows(X, rows):
     return np.take(X.T, rows, axis=1).T
 
 
-def _resample_chunk(X, y, rows, penalty_factor, alphas, coef, path_params, on_done):
+def _resample_chunk(X, y, rows, penalty_factor, alphas, coef, path_params):
     """Fit one subsample's path on a stretch of the grid, warm-started from ``coef``.
 
     Returns which features are selected at each alpha, the last coefficients (the warm
@@ -114,16 +113,14 @@ def _resample_chunk(X, y, rows, penalty_factor, alphas, coef, path_params, on_do
     _, coefs, _, n_iters = enet_path(_subsample_rows(X, rows), y[rows], alphas=alphas,
                                      coef_init=coef, penalty_factor=penalty_factor,
                                      check_input=False, return_n_iter=True, **path_params)
-    on_done(alphas.size)
     return coefs != 0, coefs[:, -1].copy(), max(n_iters)
 
 
 class _Progress:
-    """A tqdm bar counting alpha fits, updated from the worker threads (or nothing)."""
+    """A tqdm bar counting alpha fits (or nothing)."""
 
     def __init__(self, total, enabled):
         self.bar = None
-        self.lock = threading.Lock()
         if enabled:
             try:
                 from tqdm.auto import tqdm
@@ -134,8 +131,7 @@ class _Progress:
 
     def update(self, n):
         if self.bar is not None:
-            with self.lock:
-                self.bar.update(n)
+            self.bar.update(n)
 
     def close(self):
         if self.bar is not None:
@@ -370,15 +366,19 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         region_end = grid.size
         progress = _Progress(n_fits * grid.size, bool(self.verbose))
         with warnings.catch_warnings(record=True) as caught, \
-                Parallel(n_jobs=self.n_jobs, prefer="threads") as parallel:
+                Parallel(n_jobs=self.n_jobs, prefer="threads",
+                         return_as="generator") as parallel:
             warnings.simplefilter("always", ConvergenceWarning)
             for start in range(0, grid.size, _ALPHAS_PER_CHUNK):
                 stretch = grid[start:start + _ALPHAS_PER_CHUNK]
+                # (results in order as they come: the bar moves here, not in the
+                # workers, which may be processes that cannot share it)
                 results = parallel(
                     delayed(_resample_chunk)(X, y, rows[b], factors[b], stretch, coefs[b],
-                                             path_params, progress.update)
+                                             path_params)
                     for b in range(n_fits))
                 for b, (selected, last, n_iter) in enumerate(results):
+                    progress.update(stretch.size)
                     most_iterations = max(most_iterations, n_iter)
                     counts[:, start:start + stretch.size] += selected
                     union = np.logical_or.accumulate(

@@ -184,10 +184,13 @@ def design_arrays(X):
             raise ValueError("sparse X must be in CSC format here")
         indices, indptr = X.indices, X.indptr
         if indices.dtype != indptr.dtype:
-            # indptr is only n_features + 1 long: converting it costs nothing
-            wide = np.int64 if max(indices.dtype.itemsize, indptr.dtype.itemsize) > 4 else np.int32
-            indices = indices.astype(wide, copy=False)
-            indptr = indptr.astype(wide, copy=False)
+            # the engines take one integer type for both. indptr is only n_features + 1
+            # long: it is converted to the type of indices where its values fit (a
+            # wider indices would be a copy of nnz entries, needed only past 2^31)
+            if indptr.size == 0 or int(indptr[-1]) <= np.iinfo(indices.dtype).max:
+                indptr = indptr.astype(indices.dtype)
+            else:
+                indices = indices.astype(indptr.dtype)
         return X.data, indices, indptr, True
     if not X.flags.f_contiguous:
         raise ValueError("dense X must be Fortran-contiguous here")

@@ -10,6 +10,7 @@ from _columns cimport (
     column_products,
 )
 from scipy.linalg.cython_blas cimport dsyrk, ssyrk, dgemv, sgemv, dgemm, sgemm
+from _engine_common cimport Progress, check_interrupt
 
 
 def column_stats(
@@ -340,10 +341,15 @@ def sparse_gram(
     cdef feature_t[::1] columns = np.arange(n_features, dtype=np.int32)
     cdef const double* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef Py_ssize_t j, k
+    cdef Progress progress
+    progress.work = 0
     if n_features == 0 or X_data.shape[0] == 0:
         return np.asarray(out)
     with nogil:
         for k in range(n_features):
+            # (each column's products read the columns after it)
+            progress.work += X_indptr[n_features] - X_indptr[k]
+            check_interrupt(&progress)
             # row k of the C-ordered `out` holds column k's products with columns k..
             column_products(&X_data[0], &X_indices[0], &X_indptr[0], SPARSE,
                             <int> n_samples, &columns[0], n_features, k, sw, &dense[0],
@@ -437,6 +443,8 @@ def row_moments(
     cdef double unit = 1.0
     cdef char* upper = b"U"
     cdef char* trans = b"T"
+    cdef Progress progress
+    progress.work = 0
     if n_rows == 0 or n_features == 0:
         return (np.zeros((n_features, n_features)), x_sum_arr, xy_sum_arr, 0.0, 0.0, 0.0)
     with nogil:
@@ -463,6 +471,9 @@ def row_moments(
             add_transposed_product(m_int, p_int, &buffer[0], &scaled[1, 0], &partial[0],
                                    &xy_sum[0])
             start += m
+            # (syrk's work: half a product of the chunk's m x p entries with themselves)
+            progress.work += m * n_features * (n_features + 1) // 2
+            check_interrupt(&progress)
     full_arr = np.empty((n_features, n_features), order="F")
     cdef double[::1, :] full = full_arr
     with nogil:
@@ -647,9 +658,13 @@ def add_row_products(
     cdef Py_ssize_t i, a, b, end, j, k
     cdef double scaled
     cdef bint weighted = row_weights.shape[0] > 0
+    cdef Progress progress
+    progress.work = 0
     with nogil:
         for i in range(n_rows):
             end = B_indptr[i + 1]
+            progress.work += (end - B_indptr[i]) * (end - B_indptr[i] + 1) // 2
+            check_interrupt(&progress)
             for a in range(B_indptr[i], end):
                 scaled = B_data[a] * row_weights[i] if weighted else B_data[a]
                 j = B_indices[a]

@@ -279,7 +279,8 @@ def test_groups_are_routed_to_the_splitter():
 @pytest.mark.parametrize("params, name", [
     (dict(n_jobs=2.5), "n_jobs"), (dict(copy_X=1), "copy_X"),
     (dict(precompute="x"), "precompute"), (dict(verbose="x"), "verbose"),
-    (dict(l1_ratio="a"), "l1_ratio"),
+    (dict(l1_ratio="a"), "l1_ratio"), (dict(l1_ratio=[]), "l1_ratio"),
+    (dict(alphas="x"), "alphas"),
 ])
 def test_cv_parameters_are_validated(params, name):
     X, y = make_problem(sparse=False, dtype=np.float64, seed=65, n_samples=40,

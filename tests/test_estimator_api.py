@@ -578,3 +578,34 @@ def test_float32_paths_with_unequal_weights_on_large_means(kind, sparse):
             intercept = s @ (y - X64 @ coef) / n
             values.append(objective(X64, y, coef, intercept, alpha, sample_weight=weights))
         assert values[0] - values[1] <= 2 * target, k
+
+
+def test_path_checks_valid_x_without_a_temporary_of_its_size():
+    """lasso_path's fast check of already valid X (finite values) allocated a boolean
+    array of X's size: a quarter of float32 X."""
+    rng = np.random.default_rng(1)
+    X = np.asfortranarray(rng.standard_normal((20000, 200)), dtype=np.float32)
+    y = rng.standard_normal(20000).astype(np.float32)
+    tracemalloc.start()
+    fastpen.lasso_path(X, y, alphas=3, precompute=False)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 0.05 * X.nbytes + 12 * 8 * X.shape[0], (peak, X.nbytes)
+    X[7, 3] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        fastpen.lasso_path(X, y, alphas=3)
+
+
+def test_mixed_index_types_do_not_copy_the_indices():
+    """CSC X with int32 indices and an int64 indptr (arrays set by hand): the engines'
+    one integer type is the indices', indptr (n_features + 1 long) converted."""
+    X = sp.random(20000, 2000, density=0.01, format="csc", random_state=0)
+    y = np.random.default_rng(0).standard_normal(20000)
+    expected = fastpen.Lasso(alpha=0.01).fit(X, y).coef_
+    X.indptr = X.indptr.astype(np.int64)
+    tracemalloc.start()
+    model = fastpen.Lasso(alpha=0.01).fit(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    np.testing.assert_array_equal(model.coef_, expected)
+    assert peak < 0.5 * X.indices.nbytes, (peak, X.indices.nbytes)

@@ -109,6 +109,10 @@ def test_path_arguments():
         fastpen.lasso_path(X, y[:-3], check_input=False)
     with pytest.raises(ValueError, match="n_samples"):
         fastpen.Lasso().fit(X, y[:-3], check_input=False)
+    with pytest.raises(ValueError, match="alphas must be"):
+        fastpen.lasso_path(X, y, alphas="x")
+    with pytest.raises(ValueError, match="not a sparse matrix"):
+        fastpen.Lasso(precompute=sp.csr_matrix(np.eye(X.shape[1]))).fit(X, y)
     with pytest.warns(FutureWarning, match="alphas=None"):
         assert fastpen.lasso_path(X, y, alphas=None)[0].shape == (100,)
     with pytest.raises(ValueError, match="l1_ratio=0"):

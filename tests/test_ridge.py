@@ -643,3 +643,91 @@ def test_sparse_kernel_of_cancelling_means_reads_csr_in_place(monkeypatch):
     Z -= Z.mean(axis=0)
     expected = np.linalg.solve(Z @ Z.T + np.eye(n), y - y.mean())
     np.testing.assert_allclose(model.coef_, Z.T @ expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["csc", "csr"])
+@pytest.mark.parametrize("estimator", [Ridge(), Ridge(solver="svd"), Ridge(solver="cg"),
+                                       RidgeCV(alphas=[0.1, 1.0, 10.0]),
+                                       RidgeCV(alphas=[0.1, 1.0, 10.0], cv=3)],
+                         ids=["auto", "svd", "cg", "RidgeCV", "RidgeCV-3fold"])
+def test_repeated_sparse_entries_stand_for_their_sum(fmt, estimator):
+    """scipy reads entries stored twice at one place as their sum: so does Ridge (the
+    products had counted each on its own: coefficients 1.41 off)."""
+    rng = np.random.default_rng(24)
+    y = rng.standard_normal(50)
+    C = sp.random(50, 6, density=0.5, format="csc", random_state=0)
+    doubled = sp.csc_matrix((np.repeat(C.data / 2, 2), np.repeat(C.indices, 2),
+                             np.r_[0, np.cumsum(2 * np.diff(C.indptr))]), shape=C.shape)
+    doubled = doubled.asformat(fmt) if fmt == "csc" else sp.csr_matrix(
+        (np.repeat(C.tocsr().data / 2, 2), np.repeat(C.tocsr().indices, 2),
+         np.r_[0, np.cumsum(2 * np.diff(C.tocsr().indptr))]), shape=C.shape)
+    assert doubled.nnz == 2 * C.nnz
+    expected = clone(estimator).fit(C, y).coef_
+    np.testing.assert_allclose(clone(estimator).fit(doubled, y).coef_, expected,
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ridge_path(doubled, y, alphas=[1.0])[1],
+                               ridge_path(C, y, alphas=[1.0])[1], rtol=1e-10, atol=1e-12)
+
+
+def _timestamp_and_rate(n=200, seed=25):
+    rng = np.random.default_rng(seed)
+    t = 1.7e9 + rng.uniform(0, 3e7, n)  # a Unix time over a year
+    r = rng.uniform(0, 0.05, n)  # a rate
+    X = np.c_[t, r]
+    y = 1e-7 * (t - t.mean()) + 40 * r + 0.01 * rng.standard_normal(n)
+    return X, y
+
+
+def _exact_ridge(X, y, alpha):
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    p = X.shape[1]
+    return np.linalg.lstsq(np.vstack([Xc, np.sqrt(alpha) * np.eye(p)]),
+                           np.r_[yc, np.zeros(p)], rcond=None)[0]
+
+
+@pytest.mark.parametrize("alpha", [1e-2, 1.0, 100.0])
+def test_a_small_scale_column_beside_a_large_one_keeps_its_coefficient(alpha):
+    """A Unix time beside a rate: the rate's eigen-direction is far below the rounding
+    of the Gram matrix's eigenvalues, and the pseudo-inverse's cutoff (and the Cholesky
+    pivot test, relative to the largest pivot) had zeroed its coefficient (1.59 -> 0),
+    with alpha > 0 where the system is well defined. Cholesky, invariant to scaling,
+    solves those alphas."""
+    X, y = _timestamp_and_rate()
+    expected = _exact_ridge(X, y, alpha)
+    for solver in ("auto", "cholesky", "svd"):
+        np.testing.assert_allclose(Ridge(alpha=alpha, solver=solver).fit(X, y).coef_,
+                                   expected, rtol=1e-6)
+    np.testing.assert_allclose(ridge_path(X, y, [alpha, 10 * alpha])[1][:, 0], expected,
+                               rtol=1e-6)
+    folds = list(KFold(5, shuffle=True, random_state=0).split(X))
+    alphas = [alpha, 10 * alpha]
+    ours = RidgeCV(alphas=alphas, cv=folds).fit(X, y)
+    theirs = sk.RidgeCV(alphas=alphas, cv=folds).fit(X, y)
+    assert ours.alpha_ == theirs.alpha_
+    np.testing.assert_allclose(ours.coef_, _exact_ridge(X, y, ours.alpha_), rtol=1e-6)
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("layout", ["F", "C", "csr"])
+def test_float32_products_are_summed_in_float64(fit_intercept, layout):
+    """float32 X of mean 1e4: X^T X and X^T y summed in float32 lost the small
+    directions (leave-one-out errors flat over alpha, the wrong alpha_, coefficients
+    1e-1 off); summed in float64 from float32 values they are exact to float64 rounding."""
+    rng = np.random.default_rng(26)
+    X32 = (rng.standard_normal((40, 6)) + 1e4).astype(np.float32)
+    X64 = X32.astype(np.float64)
+    y = rng.standard_normal(40) + 0.3 * (X64[:, 0] - 1e4)
+    A = {"F": np.asfortranarray(X32), "C": np.ascontiguousarray(X32),
+         "csr": sp.csr_matrix(X32)}[layout]
+    alphas = np.logspace(-3, 3, 13)
+    ours = RidgeCV(alphas=alphas, fit_intercept=fit_intercept,
+                   store_cv_results=True).fit(A, y)
+    theirs = sk.RidgeCV(alphas=alphas, fit_intercept=fit_intercept,
+                        store_cv_results=True).fit(X64, y)
+    np.testing.assert_allclose(ours.cv_results_, theirs.cv_results_, rtol=1e-4)
+    assert ours.alpha_ == theirs.alpha_
+    Xc = X64 - X64.mean(axis=0) if fit_intercept else X64
+    yc = y - y.mean() if fit_intercept else y
+    exact = np.linalg.solve(Xc.T @ Xc + 1000 * np.eye(6), Xc.T @ yc)
+    coef = Ridge(alpha=1000, fit_intercept=fit_intercept).fit(A, y).coef_
+    assert np.abs(coef - exact).max() <= 1e-5 * np.abs(exact).max()

@@ -232,3 +232,17 @@ def test_riboflavin_runs_under_its_bound(shared_data):
     assert selector.error_bound_ <= 1
     # 35-row half-samples: no fit can hold more than 35 features at one alpha
     assert selector.get_support().sum() <= 35
+
+
+def test_runs_on_a_process_backend():
+    """Worker processes (joblib's loky, chosen by the user over the threads preferred)
+    receive only what pickles: the progress bar stays in the calling process."""
+    import joblib
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((120, 12))
+    y = X[:, :3].sum(axis=1) + rng.standard_normal(120)
+    threads = fastpen.StabilitySelection(n_resamples=4, random_state=0).fit(X, y)
+    with joblib.parallel_backend("loky", n_jobs=2):
+        processes = fastpen.StabilitySelection(n_resamples=4, random_state=0, verbose=1).fit(X, y)
+    np.testing.assert_array_equal(processes.stability_scores_, threads.stability_scores_)
