@@ -144,7 +144,7 @@ def _target_alphas(alpha, n_targets, owner):
         if np.any(np.isnan(values)) or np.any(values < 0):
             raise ValueError(
                 f"The 'alpha' parameter of {owner} must contain floats in the range "
-                f"[0.0, inf). Got {values!r} instead."
+                f"[0.0, inf). Got {alpha!r} instead."
             )
         values = np.broadcast_to(values, (n_targets,)).copy()
     if not np.all(np.isfinite(values)):
@@ -388,11 +388,17 @@ class _Centred:
         # (float32 dense X's product would be summed in float32: the chunks below; so
         # too a product long enough to outlast a Ctrl-C)
         quick = self.p * self.n ** 2 <= _UNINTERRUPTED_PRODUCT
+        far = None
         if self.sparse or (self.dtype == np.float64 and quick):
             if self.sparse:
-                a = _sparse_times(X, self.xbar) if self.center else None
-                K = sparse_gram(X.T, None)  # float64 sums, float32 X included
+                # columns whose mean is far above their spread (dense anyway) are
+                # centred explicitly, apart; the rank-one terms centre the others
+                far = self._far_columns() if self.center else None
+                xbar = self.xbar if far is None else np.where(far, 0.0, self.xbar)
+                a = _sparse_times(X, xbar) if self.center else None
+                K = sparse_gram(X.T, None if far is None else (~far).astype(np.float64))
             else:
+                xbar = self.xbar
                 a = self.x_dot(self.xbar) if self.center else None
                 K = np.asarray(X @ X.T, np.float64)
             if not self.center:
@@ -400,13 +406,15 @@ class _Centred:
             raw = np.diag(K).copy()
             K -= a[:, None]
             K -= a[None, :]
-            K += self.xbar @ self.xbar
+            K += xbar @ xbar
             # the weights scale the diagonal later; compare before scaling. Sparse
             # columns are made dense only where even float64 sums lose half their
             # digits (as in `gram`)
             if ((self.sparse or self.dtype == np.float64) and not self._cancels(
                     raw, np.diag(K), alpha_min,
                     _SPARSE_CANCELLATION_LIMIT if self.sparse else _CANCELLATION_LIMIT)):
+                if far is not None:
+                    self._add_centred_columns(K, np.flatnonzero(far))
                 return K
         # explicitly centred column chunks: B = X_cols - xbar_cols, K += B B^T (sparse
         # columns whose means cancel are dense anyway: their chunks in float64, taken
@@ -424,6 +432,26 @@ class _Centred:
             B -= xbar[j0:j1]
             K += B @ B.T
         return K
+
+    def _far_columns(self):
+        """Mask of the columns of sparse X whose mean is over 100 times their spread
+        (their centring alone would cancel 4 digits), or None when there is none."""
+        raw = _sparse_col_sq_sums(self.X, None)
+        sums = self.xt_dot(np.ones(self.n))
+        centred = raw - 2.0 * self.xbar * sums + self.n * self.xbar ** 2
+        far = raw > _CANCELLATION_LIMIT * np.maximum(centred, 0.0)
+        far &= raw > 0
+        return far if np.any(far) else None
+
+    def _add_centred_columns(self, K, columns):
+        """K += B B^T for the given columns of sparse X, explicitly centred (float64),
+        a few at a time."""
+        step = max(1, CHUNK // max(self.n, 1))
+        for k0 in range(0, columns.size, step):
+            chosen = columns[k0:k0 + step]
+            B = self.X[:, chosen].toarray().astype(np.float64)
+            B -= self.xbar[chosen]
+            K += B @ B.T
 
     def kernel(self, alpha_min=0.0):
         """Z Z^T, n x n, float64."""
