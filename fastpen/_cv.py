@@ -481,6 +481,14 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
                         f"The sample weights of test fold {index} sum to zero: its "
                         "weighted mean squared error is undefined. Use folds that "
                         "each hold a sample of nonzero weight.")
+        if not isinstance(self.precompute, (bool, np.bool_, str)):
+            # (scikit-learn's message with an intercept; without one it checks the
+            # whole data's matrix against each fold's rows, and fails)
+            warnings.warn(
+                "Gram matrix was provided but X was centered to fit intercept: "
+                "recomputing Gram matrix." if self.fit_intercept else
+                "A Gram matrix passed as 'precompute' is that of all the rows: each "
+                "cross-validation fold computes its own.", UserWarning, stacklevel=2)
         moments = None
         if _gram_folds(self.precompute, X, self.solver, folds):
             moments = _GramMoments(X, y, sw, self.fit_intercept, self.n_jobs, folds)

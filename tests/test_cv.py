@@ -298,3 +298,15 @@ def test_refit_at_alpha_zero_warns(precompute):
     with pytest.warns(UserWarning, match="alpha=0"):
         model = fastpen.LassoCV(alphas=[0.0], cv=3, precompute=precompute).fit(X, y)
     assert model.alpha_ == 0.0
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_a_given_gram_matrix_warns_that_folds_compute_their_own(fit_intercept):
+    X, y = make_problem(sparse=False, dtype=np.float64, seed=67, n_samples=80,
+                        n_features=5)
+    with pytest.warns(UserWarning, match="Gram matrix"):
+        given = fastpen.LassoCV(cv=3, precompute=X.T @ X, fit_intercept=fit_intercept,
+                                tol=1e-10).fit(X, y)
+    computed = fastpen.LassoCV(cv=3, precompute=True, fit_intercept=fit_intercept,
+                               tol=1e-10).fit(X, y)
+    assert given.alpha_ == pytest.approx(computed.alpha_, rel=1e-12)
