@@ -405,7 +405,8 @@ def centred_rows_gram(X, sqrt_weights=None, shift=None, dtype=np.float64):
     shift = None if shift is None else np.asarray(shift).astype(dtype)
     root = None if sqrt_weights is None else np.asarray(sqrt_weights).astype(dtype)
     Q = np.zeros((p, p))
-    step = max(1, CHUNK // max(p, 1))
+    # (a quarter of CHUNK: the chunk is copied, and numpy's product may copy it again)
+    step = max(1, CHUNK // 4 // max(p, 1))
     if sp.issparse(X) and X.format == "csc":
         blocks = minor_blocks(X, max_minor=step)
     else:

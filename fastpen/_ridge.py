@@ -273,7 +273,8 @@ class _Centred:
         else:
             self.xbar = np.zeros(self.p)
 
-    # ---- raw products, computed in the dtype of X (a float64 vector would upcast X)
+    # ---- raw products, float64 (float32 X by bounded float64 blocks: a float64 vector
+    # in numpy's product would upcast all of X at once)
     def x_dot(self, v, fast=False):
         """X v in float64, for v of shape (p,) or (p, k); float32 X's products are
         summed in float64 too, from float64 v, over bounded float64 blocks of X. With
@@ -573,9 +574,13 @@ def _cholesky_solve(A, alpha, B):
     except la.LinAlgError:
         return None
     # a pivot at the rounding level of its own column's diagonal (not of the largest
-    # one: a column of small scale beside a large one is no sign of singularity)
+    # one: a column of small scale beside a large one is no sign of singularity), and
+    # below alpha / 2 (in exact arithmetic every pivot of A + alpha I is at least alpha:
+    # one that is, however small beside its diagonal, is no sign of singularity either)
     pivots = np.diag(factor) ** 2
-    if pivots.size and np.any(pivots <= M.shape[0] * np.finfo(np.float64).eps * np.diag(M)):
+    if pivots.size and np.any(
+            (pivots <= M.shape[0] * np.finfo(np.float64).eps * np.diag(M))
+            & (pivots < 0.5 * alpha)):
         return None
     return la.cho_solve((factor, lower), B, check_finite=False)
 
@@ -1068,6 +1073,8 @@ def _loo_errors(design, t, alphas):
         width = max(1, CHUNK // max(n, 1))
         for k0 in range(0, p, width):
             k1 = min(k0 + width, p)
+            # (float64 blocks of float32 X for each chunk of V: float32 sums here left
+            # the leave-one-out errors 4e-4 off; the price is float64's time)
             P = _sparse_times(design.X, V[:, k0:k1])
             if design.center:
                 P -= xbar_V[k0:k1]
@@ -1120,7 +1127,7 @@ def _loo_full_predictions(design, Y, ybar, alphas, looe):
         A, T, p = coefs.shape
         W = coefs.reshape(A * T, p).T
         block = design.row_block(zero)
-        fitted = np.asarray(block @ W.astype(design.dtype), dtype=np.float64).reshape(-1, A, T)
+        fitted = (block.astype(np.float64, copy=False) @ W).reshape(-1, A, T)
         intercepts = (ybar[None, :] - coefs @ design.xbar) if design.center else 0.0
         predictions[zero] = fitted + intercepts
     return predictions

@@ -708,7 +708,7 @@ def test_a_small_scale_column_beside_a_large_one_keeps_its_coefficient(alpha):
 
 
 @pytest.mark.parametrize("fit_intercept", [False, True])
-@pytest.mark.parametrize("layout", ["F", "C", "csr"])
+@pytest.mark.parametrize("layout", ["F", "C", "csr", "csc"])
 def test_float32_products_are_summed_in_float64(fit_intercept, layout):
     """float32 X of mean 1e4: X^T X and X^T y summed in float32 lost the small
     directions (leave-one-out errors flat over alpha, the wrong alpha_, coefficients
@@ -718,7 +718,7 @@ def test_float32_products_are_summed_in_float64(fit_intercept, layout):
     X64 = X32.astype(np.float64)
     y = rng.standard_normal(40) + 0.3 * (X64[:, 0] - 1e4)
     A = {"F": np.asfortranarray(X32), "C": np.ascontiguousarray(X32),
-         "csr": sp.csr_matrix(X32)}[layout]
+         "csr": sp.csr_matrix(X32), "csc": sp.csc_matrix(X32)}[layout]
     alphas = np.logspace(-3, 3, 13)
     ours = RidgeCV(alphas=alphas, fit_intercept=fit_intercept,
                    store_cv_results=True).fit(A, y)
