@@ -425,7 +425,11 @@ class _Centred:
         if self.sparse and X.format == "csr":
             chunks = minor_blocks(X, max_minor=CHUNK // max(self.n, 1))
         else:
-            chunks = ((j0, j1, X[:, j0:j1]) for j0, j1 in _row_steps(self.p, self.n))
+            # (a quarter of CHUNK: the float64 chunk is a copy, and its product may
+            # copy it again)
+            step = max(1, CHUNK // 4 // max(self.n, 1))
+            chunks = ((j0, min(j0 + step, self.p), X[:, j0:j0 + step])
+                      for j0 in range(0, self.p, step))
         for j0, j1, columns in chunks:
             # float64 chunks: float32 X's products summed in float32 lost the small
             # directions
