@@ -446,7 +446,11 @@ def _slow_problem(n_samples=1000, n_features=2000, rho=0.99):
 
 
 _LONG_FIT = """
+import signal
 import numpy as np, fastpen
+# Python's own Ctrl-C handler, as in a user's terminal (a shell that starts this run in
+# the background makes the process ignore SIGINT)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 rng = np.random.default_rng(0)
 Z = rng.standard_normal((1000, 2000))
 X = Z.copy()
