@@ -600,10 +600,31 @@ def _primal_mode(design):
     return design.n >= design.p
 
 
+# wide X with columns of very different scales is solved on its Gram matrix up to this
+# many features (a p x p matrix of 32 MB)
+_WIDE_PRIMAL_LIMIT = 2048
+
+
+def _direct_primal(design):
+    """`_primal_mode`, and wide X of at most _WIDE_PRIMAL_LIMIT features whose columns'
+    scales differ so much that the kernel's rounding hides the small ones: the kernel
+    sums every column into each entry (a Unix time beside a column of scale 1e-4 left
+    the latter's coefficient 1e-20 for 4.7e-5), where a Cholesky factor of the Gram
+    matrix keeps each column's own scale (see `_spectral_rounding`)."""
+    if _primal_mode(design):
+        return True
+    if design.p > _WIDE_PRIMAL_LIMIT:
+        return False
+    norms = design.z_col_sq_norms()
+    positive = norms[norms > 0]
+    return bool(positive.size and design.n * np.finfo(np.float64).eps * positive.max()
+                > _SPECTRAL_ROUNDING * positive.min())
+
+
 def _solve_cholesky(design, t, alphas):
     """Coefficients (T, p) by Cholesky on Z^T Z + alpha I or Z Z^T + alpha I, or None."""
     groups = _groups(alphas)
-    if _primal_mode(design):
+    if _direct_primal(design):
         G = design.gram(alpha_min=alphas.min())
         b = design.zt_dot(t)
         coef = np.empty((t.shape[1], design.p))
@@ -633,7 +654,7 @@ class _Spectrum:
 
     def __init__(self, design, t, alpha_min=0.0):
         self.design = design
-        self.primal = _primal_mode(design)
+        self.primal = _direct_primal(design)
         M = design.gram(alpha_min) if self.primal else design.kernel(alpha_min)
         self.right = design.zt_dot(t) if self.primal else t
         # badly scaled columns: M kept for the alphas its eigenvalues' rounding spoils

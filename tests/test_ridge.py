@@ -754,3 +754,22 @@ def test_wide_sparse_kernel_centres_only_far_columns_apart(fmt, weighted):
     model = Ridge(alpha=1.0).fit(X, y, sample_weight=sw if weighted else None)
     # (1e9 + x is stored to 1.2e-7: the floor of its column's coefficient)
     np.testing.assert_allclose(model.coef_, expected, rtol=1e-6, atol=2e-7)
+
+
+@pytest.mark.parametrize("solver", ["auto", "cholesky", "svd"])
+def test_wide_x_with_a_small_scale_column_is_solved_on_its_gram_matrix(solver):
+    """n < p: the kernel sums every column into each entry, and a Unix time's rounding
+    hid a column of scale 1e-4 (coefficient 1e-20 for 4.79e-5). Such X, when not too
+    wide, is solved on its Gram matrix, whose Cholesky factor keeps each column's scale;
+    the reference is an SVD of the centred X (scikit-learn's 'svd')."""
+    rng = np.random.default_rng(2)
+    n, p = 60, 200
+    X = rng.standard_normal((n, p))
+    X[:, 0] = 1.7e9 + 3e7 * rng.standard_normal(n)
+    X[:, 1] *= 1e-4
+    y = 1e4 * X[:, 1] + 1e-8 * X[:, 0] + 0.1 * rng.standard_normal(n)
+    U, sigma, Vt = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
+    expected = Vt.T @ (sigma / (sigma**2 + 1.0) * (U.T @ (y - y.mean())))
+    coef = Ridge(alpha=1.0, solver=solver).fit(X, y).coef_
+    np.testing.assert_allclose(coef[1], expected[1], rtol=1e-4)
+    np.testing.assert_allclose(ridge_path(X, y, [1.0])[1][:, 0], coef, rtol=1e-6, atol=1e-12)
