@@ -605,6 +605,24 @@ def _primal_mode(design):
 _WIDE_PRIMAL_LIMIT = 2048
 
 
+def _scale_safe_coef(design, t, coef_for):
+    """The leave-one-out's coefficient function, or, for columns whose scales differ
+    past the eigenvalues' rounding, Cholesky's solution (see `_spectral_rounding`): the
+    eigendecomposition's had given 0.1786 for 0.0247. (The leave-one-out errors still
+    come from the eigendecomposition, as in scikit-learn.)"""
+    norms = design.z_col_sq_norms()
+    positive = norms[norms > 0]
+    m = min(design.n, design.p)
+    if not (positive.size and m * np.finfo(np.float64).eps * positive.max()
+            > _SPECTRAL_ROUNDING * positive.min()):
+        return coef_for
+
+    def exact(alpha_per_target):
+        solved = _solve_cholesky(design, t, np.asarray(alpha_per_target, dtype=np.float64))
+        return solved if solved is not None else coef_for(alpha_per_target)
+    return exact
+
+
 def _direct_primal(design):
     """`_primal_mode`, and wide X of at most _WIDE_PRIMAL_LIMIT features whose columns'
     scales differ so much that the kernel's rounding hides the small ones: the kernel
@@ -1805,6 +1823,7 @@ class RidgeCV(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator)
         A = len(grid)
         _, t = design.targets(Y)
         looe, coef_for = _loo_errors(design, t, grid)
+        coef_for = _scale_safe_coef(design, t, coef_for)
         per_target = self.alpha_per_target and T > 1
         if scorer is None:
             values = looe**2

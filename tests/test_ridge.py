@@ -773,3 +773,18 @@ def test_wide_x_with_a_small_scale_column_is_solved_on_its_gram_matrix(solver):
     coef = Ridge(alpha=1.0, solver=solver).fit(X, y).coef_
     np.testing.assert_allclose(coef[1], expected[1], rtol=1e-4)
     np.testing.assert_allclose(ridge_path(X, y, [1.0])[1][:, 0], coef, rtol=1e-6, atol=1e-12)
+
+
+def test_leave_one_out_coefficients_of_badly_scaled_columns_are_ridges():
+    """RidgeCV's coefficients at its alpha_ are Ridge's there: for a Unix time beside a
+    rate they come from Cholesky, not from the eigendecomposition whose rounding spoils
+    the rate's direction."""
+    rng = np.random.default_rng(0)
+    n = 300
+    t = 1.7e9 + rng.uniform(0, 3e7, n)
+    r = rng.uniform(0, 0.05, n)
+    X = np.c_[t, r, rng.standard_normal((n, 28))]
+    y = 1e-7 * (t - t.mean()) + 40 * r + 0.01 * rng.standard_normal(n)
+    loo = RidgeCV(alphas=[1.0]).fit(X, y)
+    np.testing.assert_allclose(loo.coef_, Ridge(alpha=1.0).fit(X, y).coef_, rtol=1e-9,
+                               atol=1e-15)
