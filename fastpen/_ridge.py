@@ -441,11 +441,8 @@ class _Centred:
     def _far_columns(self):
         """Mask of the columns of sparse X whose mean is over 100 times their spread
         (their centring alone would cancel 4 digits), or None when there is none."""
-        raw = _sparse_col_sq_sums(self.X, None)
-        sums = self.xt_dot(np.ones(self.n))
-        centred = raw - 2.0 * self.xbar * sums + self.n * self.xbar ** 2
-        far = raw > _CANCELLATION_LIMIT * np.maximum(centred, 0.0)
-        far &= raw > 0
+        raw, centred = self.column_sq_sums()
+        far = (raw > _CANCELLATION_LIMIT * centred) & (raw > 0)
         return far if np.any(far) else None
 
     def _add_centred_columns(self, K, columns):
@@ -467,16 +464,25 @@ class _Centred:
         return K
 
     # ---- diagonals (Jacobi preconditioners)
+    def column_sq_sums(self):
+        """(sum_i s_i x_ij^2, sum_i s_i (x_ij - xbar_j)^2): one pass over X, kept (the
+        scale tests, the far-mean columns and conjugate gradients' preconditioner all
+        read them)."""
+        if getattr(self, "_column_sq_sums", None) is None:
+            if self.sparse:
+                raw = _sparse_col_sq_sums(self.X, self.sw)
+            else:
+                raw = np.zeros(self.p)
+                for i0, i1 in _row_steps(self.n, self.p):
+                    B = np.asarray(self.X[i0:i1], dtype=np.float64)
+                    raw += (B * B).T @ (np.ones(i1 - i0) if self.sw is None
+                                        else self.sw[i0:i1])
+            self._column_sq_sums = (raw, np.maximum(raw - self.W * self.xbar**2, 0.0))
+        return self._column_sq_sums
+
     def z_col_sq_norms(self):
         """diag(Z^T Z) = sum_i s_i (x_ij - xbar_j)^2."""
-        if self.sparse:
-            raw = _sparse_col_sq_sums(self.X, self.sw)
-        else:
-            raw = np.zeros(self.p)
-            for i0, i1 in _row_steps(self.n, self.p):
-                B = np.asarray(self.X[i0:i1], dtype=np.float64)
-                raw += (B * B).T @ (np.ones(i1 - i0) if self.sw is None else self.sw[i0:i1])
-        return np.maximum(raw - self.W * self.xbar**2, 0.0)
+        return self.column_sq_sums()[1]
 
     def z_row_sq_norms(self):
         """diag(Z Z^T) = s_i ||x_i - xbar||^2."""
@@ -521,14 +527,14 @@ def _filter(eigenvalues, alpha):
 _SPECTRAL_ROUNDING = 1e-8
 
 
-def _spectral_rounding(M):
-    """(m eps max diag, min positive diag) of a PSD M, or None when no alpha > 0 can be
-    spoiled by the rounding of its eigenvalues (columns of comparable scale)."""
-    d = np.diag(M)
+def _spectral_rounding(d, m):
+    """(m eps max d, min positive d) for the diagonal d of an m x m PSD matrix (Z^T Z's:
+    the columns' squared norms), or None when no alpha > 0 can be spoiled by the
+    rounding of its eigenvalues (columns of comparable scale)."""
     positive = d[d > 0]
     if positive.size == 0:
         return None
-    rounding = M.shape[0] * np.finfo(np.float64).eps * positive.max()
+    rounding = m * np.finfo(np.float64).eps * positive.max()
     if rounding <= _SPECTRAL_ROUNDING * positive.min():
         return None
     return rounding, positive.min()
@@ -548,7 +554,7 @@ def _spectral_solutions(M, alphas, B):
     unchanged), and Cholesky for the alphas its rounding could spoil (badly scaled
     columns: a Unix time beside a rate zeroed the rate's coefficient)."""
     m, A, T = M.shape[0], len(alphas), B.shape[1]
-    rounding = _spectral_rounding(M)
+    rounding = _spectral_rounding(np.diag(M), M.shape[0])
     eigenvalues, V = _eigh(M.copy())
     F = _filter(eigenvalues, alphas)
     out = (V @ (F[:, :, None] * (V.T @ B)[:, None, :]).reshape(m, A * T)).reshape(m, A, T)
@@ -610,11 +616,7 @@ def _scale_safe_coef(design, t, coef_for):
     past the eigenvalues' rounding, Cholesky's solution (see `_spectral_rounding`): the
     eigendecomposition's had given 0.1786 for 0.0247. (The leave-one-out errors still
     come from the eigendecomposition, as in scikit-learn.)"""
-    norms = design.z_col_sq_norms()
-    positive = norms[norms > 0]
-    m = min(design.n, design.p)
-    if not (positive.size and m * np.finfo(np.float64).eps * positive.max()
-            > _SPECTRAL_ROUNDING * positive.min()):
+    if _spectral_rounding(design.z_col_sq_norms(), min(design.n, design.p)) is None:
         return coef_for
 
     def exact(alpha_per_target):
@@ -633,10 +635,7 @@ def _direct_primal(design):
         return True
     if design.p > _WIDE_PRIMAL_LIMIT:
         return False
-    norms = design.z_col_sq_norms()
-    positive = norms[norms > 0]
-    return bool(positive.size and design.n * np.finfo(np.float64).eps * positive.max()
-                > _SPECTRAL_ROUNDING * positive.min())
+    return _spectral_rounding(design.z_col_sq_norms(), design.n) is not None
 
 
 def _solve_cholesky(design, t, alphas):
@@ -676,7 +675,7 @@ class _Spectrum:
         M = design.gram(alpha_min) if self.primal else design.kernel(alpha_min)
         self.right = design.zt_dot(t) if self.primal else t
         # badly scaled columns: M kept for the alphas its eigenvalues' rounding spoils
-        self.rounding = _spectral_rounding(M)
+        self.rounding = _spectral_rounding(np.diag(M), M.shape[0])
         self.matrix = M.copy() if self.rounding is not None else None
         self.eigenvalues, self.vectors = _eigh(M)
         self.projected = self.vectors.T @ self.right  # V^T Z^T t, or U^T t
