@@ -426,18 +426,15 @@ def sparse_gram(X, weights):
     """X^T S X of a CSC or CSR X as a dense float64 array, summed in float64, with
     temporaries bounded by CHUNK entries.
 
-    Narrow CSC X (n_features^2 at most nnz): column by column (``_design.sparse_gram``).
-    Otherwise row by row, s_i x_i x_i^T added into the result (``_design.add_row_products``):
-    over CSR X's own rows, or blocks of CSC X's rows (`minor_blocks`). scipy's product
-    would sum float32 in float32, convert one operand to the other's format (all of X),
-    and build a sparse result of up to 1.5 times the dense one first.
+    Row by row, s_i x_i x_i^T added into the result (``_design.add_row_products``):
+    over CSR X's own rows, or blocks of CSC X's rows (`minor_blocks`). That costs
+    sum_i nnz_i^2, at most the p nnz of a column-by-column product (measured: equal on
+    dense rows, 7x faster on sparse ones). scipy's product would sum float32 in
+    float32, convert one operand to the other's format (all of X), and build a sparse
+    result of up to 1.5 times the dense one first.
     """
     p = X.shape[1]
     w = None if weights is None else np.ascontiguousarray(weights, np.float64)
-    if X.format == "csc" and p * p <= X.nnz:
-        data, indices, indptr, _ = design_arrays(X)
-        return _design.sparse_gram(data, indices, indptr, X.shape[0], p,
-                                   _EMPTY if w is None else w)
     G = np.zeros((p, p))
     blocks = minor_blocks(X) if X.format == "csc" else compressed_blocks(X)
     for start, stop, block in blocks:

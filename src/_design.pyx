@@ -6,8 +6,7 @@ from libc.math cimport fabs, sqrt
 from libc.stdint cimport int64_t
 
 from _columns cimport (
-    index_t, feature_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times,
-    column_products,
+    index_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times,
 )
 from scipy.linalg.cython_blas cimport dsyrk, ssyrk, dgemv, sgemv, dgemm, sgemm
 from _engine_common cimport Progress, check_interrupt
@@ -308,54 +307,6 @@ def xt_dot(
             Xt_times(&X_data[0], &X_indices[0] if X_indices.shape[0] > 0 else NULL,
                      &X_indptr[0] if X_indptr.shape[0] > 0 else NULL, storage,
                      <int> n_samples, <int> n_features, &v[0], &out[0])
-    return np.asarray(out)
-
-
-def sparse_gram(
-    const floating[::1] X_data,
-    const index_t[::1] X_indices,
-    const index_t[::1] X_indptr,
-    Py_ssize_t n_samples,
-    Py_ssize_t n_features,
-    const double[::1] sample_weight,
-):
-    """X^T S X of a CSC X, dense, in float64: each column scattered once into a dense
-    vector of length n_samples and dotted with the sparse columns before it.
-
-    O(n_features * nnz): for the narrow X the automatic Gram rule picks (n_features^2
-    at most nnz), where scipy's sparse product spends more time on its own bookkeeping
-    than on the arithmetic.
-
-    Parameters
-    ----------
-    X_data, X_indices, X_indptr : CSC arrays
-    n_samples, n_features : int
-    sample_weight : array of shape (n_samples,) or (0,) for unit weights
-
-    Returns
-    -------
-    ndarray of shape (n_features, n_features), float64
-    """
-    cdef double[:, ::1] out = np.zeros((n_features, n_features))
-    cdef double[::1] dense = np.zeros(max(n_samples, 1))
-    cdef feature_t[::1] columns = np.arange(n_features, dtype=np.int32)
-    cdef const double* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
-    cdef Py_ssize_t j, k
-    cdef Progress progress
-    progress.work = 0
-    if n_features == 0 or X_data.shape[0] == 0:
-        return np.asarray(out)
-    with nogil:
-        for k in range(n_features):
-            # (each column's products read the columns after it)
-            progress.work += X_indptr[n_features] - X_indptr[k]
-            check_interrupt(&progress)
-            # row k of the C-ordered `out` holds column k's products with columns k..
-            column_products(&X_data[0], &X_indices[0], &X_indptr[0], SPARSE,
-                            <int> n_samples, &columns[0], n_features, k, sw, &dense[0],
-                            &out[k, 0])
-            for j in range(k + 1, n_features):
-                out[j, k] = out[k, j]
     return np.asarray(out)
 
 
