@@ -5,10 +5,10 @@ from collections import namedtuple
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import assert_all_finite, check_array, check_random_state
 
 from ._engine import (
-    CHUNK, SOLVERS, Design, PathSolution, _user_stacklevel, given_gram, solve_enet_path,
+    SOLVERS, Design, PathSolution, _user_stacklevel, given_gram, solve_enet_path,
     statistics_and_gram, use_gram, warn_not_converged, weighted_mean,
 )
 from ._validation import (
@@ -45,14 +45,12 @@ def _already_valid(X, y):
 
 
 def _all_finite(values):
-    """Whether every value is finite, without a boolean array of X's size: the sum is
-    finite unless some value is not (or it overflowed), else blocks are checked."""
-    flat = values.reshape(-1, order="F" if values.flags.f_contiguous else "C")
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.sum(flat, dtype=np.float64)):
-            return True
-    return all(bool(np.isfinite(flat[start:start + CHUNK]).all())
-               for start in range(0, flat.size, CHUNK))
+    """Whether every value is finite: scikit-learn's check (no temporary of X's size)."""
+    try:
+        assert_all_finite(values)
+    except ValueError:
+        return False
+    return True
 
 
 def _validate_path_data(X, y, check_input):
