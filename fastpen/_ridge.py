@@ -29,6 +29,7 @@ from ._engine import (
 )
 from ._validation import (
     canonical_csc,
+    canonical_sparse,
     check_bool,
     check_int,
     check_options,
@@ -76,23 +77,11 @@ def _validate_X_y(estimator, X, y, *, reset=True):
         multi_output=True, y_numeric=True,
     )
     if sp.issparse(X):
-        X = _canonical_sparse(X)
+        X = canonical_sparse(X)
     elif not (X.flags.c_contiguous or X.flags.f_contiguous):
         X = np.asfortranarray(X)
     y = check_array(y, dtype=X.dtype.type, ensure_2d=False, copy=False)
     return X, y
-
-
-def _canonical_sparse(X):
-    """CSR or CSC X with sorted indices and no repeated entries: the products and
-    blocks read each stored entry once (repeated ones stand for their sum). Other
-    formats, and non-canonical X, are converted or summed once, in a copy."""
-    if X.format not in ("csr", "csc"):
-        return X.tocsr()  # canonical
-    if not X.has_canonical_format:
-        X = X.copy()
-        X.sum_duplicates()
-    return X
 
 
 def _raw_sample_weight(sample_weight, n_samples):
@@ -1947,7 +1936,7 @@ def ridge_path(X, y, alphas, *, sample_weight=None, fit_intercept=True):
     X = check_array(X, accept_sparse=["csr", "csc", "coo"], accept_large_sparse=True,
                     dtype=[np.float64, np.float32], copy=False, input_name="X")
     if sp.issparse(X):
-        X = _canonical_sparse(X)
+        X = canonical_sparse(X)
     elif not (X.flags.c_contiguous or X.flags.f_contiguous):
         X = np.asfortranarray(X)
     y = check_array(y, dtype=X.dtype.type, ensure_2d=False, copy=False, input_name="y")

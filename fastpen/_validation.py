@@ -200,8 +200,14 @@ def design_arrays(X):
 
 def canonical_csc(X):
     """CSC with sorted, summed duplicates; copies only when X is not already so."""
-    if X.format != "csc":
-        X = X.tocsc()
+    return canonical_sparse(X if X.format == "csc" else X.tocsc())
+
+
+def canonical_sparse(X):
+    """CSR or CSC X (other formats converted to CSR) with sorted indices and repeated
+    entries summed, as scipy reads them; copies only when X is not already so."""
+    if X.format not in ("csr", "csc"):
+        X = X.tocsr()
     if not X.has_canonical_format:
         X = X.copy()
         X.sum_duplicates()
