@@ -603,8 +603,8 @@ _WIDE_PRIMAL_LIMIT = 2048
 def _scale_safe_coef(design, t, coef_for):
     """The leave-one-out's coefficient function, or, for columns whose scales differ
     past the eigenvalues' rounding, Cholesky's solution (see `_spectral_rounding`): the
-    eigendecomposition's had given 0.1786 for 0.0247. (The leave-one-out errors still
-    come from the eigendecomposition, as in scikit-learn.)"""
+    eigendecomposition's had given 0.1786 for 0.0247. (For the leave-one-out's own
+    decompositions that do not take the far-scale columns apart.)"""
     if _spectral_rounding(design.z_col_sq_norms(), min(design.n, design.p)) is None:
         return coef_for
 
@@ -1046,18 +1046,21 @@ def _loo_errors(design, t, alphas):
     intercept), looe = c / d.
 
     Kernel mode (n <= p): K = Z Z^T = Q L Q^T and every alpha costs O(n^2).
-    Gram mode (n > p): Z^T Z = V L V^T; then alpha c = t - P D P^T t and
+    Gram mode (n > p, or wide X whose columns' scales differ past the kernel's rounding,
+    see `_direct_primal`): Z^T Z = V L V^T; then alpha c = t - P D P^T t and
     alpha d = 1 - diag(P D P^T) - (sqrt(s) - P D P^T sqrt(s)) sqrt(s) / sum(s), with
     P = Z V and D = (L + alpha)^-1. P is computed by chunks of rows and never held whole.
     With an intercept Z^T sqrt(s) = Xc^T s = 0, so the Gram-mode correction is s / sum(s)
-    (scikit-learn computes it numerically: the same up to rounding).
+    (scikit-learn computes it numerically: the same up to rounding). The alphas that the
+    eigenvalues' rounding could spoil (`_spoiled_alphas`) take P = Z L^-T and D = 1 from
+    a Cholesky factor L L^T of Z^T Z + alpha I instead: one more pass over X each.
     """
     n, p = design.n, design.p
     T = t.shape[1]
     A = len(alphas)
     root = np.ones(n) if design.sqrt_sw is None else design.sqrt_sw
     looe = np.empty((n, A, T))
-    if n <= p:
+    if not _direct_primal(design):
         eigenvalues, Q = _eigh(design.kernel(alpha_min=alphas.min()))
         D = 1.0 / (eigenvalues[:, None] + alphas[None, :])  # (n, A)
         QTt = Q.T @ t
@@ -1075,68 +1078,188 @@ def _loo_errors(design, t, alphas):
             F = 1.0 / (eigenvalues[:, None] + alpha_per_target[None, :])
             return design.zt_dot(Q @ (F * QTt)).T
 
-        return looe, coef
+        return looe, _scale_safe_coef(design, t, coef)
 
-    eigenvalues, V = _eigh(design.gram(alpha_min=alphas.min()))
-    Vb = V.T @ design.zt_dot(t)  # V^T Z^T t, (p, T)
-    D = 1.0 / (eigenvalues[:, None] + alphas[None, :])  # (p, A)
-    DVb = (D[:, :, None] * Vb[:, None, :]).reshape(p, A * T)
+    G = design.gram(alpha_min=alphas.min())
+    far = _far_scale_columns(np.diag(G))
+    too_many = far.size > _FAR_SCALE_MAX
+    if too_many:
+        far = far[:0]  # the eigendecomposition's errors, as in scikit-learn
+    rest = np.setdiff1d(np.arange(p), far)
+    b = design.zt_dot(t)  # Z^T t, (p, T)
+    part = _SchurParts(G, rest, far, b, alphas)
+    _gram_loo_residuals(design, t, root, part, looe)
+    return looe, _scale_safe_coef(design, t, part.coef) if too_many else part.coef
+
+
+# Columns whose squared norms lie beyond what one eigendecomposition resolves are taken
+# apart in the Gram-mode leave-one-out (a Schur complement per alpha) up to this many;
+# beyond, their alphas keep the eigendecomposition's errors (as in scikit-learn).
+_FAR_SCALE_MAX = 32
+
+
+def _far_scale_columns(d):
+    """Columns to take apart from a PSD matrix of diagonal d so that the others'
+    eigenvalues round below _SPECTRAL_ROUNDING of their smallest diagonal entry (see
+    `_spectral_rounding`): those outside the widest range of positive squared norms
+    whose ratio passes the test. Empty for columns of comparable scale."""
+    positive = np.flatnonzero(d > 0)
+    order = positive[np.argsort(d[positive], kind="stable")]
+    values = d[order]
+    if values.size == 0 or (d.size * np.finfo(np.float64).eps * values[-1]
+                            <= _SPECTRAL_ROUNDING * values[0]):
+        return np.empty(0, dtype=np.intp)
+    # for each smallest entry values[i], the end of the range it admits
+    ends = np.searchsorted(values, _SPECTRAL_ROUNDING * values
+                           / (d.size * np.finfo(np.float64).eps), side="right")
+    first = int(np.argmax(ends - np.arange(values.size)))
+    return np.sort(np.r_[order[:first], order[ends[first]:]])
+
+
+class _SchurParts:
+    """(Z^T Z + alpha I)^-1 for every alpha from one eigendecomposition of the Gram
+    matrix's well-scaled columns `rest` (G_RR = V L V^T) and, per alpha, the Schur
+    complement of the far-scale columns `far`:
+    S = G_FF + alpha I - C D C^T, with C = G_FR V and D = (L + alpha)^-1.
+
+    With P = Z_R V and U = Z_F - P D C^T (rows), Z (G + alpha I)^-1 Z^T has diagonal
+    sum_k P_ik^2 D_k + u_i^T S^-1 u_i, and the coefficients are w_F = S^-1 (b_F - C D
+    V^T b_R), V^T w_R = D (V^T b_R - C^T w_F). Without far columns this is the
+    eigendecomposition of G alone (one pass over X, O(p) per alpha and row)."""
+
+    def __init__(self, G, rest, far, b, alphas):
+        self.rest, self.far = rest, far
+        self.all_rest = far.size == 0
+        T, A, f = b.shape[1], len(alphas), far.size
+        G_RR = G if self.all_rest else G[np.ix_(rest, rest)]
+        C = G[np.ix_(far, rest)]
+        self.G_FF = G[np.ix_(far, far)]
+        self.eigenvalues, self.V = _eigh(G_RR)  # G_RR (G itself without far columns)
+        self.C = C @ self.V
+        self.Vb = self.V.T @ b[rest]
+        self.b_far = b[far]
+        self.D = 1.0 / (self.eigenvalues[:, None] + alphas[None, :])  # (|R|, A)
+        self.S_inv = np.empty((A, f, f))
+        self.w_far = np.empty((A, f, T))
+        if f:
+            inner = np.empty((rest.size, A, T))  # V^T w_R
+            for k in range(A):
+                self.S_inv[k], self.w_far[k], inner[:, k] = self._solve(
+                    alphas[k], self.D[:, k], slice(None))
+        else:
+            inner = self.D[:, :, None] * self.Vb[:, None, :]
+        self.inner = inner.reshape(rest.size, A * T)
+        # C^T D for every alpha, (|R|, |F| A): P D C^T is P times it
+        self.CD = (self.C.T[:, :, None] * self.D[:, None, :]).reshape(rest.size, f * A)
+
+    def _solve(self, alpha, D, targets):
+        """(S^-1, w_F, V^T w_R) at one alpha (D = (L + alpha)^-1) for these targets."""
+        f = self.far.size
+        CD = self.C * D
+        Vb = self.Vb[:, targets]
+        if not f:
+            return np.empty((0, 0)), np.empty((0, Vb.shape[1])), D[:, None] * Vb
+        S = self.G_FF - CD @ self.C.T
+        S.flat[:: f + 1] += alpha
+        S_inv = la.pinvh(S, check_finite=False)
+        w_far = S_inv @ (self.b_far[:, targets] - CD @ Vb)
+        return S_inv, w_far, D[:, None] * (Vb - self.C.T @ w_far)
+
+    def coef(self, alpha_per_target):
+        """Coefficients (T, p) for one alpha per target."""
+        coef = np.empty((len(alpha_per_target), self.rest.size + self.far.size))
+        for j, alpha in enumerate(alpha_per_target):
+            _, w_far, inner = self._solve(alpha, 1.0 / (self.eigenvalues + alpha), [j])
+            coef[j, self.rest] = self.V @ inner[:, 0]
+            coef[j, self.far] = w_far[:, 0]
+        return coef
+
+
+def _gram_loo_residuals(design, t, root, part, looe):
+    """Leave-one-out residuals into looe (n, A, T) from `part` (`_SchurParts`).
+    P = Z_R V is formed by chunks (of rows, or of V's columns for CSC X) and never held
+    whole."""
+    n, p = design.n, design.p
+    A, T = looe.shape[1:]
+    V, D, rest, far = part.V, part.D, part.rest, part.far
+    k = V.shape[1]
     # (P = Z V in float64 for float32 X too, from float64 blocks of X: summed in
     # float32 they lost the small directions)
-    xbar_V = design.xbar @ V
+    xbar_V = design.xbar[rest] @ V
+    if far.size:
+        # the far columns of Z, (n, |F|): few
+        selector = np.zeros((p, far.size))
+        selector[far, np.arange(far.size)] = 1.0
+        Z_far = design.z_dot(selector)
 
-    def finish(rows, fitted, leverage):
-        """looe from Z w for every alpha (rows, A*T) and diag(P D P^T) (rows, A)."""
+    def finish(rows, fitted, leverage, PDC):
+        """looe from Z_R's share of Z w for every alpha (rows, A*T), of
+        diag(P D P^T) (rows, A) and P D C^T (rows, A, |F|)."""
         r = root[rows]
+        fitted = fitted.reshape(-1, A, T)
+        if far.size:
+            U = Z_far[rows, None, :] - PDC
+            leverage += np.einsum("raf,afg,rag->ra", U, part.S_inv, U, optimize=True)
+            fitted += np.einsum("rf,aft->rat", Z_far[rows], part.w_far)
         out = looe[rows]  # a view: alpha c and alpha d are formed in place
-        np.subtract(t[rows, None, :], fitted.reshape(-1, A, T), out=out)
+        np.subtract(t[rows, None, :], fitted, out=out)
         alpha_d = np.subtract(1.0, leverage, out=leverage)
         if design.center:
             # Z^T sqrt(s) = Xc^T s = 0: the correction is sqrt(s) sqrt(s) / sum(s)
             alpha_d -= (r * r)[:, None] / design.W
         out /= alpha_d[:, :, None]
 
+    def far_products(P, CD_part):
+        """P D C^T, (rows, A, |F|)."""
+        if not far.size:
+            return None
+        return (P @ CD_part).reshape(P.shape[0], far.size, A).transpose(0, 2, 1)
+
     if design.sparse and design.X.format == "csc":
         # rows of a CSC matrix cost a scan of all of X each: take P = Z V by blocks of
         # eigenvectors instead (X @ V_K is cheap on CSC) and accumulate over the blocks
         fitted = np.zeros((n, A * T))
         leverage = np.zeros((n, A))
+        PDC = np.zeros((n, A, far.size)) if far.size else None
         width = max(1, CHUNK // max(n, 1))
-        for k0 in range(0, p, width):
-            k1 = min(k0 + width, p)
+        for k0 in range(0, k, width):
+            k1 = min(k0 + width, k)
+            V_block = V[:, k0:k1]
+            if not part.all_rest:
+                V_block = np.zeros((p, k1 - k0))
+                V_block[rest] = V[:, k0:k1]
             # (float64 blocks of float32 X for each chunk of V: float32 sums here left
             # the leave-one-out errors 4e-4 off; the price is float64's time)
-            P = _sparse_times(design.X, V[:, k0:k1])
+            P = _sparse_times(design.X, V_block)
             if design.center:
                 P -= xbar_V[k0:k1]
             if design.sqrt_sw is not None:
                 P *= root[:, None]
-            fitted += P @ DVb[k0:k1]
+            fitted += P @ part.inner[k0:k1]
+            if far.size:
+                PDC += far_products(P, part.CD[k0:k1])
             np.multiply(P, P, out=P)
             leverage += P @ D[k0:k1]
-        finish(slice(0, n), fitted, leverage)
-    else:
-        for i0, i1 in _row_steps(n, max(p, A * T)):
-            block = design.row_block(slice(i0, i1)).astype(np.float64, copy=False)
-            # P = S^{1/2} (X_rows - xbar) V: centred as a rank-one term where that is
-            # exact enough (sparse X, or the Gram matrix's test), else inside the chunk
-            if design.sparse or design.rank_one_ok or not design.center:
-                P = np.asarray(block @ V)
-                if design.center:
-                    P -= xbar_V
-            else:
-                P = np.asarray((block - design.xbar) @ V)
-            if design.sqrt_sw is not None:
-                P *= root[i0:i1, None]
-            fitted = P @ DVb
-            np.multiply(P, P, out=P)
-            finish(slice(i0, i1), fitted, P @ D)
-
-    def coef(alpha_per_target):
-        F = 1.0 / (eigenvalues[:, None] + alpha_per_target[None, :])
-        return (V @ (F * Vb)).T
-
-    return looe, coef
+        finish(slice(0, n), fitted, leverage, PDC)
+        return
+    for i0, i1 in _row_steps(n, max(p, A * T)):
+        block = design.row_block(slice(i0, i1)).astype(np.float64, copy=False)
+        if not part.all_rest:
+            block = block[:, rest]
+        # P = S^{1/2} (X_rows - xbar) V: centred as a rank-one term where that is
+        # exact enough (sparse X, or the Gram matrix's test), else inside the chunk
+        if design.sparse or design.rank_one_ok or not design.center:
+            P = np.asarray(block @ V)
+            if design.center:
+                P -= xbar_V
+        else:
+            P = np.asarray((block - design.xbar[rest]) @ V)
+        if design.sqrt_sw is not None:
+            P *= root[i0:i1, None]
+        fitted = P @ part.inner
+        PDC = far_products(P, part.CD)
+        np.multiply(P, P, out=P)
+        finish(slice(i0, i1), fitted, P @ D, PDC)
 
 
 def _loo_full_predictions(design, Y, ybar, alphas, looe):
@@ -1811,7 +1934,6 @@ class RidgeCV(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator)
         A = len(grid)
         _, t = design.targets(Y)
         looe, coef_for = _loo_errors(design, t, grid)
-        coef_for = _scale_safe_coef(design, t, coef_for)
         per_target = self.alpha_per_target and T > 1
         if scorer is None:
             values = looe**2
