@@ -17,7 +17,9 @@ from ._engine import (
     SOLVERS, Design, HeldOutRows, row_moments, solve_enet, statistics_and_gram, take_rows,
     use_gram, warn_not_converged,
 )
-from ._path import centred_correlation, grid_from_correlation, path_solutions
+from ._path import (
+    centred_correlation, enet_path, grid_from_correlation, lasso_path, path_solutions,
+)
 from ._validation import (
     check_bool,
     check_bounds,
@@ -436,6 +438,8 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
                     f"non-negative floats. Got {self.alphas!r} instead."
                 )
 
+    path = staticmethod(enet_path)  # (as in scikit-learn)
+
     def fit(self, X, y, sample_weight=None, **params):
         """Choose alpha (and l1_ratio) by cross-validation, then refit on all the data.
 
@@ -515,8 +519,8 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             threshold = mean[best_l1, best_alpha] + standard_error[best_alpha]
             # alphas decrease along the grid: the first within the threshold is the largest
             best_alpha = int(np.flatnonzero(mean[best_l1] <= threshold)[0])
-        self.alpha_ = float(grids[best_l1, best_alpha])
-        self.l1_ratio_ = float(l1_ratios[best_l1])
+        self.alpha_ = np.float64(grids[best_l1, best_alpha])
+        self.l1_ratio_ = np.float64(l1_ratios[best_l1])
         self.mse_path_ = np.squeeze(np.moveaxis(mse, 2, 1))
         given = not isinstance(self.alphas, numbers.Integral) or isinstance(self.alphas, bool)
         # (scikit-learn: given alphas are one grid whatever the l1_ratios)
@@ -604,7 +608,7 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         if not solution.converged:
             warn_not_converged(solution, stacklevel=3)
         self.coef_ = coef
-        self.intercept_ = float(solution.intercept) if self.fit_intercept else 0.0
+        self.intercept_ = np.float64(solution.intercept) if self.fit_intercept else 0.0
         self.dual_gap_ = design.dtype.type(solution.dual_gap)
         self.n_iter_ = solution.n_iter
 
@@ -666,6 +670,8 @@ class LassoCV(ElasticNetCV):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
     """
+
+    path = staticmethod(lasso_path)  # (as in scikit-learn)
 
     def __init__(self, *, eps=1e-3, alphas=100, fit_intercept=True, precompute="auto",
                  max_iter=1000, tol=1e-4, copy_X=True, cv=None, verbose=False, n_jobs=None,

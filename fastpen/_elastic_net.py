@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._engine import (
     SOLVERS, Design, given_gram, solve_enet, statistics_and_gram, use_gram, warn_not_converged,
 )
+from ._path import enet_path
 from ._validation import (
     canonical_csc,
     check_bool,
@@ -221,6 +222,9 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 f"'auto' or an array-like. Got {precompute!r} instead."
             )
 
+    # (scikit-learn's: the path function, also reached through the estimator)
+    path = staticmethod(enet_path)
+
     def fit(self, X, y, sample_weight=None, check_input=True):
         """Fit the model by coordinate descent.
 
@@ -255,6 +259,8 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 X = canonical_csc(X)
             y = np.asarray(y, dtype=X.dtype)
             self.n_features_in_ = X.shape[1]
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_  # (a fit before's names, unchecked input)
         if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
             # (unchecked input too: the engines would read past the end of y)
             raise ValueError(f"y must have shape (n_samples,) or (n_samples, n_targets) "
@@ -282,7 +288,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
         # float64: the gap certifies coef_ with this intercept (y_mean - X_mean . coef_);
         # rounded to float32 it was up to half a float32 unit off (5e-4 at 1e4), a loss
-        # the gap did not cover. A single target's is a Python float anyway
+        # the gap did not cover. A single target's is a float64 scalar anyway
         intercepts = np.zeros(n_targets)
         gaps = np.zeros(n_targets, dtype=X.dtype)
         n_iters = []
@@ -307,7 +313,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
         if n_targets == 1 and y.ndim == 1:
             self.coef_ = coef[0]
-            self.intercept_ = float(intercepts[0]) if self.fit_intercept else 0.0
+            self.intercept_ = np.float64(intercepts[0]) if self.fit_intercept else 0.0
             self.dual_gap_ = gaps[0]
             self.n_iter_ = n_iters[0]
         else:
@@ -336,8 +342,9 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     @property
     def sparse_coef_(self):
-        """Sparse representation of the fitted ``coef_`` (CSR array, 2-D)."""
-        return sp.csr_array(np.atleast_2d(self.coef_))
+        """Sparse representation of the fitted ``coef_`` (CSR matrix, 2-D, as in
+        scikit-learn: ``*`` is its matrix product)."""
+        return sp.csr_matrix(np.atleast_2d(self.coef_))
 
     def predict(self, X):
         """Predict with the linear model.

@@ -478,7 +478,20 @@ def statistics_and_gram(design, sample_weight, center, with_gram, given=None,
     (a shift for dense X, centred rows for sparse X) and no larger than X. Elsewhere
     (wide X, or proximal gradient) a warning says to centre X first."""
     if with_gram:
-        gram = GramDesign(design, sample_weight, center, gram=given)
+        stats = None
+        if given is not None and center:
+            p = design.n_features
+            if np.shape(given) != (p, p):
+                raise ValueError("precompute (Gram matrix) must have shape "
+                                 f"({p}, {p}), got {np.shape(given)}.")
+            stats = design.column_stats(sample_weight, center)
+            if not np.allclose(stats[0], 0.0):
+                # scikit-learn's rule: a Gram matrix of uncentred X is recomputed
+                warnings.warn("Gram matrix was provided but X was centered to fit "
+                              "intercept: recomputing Gram matrix.", UserWarning,
+                              stacklevel=_user_stacklevel())
+                given = None
+        gram = GramDesign(design, sample_weight, center, gram=given, stats=stats)
         return gram.X_mean, gram.centred_norm2, gram
     X_mean, norm2 = design.column_stats(sample_weight, center)
     if not (center and cancelling_means(X_mean, norm2, design.n_samples)):

@@ -20,6 +20,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils import check_array
+from sklearn.utils.metadata_routing import (
+    MetadataRouter, MethodMapping, _routing_enabled, process_routing,
+)
 from sklearn.utils.validation import validate_data
 
 from ._elastic_net import linear_predict
@@ -38,6 +41,10 @@ from ._validation import (
 )
 
 SOLVERS = ("auto", "cholesky", "svd", "cg", "cd", "fista")
+# scikit-learn's iterative solvers, taken by the fastpen solver that plays their part
+# (the same solution: they solve the same strictly convex problem)
+_SKLEARN_SOLVERS = {"sparse_cg": "cg", "lsqr": "cg", "sag": "cg", "saga": "cg",
+                    "lbfgs": "cd"}
 _EXACT = ("cholesky", "svd")
 
 # The iterative solvers certify ||coef - exact|| <= _CERTIFY * tol * ||coef||. scikit-learn's
@@ -1633,7 +1640,8 @@ class Ridge(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator):
         0.1 * tol. float32 X limits the accuracy to that of float32 products, and 'cd' /
         'fista' to what their duality gap resolves (about 1e-8 relative in float64,
         1e-3 in float32). The exact solvers ignore tol.
-    solver : {'auto', 'cholesky', 'svd', 'cg', 'cd', 'fista'}, default='auto'
+    solver : {'auto', 'cholesky', 'svd', 'cg', 'cd', 'fista', 'sparse_cg', 'lsqr', \
+'sag', 'saga', 'lbfgs'}, default='auto'
         - 'auto': 'cholesky' for dense X (on the Gram matrix when n_samples >=
           n_features, on the kernel matrix otherwise); for sparse X, 'cholesky' or 'cg'
           from an estimate of their costs ('cg' when the dense n x n or p x p matrix would
@@ -1653,10 +1661,14 @@ class Ridge(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator):
           engines (those of ElasticNet with l1_ratio=0 and alpha / sum(s)). They read X by
           columns: C-ordered dense X and CSR X are converted once to Fortran / CSC.
 
+        - scikit-learn's 'sparse_cg', 'lsqr', 'sag' and 'saga' run 'cg', and 'lbfgs'
+          (``positive=True`` only, as in scikit-learn) runs 'cd'; ``solver_`` names the
+          one that ran.
+
         Every solver accepts dense and sparse X, with or without intercept.
     positive : bool, default=False
         Constrain the coefficients to be non-negative; only with 'auto' (which then uses
-        'cd'), 'cd' or 'fista'.
+        'cd'), 'cd', 'fista' or 'lbfgs'.
     random_state : int, RandomState instance or None, default=None
         Accepted for compatibility (scikit-learn's 'sag' and 'saga' use it); no fastpen
         solver is random.
@@ -1720,14 +1732,17 @@ class Ridge(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator):
         check_bool(self.copy_X, "copy_X", name)
         check_int(self.max_iter, "max_iter", name, low=1, allow_none=True)
         check_real(self.tol, "tol", name, low=0)
-        check_options(self.solver, "solver", name, set(SOLVERS))
+        check_options(self.solver, "solver", name, set(SOLVERS) | set(_SKLEARN_SOLVERS))
         check_bool(self.positive, "positive", name)
-        if self.positive and self.solver not in ("auto", "cd", "fista"):
+        if self.positive and self.solver not in ("auto", "cd", "fista", "lbfgs"):
             raise ValueError(
                 f"solver={self.solver!r} does not support positive fitting (the 'positive' "
-                f"parameter of {name}). Use solver='auto', 'cd' or 'fista', or "
+                f"parameter of {name}). Use solver='auto', 'cd', 'fista' or 'lbfgs', or "
                 "positive=False."
             )
+        if self.solver == "lbfgs" and not self.positive:
+            raise ValueError("'lbfgs' solver can be used only when positive=True. "
+                             "Please use another solver.")
         rs = self.random_state
         if not (rs is None or isinstance(rs, (numbers.Integral, np.random.RandomState))
                 ) or isinstance(rs, bool):
@@ -1762,7 +1777,8 @@ class Ridge(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator):
         alphas = _target_alphas(self.alpha, Y.shape[1], type(self).__name__)
         weights = _raw_sample_weight(sample_weight, n_samples)
         coef, intercept, n_iter, solver = _fit_ridge(
-            X, Y, alphas, weights, fit_intercept=self.fit_intercept, solver=self.solver,
+            X, Y, alphas, weights, fit_intercept=self.fit_intercept,
+            solver=_SKLEARN_SOLVERS.get(self.solver, self.solver),
             tol=float(self.tol), max_iter=self.max_iter, positive=bool(self.positive),
         )
         if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
@@ -1893,7 +1909,7 @@ class RidgeCV(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator)
                 raise ValueError("cv!=None and alpha_per_target=True are incompatible")
         return _check_alpha_grid(self.alphas, name, strictly_positive=self.cv is None)
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, **params):
         """Fit Ridge regression with the alpha chosen by cross-validation.
 
         Parameters
@@ -1904,6 +1920,9 @@ class RidgeCV(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator)
             Target values.
         sample_weight : float or array-like of shape (n_samples,), default=None
             Individual weights for each sample, used as given.
+        **params : dict
+            Passed to the CV splitter's ``split`` (e.g. ``groups``; through the
+            metadata router when it is enabled). Only with ``cv`` given.
 
         Returns
         -------
@@ -1911,6 +1930,13 @@ class RidgeCV(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator)
             Fitted estimator.
         """
         grid = self._check_params()
+        if params and self.cv is None:
+            raise ValueError(
+                f"Parameters {sorted(params)} go to the cross-validation splitter's "
+                "split, and leave-one-out (cv=None) has none: pass cv.")
+        if params and _routing_enabled():
+            params = process_routing(self, "fit", sample_weight=sample_weight,
+                                     **params).splitter.split
         X, y = _validate_X_y(self, X, y)
         n_samples = X.shape[0]
         Y = y.reshape(n_samples, -1)
@@ -1921,7 +1947,8 @@ class RidgeCV(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator)
         if self.cv is None:
             coef = self._fit_loo(design, Y, y_score, grid, weights, scorer, y.ndim)
         else:
-            coef = self._fit_kfold(X, design, Y, y_score, grid, weights, scorer, y.ndim)
+            coef = self._fit_kfold(X, design, Y, y_score, grid, weights, scorer, y.ndim,
+                                   params)
         ybar, _ = design.targets(Y)
         intercept = design.intercepts(ybar, coef)
         _shape_attributes(self, coef, intercept, y.ndim, self.fit_intercept, X.dtype)
@@ -1968,7 +1995,7 @@ class RidgeCV(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator)
             for a in range(1, A):
                 if flat[a] > flat[best]:
                     best = a
-            self.alpha_ = float(grid[best])
+            self.alpha_ = np.float64(grid[best])
             if self.alpha_per_target and y_ndim == 2:
                 self.best_score_ = scores[best].reshape(-1)  # scikit-learn: shape (1,)
             else:
@@ -1979,12 +2006,28 @@ class RidgeCV(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator)
                                 else values.transpose(0, 2, 1)).copy()
         return coef
 
-    def _fit_kfold(self, X, design, Y, y_score, grid, weights, scorer, y_ndim):
+    def get_metadata_routing(self):
+        """Metadata routing of this object: its own requests, and ``fit``'s metadata
+        routed to the CV splitter's ``split`` (``groups``), as in scikit-learn.
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRouter
+        """
+        router = MetadataRouter(owner=self).add_self_request(self)
+        if self.cv is None:
+            return router
+        return router.add(splitter=check_cv(self.cv),
+                          method_mapping=MethodMapping().add(caller="fit", callee="split"))
+
+    def _fit_kfold(self, X, design, Y, y_score, grid, weights, scorer, y_ndim,
+                   split_params):
         cv = check_cv(self.cv, y_score, classifier=False)
         # splitters index X through sklearn.utils.indexable, which converts a CSC matrix
         # to CSR (a copy of X); they only need its length
         split_X = np.empty((X.shape[0], 0)) if sp.issparse(X) and X.format != "csr" else X
-        splits = [(np.asarray(tr), np.asarray(te)) for tr, te in cv.split(split_X, y_score)]
+        splits = [(np.asarray(tr), np.asarray(te))
+                  for tr, te in cv.split(split_X, y_score, **split_params)]
         identity = _PredictionsAsInput()
         # scikit-learn's search forwards sample_weight to the test-fold scorer when the
         # scorer accepts it (R^2 does): learnt on the first call
@@ -2017,7 +2060,7 @@ class RidgeCV(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator)
                 X, Y, weights, self.fit_intercept, grid, splits, score, tol=1e-4)
         mean = scores.mean(axis=0)
         best = int(np.argmax(np.where(np.isnan(mean), -np.inf, mean)))
-        self.alpha_ = float(grid[best])
+        self.alpha_ = np.float64(grid[best])
         self.best_score_ = np.float64(mean[best])
         return refit(self.alpha_)
 

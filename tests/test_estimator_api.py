@@ -613,3 +613,45 @@ def test_mixed_index_types_do_not_copy_the_indices():
     tracemalloc.stop()
     np.testing.assert_array_equal(model.coef_, expected)
     assert peak < 0.5 * X.indices.nbytes, (peak, X.indices.nbytes)
+
+
+def test_path_is_reached_through_the_estimators():
+    """scikit-learn's `Lasso.path(...)`, `ElasticNetCV.path(...)`: the path functions."""
+    X, y = make_problem(seed=90)
+    for cls, function in ((fastpen.Lasso, fastpen.enet_path),
+                          (fastpen.ElasticNet, fastpen.enet_path),
+                          (fastpen.ElasticNetCV, fastpen.enet_path),
+                          (fastpen.LassoCV, fastpen.lasso_path)):
+        assert cls.path is function
+    ours = fastpen.Lasso.path(X, y, l1_ratio=1.0, alphas=5, tol=1e-12, max_iter=100_000)
+    theirs = sk.Lasso.path(X, y, l1_ratio=1.0, alphas=5, tol=1e-12, max_iter=100_000)
+    np.testing.assert_allclose(ours[0], theirs[0])
+    np.testing.assert_allclose(ours[1], theirs[1], atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_attribute_types_are_scikit_learns(dtype):
+    """sparse_coef_ is a CSR matrix (`*` its matrix product); a single target's
+    intercept_ and the CV estimators' alpha_ and l1_ratio_ are numpy scalars."""
+    X, y = make_problem(seed=91)
+    X = X.astype(dtype)
+    ours = fastpen.Lasso(alpha=0.01).fit(X, y)
+    theirs = sk.Lasso(alpha=0.01).fit(X, y)
+    assert sp.isspmatrix_csr(ours.sparse_coef_)
+    assert (ours.sparse_coef_ * sp.csr_matrix(X).T).shape == (
+        theirs.sparse_coef_ * sp.csr_matrix(X).T).shape == (1, X.shape[0])
+    # (float64 whatever X's dtype: the intercept the gap certified)
+    assert isinstance(ours.intercept_, np.float64)
+    cv = fastpen.LassoCV(cv=3, alphas=5).fit(X, y)
+    for name in ("alpha_", "intercept_"):
+        assert isinstance(getattr(cv, name), np.floating), name
+    assert isinstance(fastpen.ElasticNetCV(cv=3, alphas=5).fit(X, y).l1_ratio_, np.floating)
+
+
+def test_unchecked_refit_forgets_the_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = make_problem(seed=92)
+    model = fastpen.Lasso(alpha=0.01).fit(pd.DataFrame(X).add_prefix("f"), y)
+    assert len(model.feature_names_in_) == X.shape[1]
+    model.fit(np.asfortranarray(X[:, :5]), y, check_input=False)
+    assert model.n_features_in_ == 5 and not hasattr(model, "feature_names_in_")

@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn import linear_model as sk
 from sklearn.exceptions import ConvergenceWarning
 
 import fastpen
@@ -159,11 +160,44 @@ def test_given_gram_is_used_and_checked():
     X, y = make_problem(seed=73, n_samples=100, n_features=20)
     Xc = X - X.mean(axis=0)
     Q = Xc.T @ Xc
-    given = fastpen.Lasso(alpha=0.02, precompute=Q, tol=1e-12).fit(X, y)
-    naive = fastpen.Lasso(alpha=0.02, precompute=False, tol=1e-12).fit(X, y)
+    given = fastpen.Lasso(alpha=0.02, precompute=Q, tol=1e-12).fit(Xc, y)
+    naive = fastpen.Lasso(alpha=0.02, precompute=False, tol=1e-12).fit(Xc, y)
     np.testing.assert_allclose(given.coef_, naive.coef_, atol=1e-8)
     with pytest.raises(ValueError, match="does not match X"):
-        fastpen.Lasso(alpha=0.02, precompute=X.T @ X).fit(X, y)  # not centred
+        fastpen.Lasso(alpha=0.02, precompute=2 * Q).fit(Xc, y)
+    raw = fastpen.Lasso(alpha=0.02, precompute=X.T @ X, fit_intercept=False,
+                        tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(raw.coef_, fastpen.Lasso(
+        alpha=0.02, fit_intercept=False, tol=1e-12).fit(X, y).coef_, atol=1e-8)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("estimator", ["Lasso", "ElasticNet", "lasso_path"])
+def test_gram_of_uncentred_x_with_an_intercept_is_recomputed(estimator, weighted):
+    """scikit-learn's rule: a Gram matrix given for X whose columns are not centred,
+    with an intercept, is recomputed with a warning (fastpen had raised)."""
+    X, y = make_problem(seed=75, n_samples=100, n_features=20)
+    X = X + 1.0
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, len(y)) if weighted else None
+    message = "Gram matrix was provided but X was centered to fit intercept"
+    if estimator == "lasso_path":
+        expected = fastpen.lasso_path(X, y, alphas=[0.1, 0.02], tol=1e-12,
+                                      fit_intercept=True, sample_weight=sw)[1]
+        with pytest.warns(UserWarning, match=message):
+            coef = fastpen.lasso_path(X, y, alphas=[0.1, 0.02], tol=1e-12,
+                                      fit_intercept=True, sample_weight=sw,
+                                      precompute=X.T @ X)[1]
+        np.testing.assert_allclose(coef, expected, atol=1e-8)
+        return
+    cls = getattr(fastpen, estimator)
+    expected = cls(alpha=0.02, tol=1e-12).fit(X, y, sample_weight=sw).coef_
+    with pytest.warns(UserWarning, match=message):
+        model = cls(alpha=0.02, tol=1e-12, precompute=X.T @ X).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(model.coef_, expected, atol=1e-8)
+    reference = getattr(sk, estimator)(alpha=0.02, tol=1e-12, precompute=X.T @ X)
+    with pytest.warns(UserWarning, match=message):
+        reference.fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-6)
 
 
 def test_path_uses_gram_for_tall_data_and_matches():

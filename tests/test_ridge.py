@@ -513,7 +513,7 @@ BAD_PARAMS = [
     (dict(alpha="big"), "alpha"),
     (dict(tol=-1e-3), "tol"),
     (dict(max_iter=0), "max_iter"),
-    (dict(solver="lsqr"), "solver"),
+    (dict(solver="newton"), "solver"),
     (dict(fit_intercept="yes"), "fit_intercept"),
     (dict(positive=True, solver="cholesky"), "positive"),
     (dict(random_state="seed"), "random_state"),
@@ -864,3 +864,51 @@ def test_leave_one_out_errors_of_wide_badly_scaled_x_are_exact():
             w = Vt.T @ (sigma / (sigma**2 + alpha) * (U.T @ (y[keep] - ym)))
             expected[i, a] = (y[i] - ym - (X[i] - xm) @ w) ** 2
     np.testing.assert_allclose(model.cv_results_, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("solver", ["sparse_cg", "lsqr", "sag", "saga"])
+def test_scikit_learn_solver_names_run_a_fastpen_solver(solver):
+    X, y = make_problem(seed=93)
+    ours = Ridge(alpha=1.0, solver=solver, tol=1e-10).fit(X, y)
+    assert ours.solver_ == "cg"
+    np.testing.assert_allclose(ours.coef_, Ridge(alpha=1.0, solver="cholesky").fit(X, y).coef_,
+                               rtol=1e-7, atol=1e-10)
+
+
+def test_lbfgs_is_for_positive_fits_as_in_scikit_learn():
+    X, y = make_problem(seed=94)
+    ours = Ridge(alpha=1.0, solver="lbfgs", positive=True, tol=1e-10).fit(X, y)
+    theirs = sk.Ridge(alpha=1.0, solver="lbfgs", positive=True, tol=1e-10).fit(X, y)
+    assert ours.solver_ == "cd"
+
+    def objective(model):
+        return (np.sum((y - X @ model.coef_ - model.intercept_) ** 2)
+                + np.sum(model.coef_ ** 2))
+    assert np.all(ours.coef_ >= 0)
+    assert objective(ours) <= objective(theirs) * (1 + 1e-9)
+    with pytest.raises(ValueError, match="'lbfgs' solver can be used only when positive=True"):
+        Ridge(solver="lbfgs").fit(X, y)
+    with pytest.raises(ValueError, match="does not support positive fitting"):
+        Ridge(solver="sag", positive=True).fit(X, y)
+
+
+@pytest.mark.parametrize("routing", [False, True], ids=["direct", "routed"])
+def test_ridgecv_passes_groups_to_its_splitter(routing):
+    """RidgeCV.fit(X, y, groups=g) with a group splitter (a TypeError before)."""
+    import sklearn
+    from sklearn.model_selection import GroupKFold
+    rng = np.random.default_rng(95)
+    X = rng.standard_normal((60, 5))
+    y = X @ np.ones(5) + rng.standard_normal(60)
+    groups = np.arange(60) % 5
+    alphas = np.logspace(-2, 3, 11)
+    with sklearn.config_context(enable_metadata_routing=routing):
+        ours = RidgeCV(alphas=alphas, cv=GroupKFold(3)).fit(X, y, groups=groups)
+        if routing:
+            theirs = sk.RidgeCV(alphas=alphas, cv=GroupKFold(3)).fit(X, y, groups=groups)
+            assert ours.alpha_ == theirs.alpha_
+            assert ours.best_score_ == pytest.approx(theirs.best_score_, rel=1e-9)
+    manual = RidgeCV(alphas=alphas, cv=list(GroupKFold(3).split(X, y, groups))).fit(X, y)
+    assert ours.alpha_ == manual.alpha_
+    with pytest.raises(ValueError, match="leave-one-out"):
+        RidgeCV(alphas=alphas).fit(X, y, groups=groups)
