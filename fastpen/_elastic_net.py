@@ -143,8 +143,8 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of the features, when X has string column names.
-    sparse_coef_ : sparse array of shape (n_targets, n_features)
-        ``coef_`` as a CSR array.
+    sparse_coef_ : sparse matrix of shape (n_targets, n_features)
+        ``coef_`` as a CSR matrix.
 
     See Also
     --------
@@ -421,8 +421,8 @@ class Lasso(ElasticNet):
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of the features, when X has string column names.
-    sparse_coef_ : sparse array of shape (n_targets, n_features)
-        ``coef_`` as a CSR array.
+    sparse_coef_ : sparse matrix of shape (n_targets, n_features)
+        ``coef_`` as a CSR matrix.
 
     Examples
     --------
