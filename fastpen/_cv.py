@@ -171,18 +171,30 @@ class _GramMoments:
         # fold's centring then subtracts small terms instead of cancelling large ones
         # (any point near the means will do: those of the first rows cost no pass over X)
         self.x_shift, self.y_shift = None, 0.0
-        if fit_intercept:
+        if fit_intercept and sample_weight is not None:
+            # the weighted means (a pass over X): a row that outweighs the others by
+            # 1e12 or more leaves the shifted moments' rank-one term cancelling unless the
+            # shift is its own value to that accuracy (see GramDesign)
+            s = np.asarray(sample_weight, np.float64)
+            self.x_shift = Design(X).column_stats(s, True)[0]
+            self.y_shift = float(s @ np.asarray(y, np.float64)) / s.sum()
+        elif fit_intercept:
             head = slice(0, min(n, self.SHIFT_ROWS))
-            s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
-            s = s[head] if s[head].sum() > 0 else np.ones(head.stop)
+            s = np.ones(head.stop)
             self.x_shift = np.asarray(X[head].T @ s.astype(X.dtype), np.float64) / s.sum()
             self.y_shift = float(s @ np.asarray(y[head], np.float64)) / s.sum()
         held_out = np.concatenate([test for _, test in folds])
         self.held_out = None
         # a fold is the whole data minus its held-out rows only where its training rows
         # are exactly the others (not so for time-series, partial shuffle or bootstrap
-        # splits): the others' moments are taken from their own rows
-        self.complement = [_partitions(n, train, test) for train, test in folds]
+        # splits): the others' moments are taken from their own rows. So too where the
+        # held-out rows outweigh the others past _COMPLEMENT_RATIO: the difference would
+        # keep the rounding of the held-out rows' moments, not the others' digits
+        self.complement = [
+            _partitions(n, train, test) and (
+                sample_weight is None or np.sum(sample_weight[test])
+                <= _COMPLEMENT_RATIO * np.sum(sample_weight[train]))
+            for train, test in folds]
         # X, y and the weights of every task: the rows are read in place
         self._data = (X, y, sample_weight)
         if (all(self.complement) and held_out.size == n and len(folds) * X.shape[1] <= n
@@ -279,6 +291,11 @@ class _FoldGram:
     def target(self, y):
         """(Xc^T S yc, ||yc||_S^2, y_mean): fixed for the fold, whatever `y` is."""
         return self._target
+
+
+# a fold's moments as the whole's minus its held-out rows' lose about
+# log10(held-out weight / training weight) digits
+_COMPLEMENT_RATIO = 1e4
 
 
 def _partitions(n_samples, train, test):

@@ -104,8 +104,13 @@ class GramDesign:
                 if center:
                     subtract_outer(Q, self.X_mean, self.X_mean, times=n)
         else:
-            Q, self.X_mean, centred_norm2 = self._dense_gram(
-                X, sample_weight, center, None if stats is None else stats[0])
+            shift = None if stats is None else stats[0]
+            if shift is None and center and sample_weight is not None:
+                # the weighted means (a pass over X): a shift by the first rows' mean
+                # left B^T s far from 0 where a row outweighs the rest (weights 1e16 to
+                # 1, coefficients 0.742 for 0.814 with a gap of 3e-31)
+                shift = design.column_stats(sample_weight, center)[0]
+            Q, self.X_mean, centred_norm2 = self._dense_gram(X, sample_weight, center, shift)
             if stats is not None:
                 # the caller's, for statistics identical to those of its other uses
                 self.X_mean, centred_norm2 = stats
