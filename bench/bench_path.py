@@ -89,7 +89,8 @@ def run_path(name, X, y, solvers, args, fit_intercept=True):
         info = infos[s.name]
         row = {"problem": name, "solver": s.name, "setting": info.get("setting"),
                "status": info["status"], "time": info.get("time"),
-               "runs": info.get("runs"), "coarse": info.get("coarse", False),
+               "runs": info.get("runs"), "capped": info.get("capped", False),
+               "coarse": info.get("coarse", False),
                "evals": info.get("evals"), "note": info.get("note", "")}
         if "gaps" in info:
             row["worst_ratio"] = float(np.max(info["gaps"])) / target
@@ -120,7 +121,7 @@ def path_row_md(r):
     if r["status"] != "ok":
         return (f"| {r['problem']} | {r['solver']} | {fmt_setting(r['solver'], r['setting'])}"
                 f" | {r['status']} | | | | | |")
-    runs = f"{r['runs']}" + (" (capped)" if r["runs"] == 1 else "")
+    runs = f"{r['runs']}" + (" (capped)" if r.get("capped") else "")
     setting = fmt_setting(r["solver"], r["setting"]) + (" (coarse)" if r["coarse"] else "")
     return (f"| {r['problem']} | {r['solver']} | {setting} | {P.fmt_ms(r['time'])} | {runs} "
             f"| {P.fmt_ratio(r.get('vs_fastpen'))} | {r['worst_ratio']:.3g} "
@@ -143,7 +144,7 @@ def parse_path_cells(cells):
         row["status"] = cells[3]
     else:
         row.update(status="ok", time=_parse_time(cells[3]),
-                   runs=int(cells[4].split()[0]),
+                   runs=int(cells[4].split()[0]), capped="(capped)" in cells[4],
                    worst_ratio=float(cells[6]), n_over=int(cells[7].split("/")[0]),
                    obj_best=float(cells[8]))
         if cells[5] != "-":

@@ -91,7 +91,7 @@ def run_single(name, X, y, div, solvers, args, skip):
         row = {"problem": name, "div": div, "alpha": alpha, "solver": s.name,
                "setting": info.get("setting"), "status": info["status"],
                "time": info.get("time"), "runs": info.get("runs"),
-               "coarse": info.get("coarse", False)}
+               "capped": info.get("capped", False), "coarse": info.get("coarse", False)}
         if "result" in info:
             row["ratio"] = ratio(info["result"])
             row["obj_best"] = objs[s.name] - best
@@ -134,7 +134,8 @@ def _t(by, key, need_target=True):
         return None, r["status"]
     if need_target and r["ratio"] > 1:
         return None, f"{P.fmt_ms(r['time'])} (above target)"
-    return r["time"], P.fmt_ms(r["time"]) + ("*" if r["runs"] == 1 else "")
+    # (rows read back from a log carry no flag: one run there was a capped one)
+    return r["time"], P.fmt_ms(r["time"]) + ("*" if r.get("capped", r["runs"] == 1) else "")
 
 
 def summary_rows(rows, shapes):

@@ -554,8 +554,8 @@ def compare(solvers, make_run_for, ratio_of, repeats, soft_cap, hard_cap, steps)
         else:
             tasks[s.name] = make_run_for(s)(info["setting"])
     timed_ = run_interleaved(tasks, repeats, soft_cap)
-    for name, (t, runs, res) in timed_.items():
-        infos[name].update(time=t, runs=runs, result=res, capped=runs == 1)
+    for name, (t, runs, res, capped) in timed_.items():
+        infos[name].update(time=t, runs=runs, result=res, capped=capped)
     return infos
 
 
@@ -588,7 +588,7 @@ def run_interleaved(tasks, repeats, cap):
     """tasks: {key: fn}. Warm-up each once; then `repeats` rounds, interleaved.
 
     A task whose warm-up took longer than `cap` seconds keeps that one run (marked).
-    Returns {key: (median seconds, n runs, last result)}.
+    Returns {key: (median seconds, n runs, last result, whether capped)}.
     """
     times, results, single = {}, {}, set()
     for key, fn in tasks.items():
@@ -607,7 +607,8 @@ def run_interleaved(tasks, repeats, cap):
             dt, res = timed(fn)
             times[key].append(dt)
             results[key] = res
-    return {k: (statistics.median(times[k]), len(times[k]), results[k]) for k in tasks}
+    return {k: (statistics.median(times[k]), len(times[k]), results[k], k in single)
+            for k in tasks}
 
 
 # --------------------------------------------------------------------------- memory

@@ -1868,7 +1868,7 @@ class RidgeCV(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator)
     >>> X = rng.standard_normal((50, 5))
     >>> y = X @ [1.0, 2.0, 0.0, 0.0, -1.0] + 0.1 * rng.standard_normal(50)
     >>> RidgeCV(alphas=[0.01, 0.1, 1.0, 10.0]).fit(X, y).alpha_
-    0.1
+    0.01
     """
 
     def __init__(
@@ -1995,7 +1995,7 @@ class RidgeCV(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator)
             for a in range(1, A):
                 if flat[a] > flat[best]:
                     best = a
-            self.alpha_ = np.float64(grid[best])
+            self.alpha_ = float(grid[best])  # (a float, as scikit-learn's)
             if self.alpha_per_target and y_ndim == 2:
                 self.best_score_ = scores[best].reshape(-1)  # scikit-learn: shape (1,)
             else:
