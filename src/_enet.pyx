@@ -479,9 +479,12 @@ def enet_solve_path(
     cdef char[::1] free_chosen
     cdef Py_ssize_t m
     penalty.free = NULL
+    penalty.zero_factors = False
     # (a uniform zero base is a zero penalty_factor, every feature free; alpha = 0
     # scales a nonzero base to 0 and keeps scikit-learn's rule)
     if not uniform or (l1_base[0] == 0.0 and l2_base[0] == 0.0):
+        penalty.zero_factors = (not np.any(np.asarray(l1_base))
+                                and not np.any(np.asarray(l2_base)))
         free = free_feature_set(l1_base, l2_base, norm2, lower, upper)
         if 0 < free.size <= free_feature_limit(X_data.shape[0] * sizeof(floating)):
             m = free.size
@@ -499,8 +502,6 @@ def enet_solve_path(
             free_chosen = np.zeros(m, dtype=np.int8)
             free_space.features = &free_list[0]
             free_space.count = m
-            free_space.every_feature = (not np.any(np.asarray(l1_base))
-                                        and not np.any(np.asarray(l2_base)))
             free_space.gram = &free_gram[0]
             free_space.members = &free_ints[0]
             free_space.n_members = -1

@@ -584,9 +584,10 @@ cdef inline GapKind gap_kind(Py_ssize_t p, PenaltyWeights penalty) noexcept nogi
             return GAP_L1
         if l2_weight(penalty, j) > 0.0:
             kind = GAP_L2
-    if kind == GAP_NONE and penalty.free != NULL and penalty.free.every_feature:
+    if kind == GAP_NONE and penalty.zero_factors:
         # (not at alpha = 0 with some factors 0: the others are unpenalized too, and
-        # not projected off)
+        # not projected off; features bounded both ways need no projection: their
+        # conjugates are finite, and without free ones `penalty.free` is NULL)
         return GAP_L2
     return kind
 

@@ -25,9 +25,6 @@ cdef struct FreeFeatures:
     Py_ssize_t count
     const double* gram
     const double* inverse_norms
-    # every penalty factor is 0 (every feature unpenalized at any alpha): the gap is
-    # then least squares' exact dual (`gap_kind`)
-    bint every_feature
     # the set last projected off: its members' positions in `features` (n_members of
     # them; -1 before the first gap), the lower Cholesky factor of its Gram matrix
     # scaled to a unit diagonal (`factor`, leading dimension n_members, pivoted:
@@ -62,6 +59,9 @@ cdef struct PenaltyWeights:
     # (see `FreeFeatures`); NULL when there are none, or too many (the gap then adds
     # their 1-D decreases instead, which is not a bound)
     FreeFeatures* free
+    # every penalty factor is 0 (every feature unpenalized at any alpha, not a uniform
+    # alpha = 0): the gap is then least squares' exact dual (`gap_kind`)
+    bint zero_factors
 
 
 cdef inline double l1_weight(PenaltyWeights penalty, Py_ssize_t j) noexcept nogil:

@@ -342,6 +342,27 @@ def test_every_feature_unpenalized_reports_its_suboptimality(solver, positive, s
 
 
 @pytest.mark.parametrize("solver", ["cd", "fista"])
+@pytest.mark.parametrize("upper", [1.0, 0.5, np.inf])
+def test_every_feature_unpenalized_and_boxed_reports_its_suboptimality(solver, upper):
+    """Zero penalty factors and finite bounds on both sides: no feature is free (none
+    has an infinite bound), so the gap had fallen back to the projected gradient's
+    squared norm: 0.037 for a suboptimality of 0.111. Bounded features have finite
+    conjugates: least squares' exact dual holds without projection."""
+    X = np.array([[0.03], [0.0], [0.03]])
+    y = np.array([4.7, 6.0, 6.4])
+    common = dict(alpha=0.01, l1_ratio=0.5, fit_intercept=False, penalty_factor=[0.0],
+                  lower_bounds=[-0.1], upper_bounds=[upper])
+    model = fastpen.ElasticNet(tol=1e-2, solver=solver, **common).fit(X, y)
+    optimum = min(upper, np.linalg.lstsq(X, y, rcond=None)[0][0])
+
+    def value(coef):
+        return 0.5 * np.mean((y - X @ np.atleast_1d(coef)) ** 2)
+
+    excess = value(model.coef_) - value(optimum)
+    assert excess <= model.dual_gap_ * (1 + 1e-9) + 1e-12
+
+
+@pytest.mark.parametrize("solver", ["cd", "fista"])
 def test_alpha_zero_with_some_zero_factors_keeps_its_rule(solver):
     """At alpha = 0 every feature is unpenalized, not only those of factor 0, which
     alone are projected off: the least-squares dual of all-zero factors does not hold
