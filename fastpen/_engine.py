@@ -32,10 +32,15 @@ class Design:
     def lipschitz(self, sample_weight, center):
         """Largest eigenvalue of Xc^T S Xc (power iteration), the proximal-gradient step."""
         sw = _EMPTY if sample_weight is None else sample_weight
-        return _design.lipschitz_constant(
+        lipschitz = _design.lipschitz_constant(
             self.data, self.indices, self.indptr, self.is_sparse,
             self.n_samples, self.n_features, sw, center,
         )
+        if not np.isfinite(lipschitz):
+            raise ValueError(
+                "The values of X are too large for the proximal-gradient solvers: the "
+                "step size, 1 / ||X||^2, is not a float64. Rescale X, or use solver='cd'.")
+        return lipschitz
 
     def xt_dot(self, v):
         """X^T v in float64, X read as it is (v in float64)."""

@@ -2,7 +2,7 @@
 import numpy as np
 
 from cython cimport floating
-from libc.math cimport fabs, sqrt
+from libc.math cimport INFINITY, fabs, sqrt
 from libc.stdint cimport int64_t
 
 from _columns cimport (
@@ -139,7 +139,7 @@ def lipschitz_constant(
     cdef const floating* data = &X_data[0] if X_data.shape[0] > 0 else NULL
     cdef Py_ssize_t i, j
     cdef int it
-    cdef double lam = 0.0, previous, mean, norm, vv, vz
+    cdef double lam = 0.0, previous, mean, norm, vv, vz, largest
     if n_features == 0 or n_samples == 0:
         return 0.0
     with nogil:
@@ -158,15 +158,20 @@ def lipschitz_constant(
             vv = 0.0
             vz = 0.0
             norm = 0.0
+            largest = 0.0
             for j in range(n_features):
                 vv += v[j] * v[j]
                 vz += v[j] * z[j]
-                norm += z[j] * z[j]
+                largest = max(largest, fabs(z[j]))
             previous = lam
             lam = vz / vv
-            if norm == 0.0:
+            if largest == 0.0 or not largest < INFINITY:
                 break
-            norm = sqrt(norm)
+            # ||z|| scaled by its largest entry: z ~ ||X||^2, whose squares overflow
+            # from |X| ~ 1e77 (fista then took a NaN step size)
+            for j in range(n_features):
+                norm += (z[j] / largest) * (z[j] / largest)
+            norm = largest * sqrt(norm)
             for j in range(n_features):
                 v[j] = <floating> (z[j] / norm)
             if fabs(lam - previous) <= rtol * lam:

@@ -405,3 +405,23 @@ def test_fista_path_on_large_means_reaches_every_target():
         _, _, gaps = fastpen.lasso_path(X, y, fit_intercept=True, alphas=90, tol=1e-6,
                                         solver="fista", max_iter=20000)
     assert np.all(gaps <= 1e-6 * np.sum((y - y.mean()) ** 2) / n)
+
+
+@pytest.mark.parametrize("solver", ["fista", "ista"])
+def test_step_size_of_very_large_x(solver):
+    """X scaled by 1e80 (y by the same, alpha by its square) is the same problem: the
+    power iteration's squared norms had overflowed from |X| ~ 1e77, the step size was
+    NaN and fista diverged (coefficients 2.2e161). Where even ||X||^2 is no float64
+    the solver says so."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 10))
+    y = X[:, 0] + 0.3 * rng.standard_normal(30)
+    alpha = 0.1 * np.max(np.abs(X.T @ y)) / 30
+    expected = fastpen.Lasso(alpha=alpha, fit_intercept=False, solver=solver).fit(X, y)
+    for scale in (1e80, 1e150):
+        model = fastpen.Lasso(alpha=alpha * scale**2, fit_intercept=False,
+                              solver=solver).fit(X * scale, y * scale)
+        np.testing.assert_allclose(model.coef_, expected.coef_, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="solver='cd'"):
+        fastpen.Lasso(alpha=1.0, fit_intercept=False, solver=solver).fit(
+            X * 1e170, y * 1e170)
