@@ -658,3 +658,25 @@ def test_unchecked_refit_forgets_the_feature_names():
     assert len(model.feature_names_in_) == X.shape[1]
     model.fit(np.asfortranarray(X[:, :5]), y, check_input=False)
     assert model.n_features_in_ == 5 and not hasattr(model, "feature_names_in_")
+
+
+@pytest.mark.parametrize("solver", ["cd", "fista"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_target_far_from_zero_against_its_spread(solver, sparse):
+    """y = 1e14 + 1e-2 z: the residual's rounding (eps |y|) floored the gap's target
+    5000 times above tol's, and the fit stopped at iteration 0 with zero coefficients.
+    y is now centred before the engine reads it."""
+    rng = np.random.default_rng(0)
+    n = 100
+    X = rng.standard_normal((n, 10))
+    y = 1e14 + 1e-2 * (X[:, 0] + 0.5 * rng.standard_normal(n))
+    yc = y - y.mean()
+    A = sp.csc_matrix(X) if sparse else X
+    expected = fastpen.Lasso(alpha=1e-5, tol=1e-10, solver=solver).fit(A, yc)
+    model = fastpen.Lasso(alpha=1e-5, tol=1e-10, solver=solver).fit(A, y)
+    assert model.n_iter_ > 0
+    np.testing.assert_allclose(model.coef_, expected.coef_, rtol=1e-5, atol=1e-9)
+    assert model.intercept_ == pytest.approx(y.mean() + expected.intercept_, abs=0.05)
+    coefs = fastpen.lasso_path(A, y, alphas=[1e-4, 1e-5], tol=1e-10, solver=solver,
+                               fit_intercept=True)[1]
+    np.testing.assert_allclose(coefs[:, 1], expected.coef_, rtol=1e-5, atol=1e-9)
