@@ -95,6 +95,9 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
     tol : float, default=1e-4
         Stop when the duality gap is at most ``tol * ||y - mean(y)||_S^2`` (in the
         unscaled objective, scikit-learn's rule). ``dual_gap_`` reports the gap reached.
+        The target is floored at what float64 rounding of the residual can certify
+        (``n (4 eps max|y - mean(y)|)^2``, or ``64 eps ||y - mean(y)||^2`` on a Gram
+        matrix): ``tol=0`` stops there, not at ``max_iter`` as in scikit-learn.
     warm_start : bool, default=False
         Start from the previous ``coef_``.
     positive : bool, default=False
@@ -389,7 +392,8 @@ class Lasso(ElasticNet):
     max_iter : int, default=1000
         Maximum number of epochs.
     tol : float, default=1e-4
-        Duality-gap tolerance, relative to ``||y - mean(y)||_S^2`` (scikit-learn's rule).
+        Duality-gap tolerance, relative to ``||y - mean(y)||_S^2`` (scikit-learn's rule;
+        floored as :class:`ElasticNet`'s).
     warm_start : bool, default=False
         Start from the previous ``coef_``.
     positive : bool, default=False
