@@ -159,7 +159,9 @@ class GramDesign:
         # sum s x^2 from the same moments, for column_stats' threshold: what is left
         # after centring a constant column is rounding of that size
         raw = centred + n * X_mean ** 2
-        eps = max(np.finfo(X.dtype).eps, n * np.finfo(np.float64).eps)
+        # (the data's precision: moments about a shift near the means keep no rounding
+        # of a sum of large terms; column_stats' corrected norms go as far)
+        eps = np.finfo(X.dtype).eps
         norm2 = np.where(centred > 16.0 * eps * eps * raw, centred, 0.0)
         return np.asarray(Q, dtype=np.float64), X_mean, norm2
 

@@ -55,17 +55,18 @@ def column_stats(
     cdef const index_t* indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
     cdef const index_t* indptr = &X_indptr[0] if X_indptr.shape[0] > 0 else NULL
     cdef Py_ssize_t i, j, k, start
-    cdef double mean, raw, centred, x, s, eps, stored
+    cdef double mean, raw, centred, x, s, eps, data_eps, stored, drift, corrected
     # the rounding left by centring: of the data's precision, and of the sum of n
     # float64 terms the mean comes from (a float64 column of n = 500 values 0.1 kept
     # a centred norm of 4e-28 with the first alone, and alpha=0 divided by it)
-    eps = max(np.finfo(np.float32 if floating is float else np.float64).eps,
-              n_samples * np.finfo(np.float64).eps)
+    data_eps = np.finfo(np.float32 if floating is float else np.float64).eps
+    eps = max(data_eps, n_samples * np.finfo(np.float64).eps)
     with nogil:
         for j in range(n_features):
             mean = 0.0
             raw = 0.0
             centred = 0.0
+            drift = 0.0
             if storage == SPARSE:
                 stored = 0.0
                 for k in range(indptr[j], indptr[j + 1]):
@@ -80,8 +81,10 @@ def column_stats(
                 for k in range(indptr[j], indptr[j + 1]):
                     s = weights[indices[k]] if weights != NULL else 1.0
                     centred += s * (data[k] - mean) * (data[k] - mean)
+                    drift += s * (data[k] - mean)
                 if indptr[j + 1] - indptr[j] < n_samples:
                     centred += (n_samples - stored) * mean * mean
+                    drift -= (n_samples - stored) * mean
             else:
                 start = j * n_samples
                 for i in range(n_samples):
@@ -94,10 +97,18 @@ def column_stats(
                     s = weights[i] if weights != NULL else 1.0
                     x = data[start + i] - mean
                     centred += s * x * x
+                    drift += s * x
             if center:
                 X_mean[j] = mean
             # constant columns leave only rounding noise after centring
-            norm2[j] = centred if centred > 16.0 * eps * eps * raw else 0.0
+            if centred > 16.0 * eps * eps * raw:
+                norm2[j] = centred
+            elif center:
+                # below the mean's rounding: the sum's drift from the mean corrects it
+                # (sum s (x - m')^2 = sum s (x - m)^2 - (sum s (x - m))^2 / n), down to
+                # the data's own precision (3e10 + 1e-3 z had been taken as constant)
+                corrected = centred - drift * drift / n_samples
+                norm2[j] = corrected if corrected > 16.0 * data_eps * data_eps * raw else 0.0
     return X_mean_arr, norm2_arr
 
 

@@ -680,3 +680,23 @@ def test_target_far_from_zero_against_its_spread(solver, sparse):
     coefs = fastpen.lasso_path(A, y, alphas=[1e-4, 1e-5], tol=1e-10, solver=solver,
                                fit_intercept=True)[1]
     np.testing.assert_allclose(coefs[:, 1], expected.coef_, rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("layout", ["dense-gram", "dense", "csc"])
+def test_small_spread_around_a_large_mean_is_no_constant(layout):
+    """3e10 + 1e-3 z holds 94 distinct values: the mean's rounding had hidden its
+    spread, the column was taken as constant and its coefficient (998) set to 0. The
+    centred norm is corrected by the sum's drift from the mean."""
+    rng = np.random.default_rng(1)
+    n = 100
+    z = rng.standard_normal(n)
+    X = np.column_stack([rng.standard_normal(n), 3e10 + 1e-3 * z])
+    y = z + 0.1 * rng.standard_normal(n)
+    expected = fastpen.Lasso(alpha=1e-7, tol=1e-12).fit(X - X.mean(axis=0), y).coef_
+    A = sp.csc_matrix(X) if layout == "csc" else X
+    with warnings.catch_warnings():
+        # (sparse X warns to centre it first, as its implicit centring would cancel)
+        warnings.simplefilter("ignore", UserWarning)
+        model = fastpen.Lasso(alpha=1e-7, tol=1e-12,
+                              precompute=layout == "dense-gram").fit(A, y)
+    np.testing.assert_allclose(model.coef_, expected, rtol=1e-2, atol=1e-4)
