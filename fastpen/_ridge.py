@@ -26,6 +26,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.validation import validate_data
 
 from ._elastic_net import linear_predict
+from ._design import cholesky_lower, cholesky_solve, symmetric_eigh
 from ._engine import (
     CHUNK, Design, centred_rows_gram, compressed_blocks, minor_blocks, mixed_budget,
     _UNINTERRUPTED_PRODUCT, solve_enet, sparse_gram, subtract_outer,
@@ -563,7 +564,7 @@ def _spectral_solutions(M, alphas, B):
 
 def _eigh(A):
     """Eigendecomposition of a symmetric matrix (overwritten), ascending eigenvalues."""
-    return la.eigh(A, overwrite_a=True, check_finite=False, driver="evd")
+    return symmetric_eigh(A)
 
 
 def _cholesky_solve(A, alpha, B):
@@ -573,22 +574,26 @@ def _cholesky_solve(A, alpha, B):
     means the matrix is singular for practical purposes (alpha=0 on rank-deficient
     data): the caller then falls back to the pseudo-inverse, as scikit-learn does.
     """
-    M = A.copy()
+    M = np.array(A, dtype=np.float64, order="F")
     M.flat[:: M.shape[0] + 1] += alpha
-    try:
-        factor, lower = la.cho_factor(M, lower=True, overwrite_a=True, check_finite=False)
-    except la.LinAlgError:
+    diagonal = np.diag(M).copy()
+    if cholesky_lower(M) != 0:
         return None
+    factor = M  # (its lower triangle)
     # a pivot at the rounding level of its own column's diagonal (not of the largest
     # one: a column of small scale beside a large one is no sign of singularity), and
     # below alpha / 2 (in exact arithmetic every pivot of A + alpha I is at least alpha:
     # one that is, however small beside its diagonal, is no sign of singularity either)
     pivots = np.diag(factor) ** 2
     if pivots.size and np.any(
-            (pivots <= M.shape[0] * np.finfo(np.float64).eps * np.diag(M))
+            (pivots <= M.shape[0] * np.finfo(np.float64).eps * diagonal)
             & (pivots < 0.5 * alpha)):
         return None
-    return la.cho_solve((factor, lower), B, check_finite=False)
+    solution = np.array(B, dtype=np.float64, order="F", ndmin=2)
+    if solution.shape[0] != M.shape[0]:
+        solution = solution.T.copy(order="F")  # a 1-D B
+    cholesky_solve(factor, solution)
+    return solution.reshape(np.shape(B))
 
 
 def _groups(alphas):

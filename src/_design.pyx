@@ -9,6 +9,7 @@ from _columns cimport (
     index_t, Storage, DENSE, SPARSE, GRAM, X_times, Xt_times,
 )
 from scipy.linalg.cython_blas cimport dsyrk, ssyrk, dgemv, sgemv, dgemm, sgemm
+from scipy.linalg.cython_lapack cimport dpotrf, dpotrs, dsyevd
 from _engine_common cimport Progress, check_interrupt
 
 
@@ -653,3 +654,60 @@ def mirror_upper(double[:, ::1] G):
         for j in range(p):
             for k in range(j + 1, p):
                 G[k, j] = G[j, k]
+
+
+# LAPACK for Ridge's exact solvers with the GIL released (scipy.linalg's wrappers hold
+# it: threaded fits had stalled each other for seconds)
+def _fortran_symmetric(A):
+    """A symmetric float64 matrix as a Fortran array of the same memory (its transpose
+    for C order: the same matrix), or a Fortran copy."""
+    if A.dtype == np.float64 and A.flags.c_contiguous and not A.flags.f_contiguous:
+        return A.T
+    return np.asfortranarray(A, dtype=np.float64)
+
+
+def symmetric_eigh(A):
+    """Eigenvalues (ascending) and eigenvectors of a symmetric float64 matrix, by LAPACK
+    dsyevd on its lower triangle, without the GIL. A contiguous A is overwritten: the
+    eigenvectors (columns of the returned Fortran array) take its memory."""
+    F = _fortran_symmetric(A)
+    cdef double[::1, :] a = F
+    cdef int n = <int> a.shape[0], lda = max(n, 1), info = 0, lwork = -1, liwork = -1
+    cdef int iwork_size = 0
+    cdef double work_size = 0.0
+    eigenvalues = np.empty(n)
+    if n == 0:
+        return eigenvalues, F
+    cdef double[::1] w = eigenvalues
+    dsyevd(b"V", b"L", &n, &a[0, 0], &lda, &w[0], &work_size, &lwork, &iwork_size,
+           &liwork, &info)
+    lwork = <int> work_size
+    liwork = iwork_size
+    cdef double[::1] work = np.empty(max(lwork, 1))
+    cdef int[::1] iwork = np.empty(max(liwork, 1), dtype=np.intc)
+    with nogil:
+        dsyevd(b"V", b"L", &n, &a[0, 0], &lda, &w[0], &work[0], &lwork, &iwork[0],
+               &liwork, &info)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"The eigendecomposition failed (LAPACK info {info}).")
+    return eigenvalues, F
+
+
+def cholesky_lower(double[::1, :] M):
+    """Overwrite the lower triangle of M (Fortran, float64) with its Cholesky factor
+    (LAPACK dpotrf, without the GIL). Returns LAPACK's info: 0, or the order of the
+    first minor that is not positive definite."""
+    cdef int n = <int> M.shape[0], lda = max(n, 1), info = 0
+    if n > 0:
+        with nogil:
+            dpotrf(b"L", &n, &M[0, 0], &lda, &info)
+    return info
+
+
+def cholesky_solve(const double[::1, :] L, double[::1, :] B):
+    """Overwrite B (Fortran, float64) with (L L^T)^-1 B for the lower factor L of
+    `cholesky_lower` (LAPACK dpotrs, without the GIL)."""
+    cdef int n = <int> L.shape[0], k = <int> B.shape[1], lda = max(n, 1), info = 0
+    if n > 0 and k > 0:
+        with nogil:
+            dpotrs(b"L", &n, &k, &L[0, 0], &lda, &B[0, 0], &lda, &info)

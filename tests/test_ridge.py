@@ -912,3 +912,28 @@ def test_ridgecv_passes_groups_to_its_splitter(routing):
     assert ours.alpha_ == manual.alpha_
     with pytest.raises(ValueError, match="leave-one-out"):
         RidgeCV(alphas=alphas).fit(X, y, groups=groups)
+
+
+@pytest.mark.parametrize("fit", ["svd", "loo", "path"])
+def test_ridge_decompositions_release_the_gil(fit):
+    """Ridge's eigendecompositions and Cholesky factors run in LAPACK without the GIL
+    (scipy.linalg's wrappers hold it: a thread fitting Ridge(solver='svd') or RidgeCV
+    had stopped every other thread for 0.5 s at a time)."""
+    import threading
+    import time
+    rng = np.random.default_rng(96)
+    X = rng.standard_normal((1500, 1200))
+    y = X[:, :10].sum(axis=1) + rng.standard_normal(1500)
+    run = {"svd": lambda: Ridge(solver="svd").fit(X, y),
+           "loo": lambda: RidgeCV().fit(X, y),
+           "path": lambda: ridge_path(X, y, [0.1, 1.0])}[fit]
+    with threadpool_limits(1):
+        thread = threading.Thread(target=run)
+        thread.start()
+        longest, last = 0.0, time.perf_counter()
+        while thread.is_alive():
+            time.sleep(0.001)
+            now = time.perf_counter()
+            longest, last = max(longest, now - last), now
+        thread.join()
+    assert longest < 0.15, f"the main thread waited {longest:.2f} s"
