@@ -14,8 +14,9 @@ from sklearn.utils.metadata_routing import (
 
 from ._elastic_net import ElasticNet, linear_predict, validate_enet_X
 from ._engine import (
-    SOLVERS, Design, HeldOutRows, row_moments, solve_enet, statistics_and_gram, take_rows,
-    use_gram, warn_not_converged,
+    SOLVERS, Design, HeldOutRows, cancel_workers_on_interrupt, cancellation_count,
+    cancelled_since, row_moments, solve_enet, statistics_and_gram, take_rows, use_gram,
+    warn_not_converged,
 )
 from ._path import (
     centred_correlation, enet_path, grid_from_correlation, lasso_path, path_solutions,
@@ -32,7 +33,7 @@ from ._validation import (
 
 
 def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
-               store_path, moments=None, fold_index=0):
+               store_path, moments=None, fold_index=0, cancellations=None):
     """Fit the path on one training fold; return the test MSE per alpha (and the path).
 
     The held-out rows are predicted in place as the path goes, in batches of alphas, from
@@ -41,6 +42,8 @@ def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
     (dense X, n >> p), none: the fold's Gram matrix is the whole one minus that of the
     held-out rows.
     """
+    if cancellations is not None and cancelled_since(cancellations):
+        return None  # (a Ctrl-C came before this task started: see _engine)
     params = dict(path_params)
     fit_intercept = params.pop("fit_intercept")
     precompute = params.pop("precompute")
@@ -205,9 +208,11 @@ class _GramMoments:
             # each held-out set in a few pieces: K tasks on fewer workers would leave
             # one idle for the last round
             pieces = [np.array_split(np.sort(test), _MOMENT_PIECES) for _, test in folds]
-            parts = Parallel(n_jobs=n_jobs, prefer="threads")(
-                delayed(self._moments)(piece) for fold_pieces in pieces for piece in fold_pieces
-            )
+            with cancel_workers_on_interrupt():
+                parts = Parallel(n_jobs=n_jobs, prefer="threads")(
+                    delayed(self._moments)(piece)
+                    for fold_pieces in pieces for piece in fold_pieces
+                )
             self.held_out = [
                 [sum(values) for values in zip(*parts[k:k + _MOMENT_PIECES])]
                 for k in range(0, len(parts), _MOMENT_PIECES)
@@ -215,9 +220,10 @@ class _GramMoments:
             self.whole = [sum(values) for values in zip(*self.held_out)]
             return
         blocks = np.array_split(np.arange(n), max(1, n // self.BLOCK_ROWS))
-        parts = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(self._moments)(block) for block in blocks
-        )
+        with cancel_workers_on_interrupt():
+            parts = Parallel(n_jobs=n_jobs, prefer="threads")(
+                delayed(self._moments)(block) for block in blocks
+            )
         self.whole = [sum(values) for values in zip(*parts)]
 
     def _moments(self, rows):
@@ -521,12 +527,14 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             lower_bounds=self.lower_bounds, upper_bounds=self.upper_bounds,
             solver=self.solver, precompute=self.precompute,
         )
-        results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose, prefer="threads")(
-            delayed(_fold_path)(X, y, sw, train, test, grid, ratio, path_params,
-                                self.store_path, moments, index)
-            for ratio, grid in zip(l1_ratios, grids)
-            for index, (train, test) in enumerate(folds)
-        )
+        with cancel_workers_on_interrupt():
+            count = cancellation_count()
+            results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose, prefer="threads")(
+                delayed(_fold_path)(X, y, sw, train, test, grid, ratio, path_params,
+                                    self.store_path, moments, index, count)
+                for ratio, grid in zip(l1_ratios, grids)
+                for index, (train, test) in enumerate(folds)
+            )
         n_l1, n_folds = len(l1_ratios), len(folds)
         mse = np.array([r[0] for r in results]).reshape(n_l1, n_folds, -1)
         mean = mse.mean(axis=1)  # (n_l1, n_alphas)

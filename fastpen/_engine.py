@@ -2,6 +2,7 @@
 import sys
 import warnings
 from collections import namedtuple
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
@@ -566,6 +567,38 @@ def _offset_floors_target(y, y_mean, sample_weight, tol):
               else np.dot(sample_weight, centred * centred))
     floor = y.shape[0] * (4.0 * np.finfo(np.float64).eps * np.max(np.abs(y), initial=0.0)) ** 2
     return floor > tol * spread
+
+
+# Ctrl-C during tasks in worker threads: a signal reaches only the main thread, whose
+# Parallel call then raises while the workers' loops run on (for as long as a fold's path
+# takes). `cancel_workers_on_interrupt` cancels them: the engines' loops check the
+# count at their interrupt checks, and a task not started yet compares it with the
+# count when it was made (`cancelled_since`).
+_cancellations = [0]
+
+
+def cancellation_count():
+    """The number of cancellations so far (for `cancelled_since`)."""
+    return _cancellations[0]
+
+
+def cancelled_since(count):
+    """Whether a cancellation came after `cancellation_count()` gave `count`."""
+    return _cancellations[0] != count
+
+
+@contextmanager
+def cancel_workers_on_interrupt():
+    """On KeyboardInterrupt in the block, make the engine loops running in every thread
+    of this process raise it too (and tasks not started yet stop at once), then
+    re-raise."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        _cancellations[0] += 1
+        _enet.cancel_running_loops()
+        _design.cancel_running_loops()
+        raise
 
 
 def weighted_mean(y, sample_weight):

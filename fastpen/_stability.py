@@ -22,6 +22,7 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._engine import cancel_workers_on_interrupt, cancellation_count, cancelled_since
 from ._path import alpha_grid, enet_path
 from ._validation import canonical_csc, check_bool, check_int, check_options, check_real
 
@@ -104,12 +105,16 @@ def _subsample_rows(X, rows):
     return np.take(X.T, rows, axis=1).T
 
 
-def _resample_chunk(X, y, rows, penalty_factor, alphas, coef, path_params):
+def _resample_chunk(X, y, rows, penalty_factor, alphas, coef, path_params,
+                    cancellations=None):
     """Fit one subsample's path on a stretch of the grid, warm-started from ``coef``.
 
     Returns which features are selected at each alpha, the last coefficients (the warm
-    start of the next stretch) and the most iterations one alpha took.
+    start of the next stretch) and the most iterations one alpha took (None after a
+    Ctrl-C that came before the task started: see `cancel_workers_on_interrupt`).
     """
+    if cancellations is not None and cancelled_since(cancellations):
+        return None
     _, coefs, _, n_iters = enet_path(_subsample_rows(X, rows), y[rows], alphas=alphas,
                                      coef_init=coef, penalty_factor=penalty_factor,
                                      check_input=False, return_n_iter=True, **path_params)
@@ -366,6 +371,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         region_end = grid.size
         progress = _Progress(n_fits * grid.size, bool(self.verbose))
         with warnings.catch_warnings(record=True) as caught, \
+                cancel_workers_on_interrupt(), \
                 Parallel(n_jobs=self.n_jobs, prefer="threads",
                          return_as="generator") as parallel:
             warnings.simplefilter("always", ConvergenceWarning)
@@ -375,7 +381,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
                 # workers, which may be processes that cannot share it)
                 results = parallel(
                     delayed(_resample_chunk)(X, y, rows[b], factors[b], stretch, coefs[b],
-                                             path_params)
+                                             path_params, cancellation_count())
                     for b in range(n_fits))
                 for b, (selected, last, n_iter) in enumerate(results):
                     progress.update(stretch.size)

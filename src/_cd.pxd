@@ -26,7 +26,8 @@ from _penalty cimport (
 from _engine_common cimport (
     Residual, Progress, compute_gap, gap_at_vector, extrapolate_residual,
     affine_combination, screen, factor_hessian,
-    reset_residual, residual_summaries, check_interrupt, gap_kind, gap_target,
+    reset_residual, residual_summaries, check_interrupt, start_progress, gap_kind,
+    gap_target,
     round_to_float32, rounding_floor_reached,
 )
 
@@ -1385,7 +1386,7 @@ cdef inline int cd_solve(
     # that keeps the drifted one does not apply)
     cdef bint true_dual
     cdef double limit_factor
-    progress.work = 0
+    start_progress(&progress)
     res.y_norm2 = y_norm2
     newton_space.solved_here = False
     if penalty.free != NULL:

@@ -10,7 +10,7 @@ from _columns cimport (
 )
 from scipy.linalg.cython_blas cimport dsyrk, ssyrk, dgemv, sgemv, dgemm, sgemm
 from scipy.linalg.cython_lapack cimport dpotrf, dpotrs, dsyevd
-from _engine_common cimport Progress, check_interrupt
+from _engine_common cimport Progress, check_interrupt, fastpen_cancel_loops, start_progress
 
 
 def column_stats(
@@ -412,7 +412,7 @@ def row_moments(
     cdef char* upper = b"U"
     cdef char* trans = b"T"
     cdef Progress progress
-    progress.work = 0
+    start_progress(&progress)
     if n_rows == 0 or n_features == 0:
         return (np.zeros((n_features, n_features)), x_sum_arr, xy_sum_arr, 0.0, 0.0, 0.0)
     with nogil:
@@ -627,7 +627,7 @@ def add_row_products(
     cdef double scaled
     cdef bint weighted = row_weights.shape[0] > 0
     cdef Progress progress
-    progress.work = 0
+    start_progress(&progress)
     with nogil:
         for i in range(n_rows):
             end = B_indptr[i + 1]
@@ -711,3 +711,9 @@ def cholesky_solve(const double[::1, :] L, double[::1, :] B):
     if n > 0 and k > 0:
         with nogil:
             dpotrs(b"L", &n, &k, &L[0, 0], &lda, &B[0, 0], &lda, &info)
+
+
+def cancel_running_loops():
+    """Make this module's loops running in any thread raise KeyboardInterrupt at their
+    next interrupt check (see `check_interrupt`)."""
+    fastpen_cancel_loops()

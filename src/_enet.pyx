@@ -11,7 +11,7 @@ from libc.stdint cimport uint32_t, INT32_MAX
 from _columns cimport (
     index_t, feature_t, Storage, DENSE, SPARSE, GRAM, centred_products,
 )
-from _engine_common cimport Residual, gap_target
+from _engine_common cimport Residual, fastpen_cancel_loops, gap_target
 from _penalty cimport PenaltyWeights, FreeFeatures
 
 from _cd cimport (
@@ -672,3 +672,9 @@ def newton_products(const floating[::1, :] X, supports, sample_weight=None):
     finally:
         free_newton_space(&space)
     return out
+
+
+def cancel_running_loops():
+    """Make this module's engine loops running in any thread raise KeyboardInterrupt at
+    their next interrupt check (see `check_interrupt` in _engine_common.pxd)."""
+    fastpen_cancel_loops()

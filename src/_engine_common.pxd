@@ -6,7 +6,7 @@
 # intercept is implicit: the centred gradient is x_j^T S q - mean_j * (1^T S q).
 from cython cimport floating
 from libc.math cimport fabs, sqrt, nextafterf, INFINITY
-from cpython.exc cimport PyErr_CheckSignals
+from cpython.exc cimport PyErr_CheckSignals, PyErr_SetNone
 
 from libc.string cimport memcpy
 from scipy.linalg.cython_lapack cimport dpotrf, dpotrs, dpstrf
@@ -554,16 +554,39 @@ cdef inline bint rounding_floor_reached(
     return misses[0] >= ROUNDING_MISSES
 
 
+# Cancellations of this module's running loops (`cancel_running_loops`): a signal
+# reaches only the main thread, so the loops of worker threads (cross-validation folds,
+# resamples) learn of a Ctrl-C through this count. (One count per extension module.)
+cdef extern from *:
+    """
+    static volatile long fastpen_cancellations = 0;
+    static void fastpen_cancel_loops(void) { fastpen_cancellations++; }
+    """
+    long fastpen_cancellations
+    void fastpen_cancel_loops() noexcept nogil
+
+
 cdef struct Progress:
     double d_w_max  # largest coefficient change of the last sweep
     double w_max  # largest coefficient after it
     Py_ssize_t work  # matrix entries touched since the last interrupt check
+    long cancellations  # the count of cancellations when the loop started
+
+
+cdef inline void start_progress(Progress* progress) noexcept nogil:
+    progress.work = 0
+    progress.cancellations = fastpen_cancellations
 
 
 cdef inline int check_interrupt(Progress* progress) except -1 nogil:
-    """Let Ctrl-C through every INTERRUPT_CHECK_WORK matrix entries (raises KeyboardInterrupt)."""
+    """Let Ctrl-C through every INTERRUPT_CHECK_WORK matrix entries (raises
+    KeyboardInterrupt), and a cancellation since the loop started (in any thread)."""
     if progress.work >= INTERRUPT_CHECK_WORK:
         progress.work = 0
+        if progress.cancellations != fastpen_cancellations:
+            with gil:
+                PyErr_SetNone(KeyboardInterrupt)
+                return -1
         with gil:
             PyErr_CheckSignals()
     return 0

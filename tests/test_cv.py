@@ -310,3 +310,37 @@ def test_a_given_gram_matrix_warns_that_folds_compute_their_own(fit_intercept):
     computed = fastpen.LassoCV(cv=3, precompute=True, fit_intercept=fit_intercept,
                                tol=1e-10).fit(X, y)
     assert given.alpha_ == pytest.approx(computed.alpha_, rel=1e-12)
+
+
+_INTERRUPTED_FOLDS = """
+import signal, sys, threading, time, warnings
+signal.signal(signal.SIGINT, signal.default_int_handler)
+warnings.simplefilter("ignore")
+import numpy as np
+from fastpen import LassoCV
+rng = np.random.default_rng(0)
+X = np.asfortranarray(rng.standard_normal((2000, 3000)))
+y = X[:, :20].sum(axis=1) + rng.standard_normal(2000)
+threading.Timer(1.0, signal.pthread_kill,
+                (threading.main_thread().ident, signal.SIGINT)).start()
+try:
+    LassoCV(cv=3, tol=1e-12, max_iter=100000, n_jobs=2).fit(X, y)
+    print("finished")
+except KeyboardInterrupt:
+    start = time.perf_counter()
+    while threading.active_count() > 1 and time.perf_counter() - start < 60:
+        time.sleep(0.01)
+    print(time.perf_counter() - start)
+"""
+
+
+def test_ctrl_c_stops_the_folds_running_in_worker_threads():
+    """A signal reaches only the main thread: after Ctrl-C, LassoCV(n_jobs=2)'s folds
+    had run on in their worker threads until their paths ended (6 s here). They now
+    stop at their next interrupt check."""
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-c", _INTERRUPTED_FOLDS],
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() != "finished", "the fit ended before the interrupt"
+    assert float(result.stdout.strip()) < 2.0, result.stdout + result.stderr
