@@ -199,6 +199,8 @@ cdef inline double duality_gap(
     cdef double v, lo = -INFINITY, hi = INFINITY, scale = 1.0
     cdef double l1_norm = 0.0, l2_norm2 = 0.0, conjugates = 0.0, unscaled = 0.0
     cdef double primal, dual, largest_ratio, l1, l2
+    # the rescaling that would meet every penalized feature's |v| <= l1, bounds or not
+    cdef double inner_ratio = 1.0, inner_scale = 1.0, inner_conjugates = 0.0, inner_dual
 
     if kind == GAP_NONE:
         for f in range(n_active):
@@ -246,11 +248,14 @@ cdef inline double duality_gap(
                     unscaled += v * v / (2.0 * norm2[j])
             elif kind == GAP_L1 and l1 > 0.0:
                 scale = min(scale, dual_scale_limit(v, l1, lo, hi))
+                if fabs(v) > l1 * inner_ratio:
+                    inner_ratio = fabs(v) / l1
 
     primal = 0.5 * (residual_norm2 + l2_norm2) + l1_norm
     if kind == GAP_L1:
         # conjugate terms only arise from finite bounds; evaluate them at the scaled point
         if lower != NULL:
+            inner_scale = 1.0 / inner_ratio
             for f in range(n_active):
                 j = active[f]
                 l1 = l1_weight(penalty, j)
@@ -259,7 +264,19 @@ cdef inline double duality_gap(
                 if l1 == 0.0 and l2 == 0.0 and is_unbounded_direction(v, lower[j], upper[j]):
                     continue
                 conjugates += l1_box_conjugate(scale * v, l1, lower[j], upper[j])
+                if l1 == 0.0 and inner_scale < scale:
+                    inner_conjugates += l1_box_conjugate(inner_scale * v, 0.0, lower[j],
+                                                         upper[j])
         dual = -0.5 * scale * scale * (dual_norm2 + l2_norm2) + scale * dual_dot_y - conjugates
+        if lower != NULL and inner_scale < scale:
+            # the point scaled inside every penalized feature's |v| <= l1 as well: there
+            # their finite bounds cost nothing, where at `scale` a bound of 1e16 times
+            # the rounding of v past l1 had held the gap above the target for good
+            inner_dual = (-0.5 * inner_scale * inner_scale * (dual_norm2 + l2_norm2)
+                          + inner_scale * dual_dot_y - inner_conjugates)
+            if inner_dual > dual:
+                dual = inner_dual
+                scale = inner_scale
     else:
         for f in range(n_active):
             j = active[f]
