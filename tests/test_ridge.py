@@ -937,3 +937,22 @@ def test_ridge_decompositions_release_the_gil(fit):
             longest, last = max(longest, now - last), now
         thread.join()
     assert longest < 0.15, f"the main thread waited {longest:.2f} s"
+
+
+@pytest.mark.parametrize("solver", ["cd", "fista"])
+def test_engines_warn_when_rounding_bounds_their_certificate(solver):
+    """Columns of scales 1e-8, 1 and 1e8 with weights 1e-6 to 1e6: the rounding bound
+    of the engines' certificate passed the requested accuracy and fista's coefficients
+    came out 1.4e-3 off, without a warning. Well-scaled float64 X gives none."""
+    rng = np.random.default_rng(12)
+    n, p = 10, 3
+    X = rng.standard_normal((n, p)) * np.logspace(-8, 8, p)
+    y = X @ rng.standard_normal(p) + rng.standard_normal(n)
+    sw = 10.0 ** rng.uniform(-6, 6, n)
+    alpha = 1e-9 * np.linalg.norm(X) ** 2
+    with pytest.warns(ConvergenceWarning, match="certified the coefficients"):
+        Ridge(alpha=alpha, fit_intercept=False, solver=solver).fit(X, y, sample_weight=sw)
+    X, y = make_problem(seed=97)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        Ridge(alpha=1.0, solver=solver).fit(X, y)
