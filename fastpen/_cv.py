@@ -26,6 +26,7 @@ from ._validation import (
     check_bounds,
     check_int,
     check_options,
+    check_random_state_param,
     check_penalty_factor,
     check_real,
     check_sample_weight,
@@ -438,6 +439,7 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         check_real(self.tol, "tol", name, low=0)
         check_bool(self.positive, "positive", name)
         check_options(self.selection, "selection", name, {"cyclic", "random"})
+        check_random_state_param(self.random_state, name)
         check_options(self.alpha_rule, "alpha_rule", name, {"min", "1se"})
         check_bool(self.store_path, "store_path", name)
         check_options(self.solver, "solver", name, set(SOLVERS))

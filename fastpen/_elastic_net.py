@@ -17,6 +17,7 @@ from ._validation import (
     check_bounds,
     check_int,
     check_options,
+    check_random_state_param,
     check_penalty_factor,
     check_real,
     check_sample_weight,
@@ -210,6 +211,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         check_bool(self.warm_start, "warm_start", name)
         check_bool(self.positive, "positive", name)
         check_options(self.selection, "selection", name, {"cyclic", "random"})
+        check_random_state_param(self.random_state, name)
         check_options(self.solver, "solver", name, set(SOLVERS))
         if self.selection == "random" and self.solver != "cd":
             raise ValueError(

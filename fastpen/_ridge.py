@@ -37,6 +37,7 @@ from ._validation import (
     check_bool,
     check_int,
     check_options,
+    check_random_state_param,
     check_real,
     check_sample_weight,
 )
@@ -1765,13 +1766,7 @@ class Ridge(_LinearPredictor, MultiOutputMixin, RegressorMixin, BaseEstimator):
         if self.solver == "lbfgs" and not self.positive:
             raise ValueError("'lbfgs' solver can be used only when positive=True. "
                              "Please use another solver.")
-        rs = self.random_state
-        if not (rs is None or isinstance(rs, (numbers.Integral, np.random.RandomState))
-                ) or isinstance(rs, bool):
-            raise ValueError(
-                f"The 'random_state' parameter of {name} must be an int, a RandomState "
-                f"instance or None. Got {rs!r} instead."
-            )
+        check_random_state_param(self.random_state, name)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the ridge regression model.

@@ -73,6 +73,18 @@ def check_options(value, name, owner, options):
     return value
 
 
+def check_random_state_param(value, owner):
+    """Check a random_state parameter (an int, a RandomState or None), as scikit-learn
+    does whether or not the estimator's options use it."""
+    if isinstance(value, bool) or not (
+            value is None or isinstance(value, (numbers.Integral, np.random.RandomState))):
+        raise ValueError(
+            f"The 'random_state' parameter of {owner} must be an int, a RandomState "
+            f"instance or None. Got {value!r} instead."
+        )
+    return value
+
+
 def check_sample_weight(sample_weight, n_samples):
     """Validate sample weights and rescale them to sum to n_samples.
 

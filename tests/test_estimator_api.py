@@ -374,6 +374,7 @@ def test_works_in_sklearn_tools():
         ({"lower_bounds": 1.0}, "lower_bounds"),
         ({"upper_bounds": -1.0}, "upper_bounds"),
         ({"precompute": np.eye(3)}, "precompute"),
+        ({"random_state": "a"}, "random_state"),
     ],
 )
 def test_bad_parameters_raise(params, match):
