@@ -82,10 +82,8 @@ def column_stats(
                 for k in range(indptr[j], indptr[j + 1]):
                     s = weights[indices[k]] if weights != NULL else 1.0
                     centred += s * (data[k] - mean) * (data[k] - mean)
-                    drift += s * (data[k] - mean)
                 if indptr[j + 1] - indptr[j] < n_samples:
                     centred += (n_samples - stored) * mean * mean
-                    drift -= (n_samples - stored) * mean
             else:
                 start = j * n_samples
                 for i in range(n_samples):
@@ -98,7 +96,6 @@ def column_stats(
                     s = weights[i] if weights != NULL else 1.0
                     x = data[start + i] - mean
                     centred += s * x * x
-                    drift += s * x
             if center:
                 X_mean[j] = mean
             # constant columns leave only rounding noise after centring
@@ -107,7 +104,19 @@ def column_stats(
             elif center:
                 # below the mean's rounding: the sum's drift from the mean corrects it
                 # (sum s (x - m')^2 = sum s (x - m)^2 - (sum s (x - m))^2 / n), down to
-                # the data's own precision (3e10 + 1e-3 z had been taken as constant)
+                # the data's own precision (3e10 + 1e-3 z had been taken as constant);
+                # a pass more, for these columns only
+                if storage == SPARSE:
+                    stored = 0.0
+                    for k in range(indptr[j], indptr[j + 1]):
+                        s = weights[indices[k]] if weights != NULL else 1.0
+                        drift += s * (data[k] - mean)
+                        stored += s
+                    drift -= (n_samples - stored) * mean
+                else:
+                    for i in range(n_samples):
+                        s = weights[i] if weights != NULL else 1.0
+                        drift += s * (data[start + i] - mean)
                 corrected = centred - drift * drift / n_samples
                 norm2[j] = corrected if corrected > 16.0 * data_eps * data_eps * raw else 0.0
     return X_mean_arr, norm2_arr
