@@ -14,8 +14,8 @@ from sklearn.utils.metadata_routing import (
 
 from ._elastic_net import ElasticNet, linear_predict, validate_enet_X
 from ._engine import (
-    SOLVERS, Design, HeldOutRows, cancel_workers_on_interrupt, cancellation_count,
-    cancelled_since, row_moments, solve_enet, statistics_and_gram, take_rows, use_gram,
+    SOLVERS, Design, HeldOutRows, cancel_workers_on_interrupt, cancellable_task,
+    cancellation_count, cancelled_since, row_moments, solve_enet, statistics_and_gram, take_rows, use_gram,
     warn_not_converged,
 )
 from ._path import (
@@ -35,6 +35,17 @@ from ._validation import (
 
 def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
                store_path, moments=None, fold_index=0, cancellations=None):
+    """`_fold_path_in_task` as a task made when the cancellation count was
+    `cancellations` (see `cancel_workers_on_interrupt`): None once a Ctrl-C came."""
+    if cancellations is not None and cancelled_since(cancellations):
+        return None
+    with cancellable_task(cancellations):
+        return _fold_path_in_task(X, y, sample_weight, train, test, alphas, l1_ratio,
+                                  path_params, store_path, moments, fold_index)
+
+
+def _fold_path_in_task(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
+                       store_path, moments=None, fold_index=0):
     """Fit the path on one training fold; return the test MSE per alpha (and the path).
 
     The held-out rows are predicted in place as the path goes, in batches of alphas, from
@@ -43,8 +54,6 @@ def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
     (dense X, n >> p), none: the fold's Gram matrix is the whole one minus that of the
     held-out rows.
     """
-    if cancellations is not None and cancelled_since(cancellations):
-        return None  # (a Ctrl-C came before this task started: see _engine)
     params = dict(path_params)
     fit_intercept = params.pop("fit_intercept")
     precompute = params.pop("precompute")

@@ -588,6 +588,22 @@ def cancelled_since(count):
 
 
 @contextmanager
+def cancellable_task(count):
+    """Run a task made when `cancellation_count()` was `count` (None: outside tasks)
+    so that a cancellation since stops every engine loop it runs, later ones too."""
+    if count is None:
+        yield
+        return
+    _enet.set_task_cancellations(count)
+    _design.set_task_cancellations(count)
+    try:
+        yield
+    finally:
+        _enet.set_task_cancellations(-1)
+        _design.set_task_cancellations(-1)
+
+
+@contextmanager
 def cancel_workers_on_interrupt():
     """On KeyboardInterrupt in the block, make the engine loops running in every thread
     of this process raise it too (and tasks not started yet stop at once), then

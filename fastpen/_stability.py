@@ -22,7 +22,9 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._engine import cancel_workers_on_interrupt, cancellation_count, cancelled_since
+from ._engine import (
+    cancel_workers_on_interrupt, cancellable_task, cancellation_count, cancelled_since,
+)
 from ._path import alpha_grid, enet_path
 from ._validation import canonical_csc, check_bool, check_int, check_options, check_real
 
@@ -115,9 +117,11 @@ def _resample_chunk(X, y, rows, penalty_factor, alphas, coef, path_params,
     """
     if cancellations is not None and cancelled_since(cancellations):
         return None
-    _, coefs, _, n_iters = enet_path(_subsample_rows(X, rows), y[rows], alphas=alphas,
-                                     coef_init=coef, penalty_factor=penalty_factor,
-                                     check_input=False, return_n_iter=True, **path_params)
+    with cancellable_task(cancellations):
+        _, coefs, _, n_iters = enet_path(_subsample_rows(X, rows), y[rows], alphas=alphas,
+                                         coef_init=coef, penalty_factor=penalty_factor,
+                                         check_input=False, return_n_iter=True,
+                                         **path_params)
     return coefs != 0, coefs[:, -1].copy(), max(n_iters)
 
 

@@ -10,7 +10,9 @@ from _columns cimport (
 )
 from scipy.linalg.cython_blas cimport dsyrk, ssyrk, dgemv, sgemv, dgemm, sgemm
 from scipy.linalg.cython_lapack cimport dpotrf, dpotrs, dsyevd
-from _engine_common cimport Progress, check_interrupt, fastpen_cancel_loops, start_progress
+from _engine_common cimport (
+    Progress, check_interrupt, fastpen_cancel_loops, fastpen_set_task_count, start_progress,
+)
 
 
 def column_stats(
@@ -726,3 +728,9 @@ def cancel_running_loops():
     """Make this module's loops running in any thread raise KeyboardInterrupt at their
     next interrupt check (see `check_interrupt`)."""
     fastpen_cancel_loops()
+
+
+def set_task_cancellations(long count):
+    """Tie this thread's loops to a task made when the cancellation count was `count`
+    (-1: no task; see `check_interrupt`)."""
+    fastpen_set_task_count(count)

@@ -11,7 +11,9 @@ from libc.stdint cimport uint32_t, INT32_MAX
 from _columns cimport (
     index_t, feature_t, Storage, DENSE, SPARSE, GRAM, centred_products,
 )
-from _engine_common cimport Residual, fastpen_cancel_loops, gap_target
+from _engine_common cimport (
+    Residual, fastpen_cancel_loops, fastpen_set_task_count, gap_target,
+)
 from _penalty cimport PenaltyWeights, FreeFeatures
 
 from _cd cimport (
@@ -678,3 +680,9 @@ def cancel_running_loops():
     """Make this module's engine loops running in any thread raise KeyboardInterrupt at
     their next interrupt check (see `check_interrupt` in _engine_common.pxd)."""
     fastpen_cancel_loops()
+
+
+def set_task_cancellations(long count):
+    """Tie this thread's loops to a task made when the cancellation count was `count`
+    (-1: no task; see `check_interrupt`)."""
+    fastpen_set_task_count(count)

@@ -556,14 +556,29 @@ cdef inline bint rounding_floor_reached(
 
 # Cancellations of this module's running loops (`cancel_running_loops`): a signal
 # reaches only the main thread, so the loops of worker threads (cross-validation folds,
-# resamples) learn of a Ctrl-C through this count. (One count per extension module.)
+# resamples) learn of a Ctrl-C through this count. A loop compares it with its
+# thread's task's count (the count when the task was made: later loops of an
+# interrupted task stop too), or outside tasks with the count when it started. (One
+# count per extension module.)
 cdef extern from *:
     """
+    #if defined(_MSC_VER)
+    #define FASTPEN_THREAD_LOCAL __declspec(thread)
+    #else
+    #define FASTPEN_THREAD_LOCAL __thread
+    #endif
     static volatile long fastpen_cancellations = 0;
+    static FASTPEN_THREAD_LOCAL long fastpen_task_count = -1;
     static void fastpen_cancel_loops(void) { fastpen_cancellations++; }
+    static void fastpen_set_task_count(long count) { fastpen_task_count = count; }
+    static long fastpen_loop_count(void) {
+        return fastpen_task_count >= 0 ? fastpen_task_count : fastpen_cancellations;
+    }
     """
     long fastpen_cancellations
     void fastpen_cancel_loops() noexcept nogil
+    void fastpen_set_task_count(long count) noexcept nogil
+    long fastpen_loop_count() noexcept nogil
 
 
 cdef struct Progress:
@@ -575,7 +590,7 @@ cdef struct Progress:
 
 cdef inline void start_progress(Progress* progress) noexcept nogil:
     progress.work = 0
-    progress.cancellations = fastpen_cancellations
+    progress.cancellations = fastpen_loop_count()
 
 
 cdef inline int check_interrupt(Progress* progress) except -1 nogil:
