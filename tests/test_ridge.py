@@ -756,18 +756,25 @@ def test_wide_sparse_kernel_centres_only_far_columns_apart(fmt, weighted):
     np.testing.assert_allclose(model.coef_, expected, rtol=1e-6, atol=2e-7)
 
 
-@pytest.mark.parametrize("solver", ["auto", "cholesky", "svd"])
-def test_wide_x_with_a_small_scale_column_is_solved_on_its_gram_matrix(solver):
-    """n < p: the kernel sums every column into each entry, and a Unix time's rounding
-    hid a column of scale 1e-4 (coefficient 1e-20 for 4.79e-5). Such X, when not too
-    wide, is solved on its Gram matrix, whose Cholesky factor keeps each column's scale;
-    the reference is an SVD of the centred X (scikit-learn's 'svd')."""
+def _wide_timestamp_and_small_column():
+    """n = 60 < p = 200: a Unix time, a column of scale 1e-4, and standard normals."""
     rng = np.random.default_rng(2)
     n, p = 60, 200
     X = rng.standard_normal((n, p))
     X[:, 0] = 1.7e9 + 3e7 * rng.standard_normal(n)
     X[:, 1] *= 1e-4
     y = 1e4 * X[:, 1] + 1e-8 * X[:, 0] + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+@pytest.mark.parametrize("solver", ["auto", "cholesky", "svd"])
+def test_wide_x_with_a_small_scale_column_is_solved_on_its_gram_matrix(solver):
+    """n < p: the kernel sums every column into each entry, and a Unix time's rounding
+    hid a column of scale 1e-4 (coefficient 1e-20 for 4.79e-5). Such X, when not too
+    wide, is solved on its Gram matrix, whose Cholesky factor keeps each column's scale;
+    the reference is an SVD of the centred X (scikit-learn's 'svd')."""
+    X, y = _wide_timestamp_and_small_column()
+    n = X.shape[0]
     U, sigma, Vt = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
     expected = Vt.T @ (sigma / (sigma**2 + 1.0) * (U.T @ (y - y.mean())))
     coef = Ridge(alpha=1.0, solver=solver).fit(X, y).coef_
@@ -847,12 +854,8 @@ def test_leave_one_out_errors_of_wide_badly_scaled_x_are_exact():
     """n < p with a Unix time and a column of scale 1e-4: the kernel's rounding hid the
     latter (errors 2.94 for 1.57 at alpha = 1; scikit-learn 2431). X of at most 2048
     such features takes the Gram-mode leave-one-out, far column apart."""
-    rng = np.random.default_rng(2)
-    n, p = 60, 200
-    X = rng.standard_normal((n, p))
-    X[:, 0] = 1.7e9 + 3e7 * rng.standard_normal(n)
-    X[:, 1] *= 1e-4
-    y = 1e4 * X[:, 1] + 1e-8 * X[:, 0] + 0.1 * rng.standard_normal(n)
+    X, y = _wide_timestamp_and_small_column()
+    n = X.shape[0]
     alphas = np.array([1e-2, 1.0, 10.0])
     model = RidgeCV(alphas=alphas, store_cv_results=True).fit(X, y)
     expected = np.empty((n, len(alphas)))
