@@ -1076,8 +1076,7 @@ def _loo_errors(design, t, alphas):
     intercept), looe = c / d.
 
     Kernel mode (n <= p): K = Z Z^T = Q L Q^T and every alpha costs O(n^2).
-    Gram mode (n > p, or wide X whose columns' scales differ past the kernel's rounding,
-    see `_direct_primal`): Z^T Z = V L V^T; then alpha c = t - P D P^T t and
+    Gram mode (n > p): Z^T Z = V L V^T; then alpha c = t - P D P^T t and
     alpha d = 1 - diag(P D P^T) - (sqrt(s) - P D P^T sqrt(s)) sqrt(s) / sum(s), with
     P = Z V and D = (L + alpha)^-1. P is computed by chunks of rows and never held whole.
     With an intercept Z^T sqrt(s) = Xc^T s = 0, so the Gram-mode correction is s / sum(s)
@@ -1090,7 +1089,10 @@ def _loo_errors(design, t, alphas):
     A = len(alphas)
     root = np.ones(n) if design.sqrt_sw is None else design.sqrt_sw
     looe = np.empty((n, A, T))
-    if not _direct_primal(design):
+    if n <= p:
+        # (wide X keeps the kernel even where its columns' scales differ: the Gram
+        # mode's Schur complements need the other columns' Gram matrix of full rank,
+        # and cancelled to errors 350 times too large without it)
         eigenvalues, Q = _eigh(design.kernel(alpha_min=alphas.min()))
         D = 1.0 / (eigenvalues[:, None] + alphas[None, :])  # (n, A)
         QTt = Q.T @ t

@@ -77,10 +77,11 @@ def check_random_state_param(value, owner):
     """Check a random_state parameter (an int, a RandomState or None), as scikit-learn
     does whether or not the estimator's options use it."""
     if isinstance(value, bool) or not (
-            value is None or isinstance(value, (numbers.Integral, np.random.RandomState))):
+            value is None or isinstance(value, np.random.RandomState)
+            or (isinstance(value, numbers.Integral) and 0 <= value < 2**32)):
         raise ValueError(
-            f"The 'random_state' parameter of {owner} must be an int, a RandomState "
-            f"instance or None. Got {value!r} instead."
+            f"The 'random_state' parameter of {owner} must be an int in the range "
+            f"[0, 4294967295], a RandomState instance or None. Got {value!r} instead."
         )
     return value
 

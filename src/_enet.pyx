@@ -485,9 +485,13 @@ def enet_solve_path(
     # (a uniform zero base is a zero penalty_factor, every feature free; alpha = 0
     # scales a nonzero base to 0 and keeps scikit-learn's rule)
     if not uniform or (l1_base[0] == 0.0 and l2_base[0] == 0.0):
-        penalty.zero_factors = (not np.any(np.asarray(l1_base))
-                                and not np.any(np.asarray(l2_base)))
         free = free_feature_set(l1_base, l2_base, norm2, lower, upper)
+        # (least squares' exact dual needs every free feature projected off: beyond
+        # free_feature_limit of them its gap would skip their infinite conjugates)
+        penalty.zero_factors = (not np.any(np.asarray(l1_base))
+                                and not np.any(np.asarray(l2_base))
+                                and free.size <= free_feature_limit(
+                                    X_data.shape[0] * sizeof(floating)))
         if 0 < free.size <= free_feature_limit(X_data.shape[0] * sizeof(floating)):
             m = free.size
             free_list = free.astype(np.int32)

@@ -446,3 +446,23 @@ def test_large_finite_bounds_converge_as_infinite_ones(bound, l1_ratio, solver):
                                      **common).fit(X, y)
     assert bounded.n_iter_ <= 2 * free.n_iter_
     np.testing.assert_allclose(bounded.coef_, free.coef_, rtol=1e-4, atol=1e-6)
+
+
+def test_too_many_free_features_keep_the_fallback_gap():
+    """Every factor 0 and more free features than the gap projects off: the exact
+    least-squares dual (which needs them all projected) had been taken all the same,
+    skipping their infinite conjugates: fista stopped at iteration 40 with a gap of 0,
+    201 above the optimum."""
+    rng = np.random.default_rng(0)
+    n, p = 700, 560
+    X = rng.standard_normal((n, p)) + 2 * rng.standard_normal((n, 1))
+    y = X @ rng.standard_normal(p) + rng.standard_normal(n)
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    best = yc - Xc @ np.linalg.lstsq(Xc, yc, rcond=None)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fastpen.Lasso(alpha=1.0, penalty_factor=np.zeros(p), solver="fista",
+                              tol=1e-4, max_iter=3000).fit(X, y)
+    r = y - X @ model.coef_ - model.intercept_
+    excess = 0.5 * (r @ r - best @ best) / n
+    assert excess <= 1e-3 * np.mean(yc**2)
