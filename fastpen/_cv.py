@@ -14,8 +14,8 @@ from sklearn.utils.metadata_routing import (
 
 from ._elastic_net import ElasticNet, linear_predict, validate_enet_X
 from ._engine import (
-    SOLVERS, Design, HeldOutRows, cancel_workers_on_interrupt, cancellable_task,
-    cancellation_count, cancelled_since, row_moments, solve_enet, statistics_and_gram, take_rows, use_gram,
+    SOLVERS, Design, HeldOutRows, call_cancelled, cancel_workers_on_interrupt,
+    cancellable_task, row_moments, solve_enet, statistics_and_gram, take_rows, use_gram,
     warn_not_converged,
 )
 from ._path import (
@@ -34,12 +34,12 @@ from ._validation import (
 
 
 def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
-               store_path, moments=None, fold_index=0, cancellations=None):
-    """`_fold_path_in_task` as a task made when the cancellation count was
-    `cancellations` (see `cancel_workers_on_interrupt`): None once a Ctrl-C came."""
-    if cancellations is not None and cancelled_since(cancellations):
+               store_path, moments=None, fold_index=0, call=None):
+    """`_fold_path_in_task` as a task of call `call` (see `cancel_workers_on_interrupt`):
+    None once the call was cancelled."""
+    if call is not None and call_cancelled(call):
         return None
-    with cancellable_task(cancellations):
+    with cancellable_task(call):
         return _fold_path_in_task(X, y, sample_weight, train, test, alphas, l1_ratio,
                                   path_params, store_path, moments, fold_index)
 
@@ -538,11 +538,10 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             lower_bounds=self.lower_bounds, upper_bounds=self.upper_bounds,
             solver=self.solver, precompute=self.precompute,
         )
-        with cancel_workers_on_interrupt():
-            count = cancellation_count()
+        with cancel_workers_on_interrupt() as call:
             results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose, prefer="threads")(
                 delayed(_fold_path)(X, y, sw, train, test, grid, ratio, path_params,
-                                    self.store_path, moments, index, count)
+                                    self.store_path, moments, index, call)
                 for ratio, grid in zip(l1_ratios, grids)
                 for index, (train, test) in enumerate(folds)
             )

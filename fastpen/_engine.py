@@ -1,6 +1,7 @@
 """Python side of the engines: X prepared once, column statistics, penalty weights."""
 import sys
 import warnings
+import itertools
 from collections import namedtuple
 from contextlib import contextmanager
 
@@ -571,49 +572,47 @@ def _offset_floors_target(y, y_mean, sample_weight, tol):
 
 # Ctrl-C during tasks in worker threads: a signal reaches only the main thread, whose
 # Parallel call then raises while the workers' loops run on (for as long as a fold's path
-# takes). `cancel_workers_on_interrupt` cancels them: the engines' loops check the
-# count at their interrupt checks, and a task not started yet compares it with the
-# count when it was made (`cancelled_since`).
-_cancellations = [0]
+# takes). `cancel_workers_on_interrupt` gives the call an id, and cancels it on the way
+# out: its tasks' engine loops check it at their interrupt checks (`cancellable_task`
+# ties a worker thread to the call), and its tasks not started yet see it at their start
+# (`call_cancelled`). Other calls, in other threads, run on.
+_call_ids = itertools.count(1)
+_cancelled_calls = set()
 
 
-def cancellation_count():
-    """The number of cancellations so far (for `cancelled_since`)."""
-    return _cancellations[0]
-
-
-def cancelled_since(count):
-    """Whether a cancellation came after `cancellation_count()` gave `count`."""
-    return _cancellations[0] != count
+def call_cancelled(call):
+    """Whether call `call` (an id from `cancel_workers_on_interrupt`) was cancelled."""
+    return call in _cancelled_calls
 
 
 @contextmanager
-def cancellable_task(count):
-    """Run a task made when `cancellation_count()` was `count` (None: outside tasks)
-    so that a cancellation since stops every engine loop it runs, later ones too."""
-    if count is None:
+def cancellable_task(call):
+    """Run a task of call `call` (None: of no call) so that the call's cancellation
+    stops every engine loop it runs."""
+    if call is None:
         yield
         return
-    _enet.set_task_cancellations(count)
-    _design.set_task_cancellations(count)
+    _enet.set_task_call(call)
+    _design.set_task_call(call)
     try:
         yield
     finally:
-        _enet.set_task_cancellations(-1)
-        _design.set_task_cancellations(-1)
+        _enet.set_task_call(0)
+        _design.set_task_call(0)
 
 
 @contextmanager
 def cancel_workers_on_interrupt():
-    """On KeyboardInterrupt in the block, make the engine loops running in every thread
-    of this process raise it too (and tasks not started yet stop at once), then
-    re-raise."""
+    """Give the block a call id for its tasks; on KeyboardInterrupt in it, cancel the
+    call's tasks (their running engine loops raise it too, the others do not start),
+    then re-raise."""
+    call = next(_call_ids)
     try:
-        yield
+        yield call
     except KeyboardInterrupt:
-        _cancellations[0] += 1
-        _enet.cancel_running_loops()
-        _design.cancel_running_loops()
+        _cancelled_calls.add(call)
+        _enet.cancel_call(call)
+        _design.cancel_call(call)
         raise
 
 

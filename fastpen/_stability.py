@@ -23,7 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._engine import (
-    cancel_workers_on_interrupt, cancellable_task, cancellation_count, cancelled_since,
+    call_cancelled, cancel_workers_on_interrupt, cancellable_task,
 )
 from ._path import alpha_grid, enet_path
 from ._validation import canonical_csc, check_bool, check_int, check_options, check_real
@@ -107,17 +107,16 @@ def _subsample_rows(X, rows):
     return np.take(X.T, rows, axis=1).T
 
 
-def _resample_chunk(X, y, rows, penalty_factor, alphas, coef, path_params,
-                    cancellations=None):
+def _resample_chunk(X, y, rows, penalty_factor, alphas, coef, path_params, call=None):
     """Fit one subsample's path on a stretch of the grid, warm-started from ``coef``.
 
     Returns which features are selected at each alpha, the last coefficients (the warm
-    start of the next stretch) and the most iterations one alpha took (None after a
-    Ctrl-C that came before the task started: see `cancel_workers_on_interrupt`).
+    start of the next stretch) and the most iterations one alpha took (None once call
+    `call` was cancelled: see `cancel_workers_on_interrupt`).
     """
-    if cancellations is not None and cancelled_since(cancellations):
+    if call is not None and call_cancelled(call):
         return None
-    with cancellable_task(cancellations):
+    with cancellable_task(call):
         _, coefs, _, n_iters = enet_path(_subsample_rows(X, rows), y[rows], alphas=alphas,
                                          coef_init=coef, penalty_factor=penalty_factor,
                                          check_input=False, return_n_iter=True,
@@ -375,7 +374,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         region_end = grid.size
         progress = _Progress(n_fits * grid.size, bool(self.verbose))
         with warnings.catch_warnings(record=True) as caught, \
-                cancel_workers_on_interrupt(), \
+                cancel_workers_on_interrupt() as call, \
                 Parallel(n_jobs=self.n_jobs, prefer="threads",
                          return_as="generator") as parallel:
             warnings.simplefilter("always", ConvergenceWarning)
@@ -385,7 +384,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
                 # workers, which may be processes that cannot share it)
                 results = parallel(
                     delayed(_resample_chunk)(X, y, rows[b], factors[b], stretch, coefs[b],
-                                             path_params, cancellation_count())
+                                             path_params, call)
                     for b in range(n_fits))
                 for b, (selected, last, n_iter) in enumerate(results):
                     progress.update(stretch.size)

@@ -11,7 +11,7 @@ from _columns cimport (
 from scipy.linalg.cython_blas cimport dsyrk, ssyrk, dgemv, sgemv, dgemm, sgemm
 from scipy.linalg.cython_lapack cimport dpotrf, dpotrs, dsyevd
 from _engine_common cimport (
-    Progress, check_interrupt, fastpen_cancel_loops, fastpen_set_task_count, start_progress,
+    Progress, check_interrupt, fastpen_cancel_call, fastpen_set_task_call, start_progress,
 )
 
 
@@ -724,13 +724,12 @@ def cholesky_solve(const double[::1, :] L, double[::1, :] B):
             dpotrs(b"L", &n, &k, &L[0, 0], &lda, &B[0, 0], &lda, &info)
 
 
-def cancel_running_loops():
-    """Make this module's loops running in any thread raise KeyboardInterrupt at their
-    next interrupt check (see `check_interrupt`)."""
-    fastpen_cancel_loops()
+def cancel_call(long call):
+    """Make the loops of call `call`'s tasks, in any thread, raise KeyboardInterrupt at
+    their next interrupt check (see `check_interrupt` in _engine_common.pxd)."""
+    fastpen_cancel_call(call)
 
 
-def set_task_cancellations(long count):
-    """Tie this thread's loops to a task made when the cancellation count was `count`
-    (-1: no task; see `check_interrupt`)."""
-    fastpen_set_task_count(count)
+def set_task_call(long call):
+    """Tie this thread's loops to call `call` (0: none) until set again."""
+    fastpen_set_task_call(call)

@@ -12,7 +12,7 @@ from _columns cimport (
     index_t, feature_t, Storage, DENSE, SPARSE, GRAM, centred_products,
 )
 from _engine_common cimport (
-    Residual, fastpen_cancel_loops, fastpen_set_task_count, gap_target,
+    Residual, fastpen_cancel_call, fastpen_set_task_call, gap_target,
 )
 from _penalty cimport PenaltyWeights, FreeFeatures
 
@@ -680,13 +680,12 @@ def newton_products(const floating[::1, :] X, supports, sample_weight=None):
     return out
 
 
-def cancel_running_loops():
-    """Make this module's engine loops running in any thread raise KeyboardInterrupt at
+def cancel_call(long call):
+    """Make the loops of call `call`'s tasks, in any thread, raise KeyboardInterrupt at
     their next interrupt check (see `check_interrupt` in _engine_common.pxd)."""
-    fastpen_cancel_loops()
+    fastpen_cancel_call(call)
 
 
-def set_task_cancellations(long count):
-    """Tie this thread's loops to a task made when the cancellation count was `count`
-    (-1: no task; see `check_interrupt`)."""
-    fastpen_set_task_count(count)
+def set_task_call(long call):
+    """Tie this thread's loops to call `call` (0: none) until set again."""
+    fastpen_set_task_call(call)

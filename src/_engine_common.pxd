@@ -554,12 +554,11 @@ cdef inline bint rounding_floor_reached(
     return misses[0] >= ROUNDING_MISSES
 
 
-# Cancellations of this module's running loops (`cancel_running_loops`): a signal
-# reaches only the main thread, so the loops of worker threads (cross-validation folds,
-# resamples) learn of a Ctrl-C through this count. A loop compares it with its
-# thread's task's count (the count when the task was made: later loops of an
-# interrupted task stop too), or outside tasks with the count when it started. (One
-# count per extension module.)
+# Cancelled calls (`cancel_call`): a signal reaches only the main thread, so the loops
+# of a call's tasks in worker threads (cross-validation folds, resamples) learn of a
+# Ctrl-C through the call's slot. A task ties its thread to its call (`set_task_call`);
+# loops outside tasks see only signals. Slots are per call id modulo CALL_SLOTS, so a
+# call never cancels another's tasks. (One table per extension module.)
 cdef extern from *:
     """
     #if defined(_MSC_VER)
@@ -567,38 +566,39 @@ cdef extern from *:
     #else
     #define FASTPEN_THREAD_LOCAL __thread
     #endif
-    static volatile long fastpen_cancellations = 0;
-    static FASTPEN_THREAD_LOCAL long fastpen_task_count = -1;
-    static void fastpen_cancel_loops(void) { fastpen_cancellations++; }
-    static void fastpen_set_task_count(long count) { fastpen_task_count = count; }
-    static long fastpen_loop_count(void) {
-        return fastpen_task_count >= 0 ? fastpen_task_count : fastpen_cancellations;
+    #define FASTPEN_CALL_SLOTS 1024
+    static volatile long fastpen_cancelled_calls[FASTPEN_CALL_SLOTS];
+    static FASTPEN_THREAD_LOCAL long fastpen_task_call = 0;
+    static void fastpen_cancel_call(long call) {
+        fastpen_cancelled_calls[call % FASTPEN_CALL_SLOTS] = call;
+    }
+    static void fastpen_set_task_call(long call) { fastpen_task_call = call; }
+    static int fastpen_task_cancelled(void) {
+        long call = fastpen_task_call;
+        return call > 0 && fastpen_cancelled_calls[call % FASTPEN_CALL_SLOTS] == call;
     }
     """
-    long fastpen_cancellations
-    void fastpen_cancel_loops() noexcept nogil
-    void fastpen_set_task_count(long count) noexcept nogil
-    long fastpen_loop_count() noexcept nogil
+    void fastpen_cancel_call(long call) noexcept nogil
+    void fastpen_set_task_call(long call) noexcept nogil
+    bint fastpen_task_cancelled() noexcept nogil
 
 
 cdef struct Progress:
     double d_w_max  # largest coefficient change of the last sweep
     double w_max  # largest coefficient after it
     Py_ssize_t work  # matrix entries touched since the last interrupt check
-    long cancellations  # the count of cancellations when the loop started
 
 
 cdef inline void start_progress(Progress* progress) noexcept nogil:
     progress.work = 0
-    progress.cancellations = fastpen_loop_count()
 
 
 cdef inline int check_interrupt(Progress* progress) except -1 nogil:
     """Let Ctrl-C through every INTERRUPT_CHECK_WORK matrix entries (raises
-    KeyboardInterrupt), and a cancellation since the loop started (in any thread)."""
+    KeyboardInterrupt), and the cancellation of this thread's task's call."""
     if progress.work >= INTERRUPT_CHECK_WORK:
         progress.work = 0
-        if progress.cancellations != fastpen_cancellations:
+        if fastpen_task_cancelled():
             with gil:
                 PyErr_SetNone(KeyboardInterrupt)
                 return -1

@@ -344,3 +344,33 @@ def test_ctrl_c_stops_the_folds_running_in_worker_threads():
                             capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() != "finished", "the fit ended before the interrupt"
     assert float(result.stdout.strip()) < 2.0, result.stdout + result.stderr
+
+
+def test_a_cancelled_call_leaves_other_calls_running():
+    """A Ctrl-C cancels its own call's tasks only: a cancellation count shared by all
+    had made a LassoCV running in another thread read its folds as cancelled
+    (TypeError), and stopped unrelated fits."""
+    import threading
+    import time
+    from fastpen._engine import cancel_workers_on_interrupt
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 2000))
+    y = X[:, :30] @ rng.standard_normal(30) + rng.standard_normal(200)
+    expected = fastpen.LassoCV(cv=5, tol=1e-8).fit(X, y)
+    outcome = {}
+
+    def fit():
+        try:
+            outcome["model"] = fastpen.LassoCV(cv=5, tol=1e-8, n_jobs=2).fit(X, y)
+        except BaseException as error:  # noqa: BLE001 (the test reports it)
+            outcome["error"] = repr(error)
+
+    thread = threading.Thread(target=fit)
+    thread.start()
+    time.sleep(0.2)
+    with pytest.raises(KeyboardInterrupt):
+        with cancel_workers_on_interrupt():
+            raise KeyboardInterrupt
+    thread.join()
+    assert "error" not in outcome, outcome.get("error")
+    np.testing.assert_allclose(outcome["model"].mse_path_, expected.mse_path_, rtol=1e-10)
