@@ -1080,9 +1080,9 @@ def _loo_errors(design, t, alphas):
     alpha d = 1 - diag(P D P^T) - (sqrt(s) - P D P^T sqrt(s)) sqrt(s) / sum(s), with
     P = Z V and D = (L + alpha)^-1. P is computed by chunks of rows and never held whole.
     With an intercept Z^T sqrt(s) = Xc^T s = 0, so the Gram-mode correction is s / sum(s)
-    (scikit-learn computes it numerically: the same up to rounding). The alphas that the
-    eigenvalues' rounding could spoil (`_spoiled_alphas`) take P = Z L^-T and D = 1 from
-    a Cholesky factor L L^T of Z^T Z + alpha I instead: one more pass over X each.
+    (scikit-learn computes it numerically: the same up to rounding). Columns whose
+    squared norms lie beyond what one eigendecomposition resolves (`_far_scale_columns`)
+    are taken apart, by a Schur complement per alpha (`_SchurParts`).
     """
     n, p = design.n, design.p
     T = t.shape[1]
@@ -1127,7 +1127,7 @@ def _loo_errors(design, t, alphas):
 # Columns whose squared norms lie beyond what one eigendecomposition resolves are taken
 # apart in the Gram-mode leave-one-out (a Schur complement per alpha) up to this many;
 # beyond, their alphas keep the eigendecomposition's errors (as in scikit-learn).
-_FAR_SCALE_MAX = 32
+_FAR_SCALE_MAX = 16
 
 
 def _far_scale_columns(d):
@@ -1155,7 +1155,7 @@ class _SchurParts:
     S = G_FF + alpha I - C D C^T, with C = G_FR V and D = (L + alpha)^-1.
 
     With P = Z_R V and U = Z_F - P D C^T (rows), Z (G + alpha I)^-1 Z^T has diagonal
-    sum_k P_ik^2 D_k + u_i^T S^-1 u_i, and the coefficients are w_F = S^-1 (b_F - C D
+    sum_k P_ik^2 D_k + ||R^T u_i||^2 (S^-1 = R R^T), and the coefficients are w_F = S^-1 (b_F - C D
     V^T b_R), V^T w_R = D (V^T b_R - C^T w_F). Without far columns this is the
     eigendecomposition of G alone (one pass over X, O(p) per alpha and row)."""
 
@@ -1171,12 +1171,12 @@ class _SchurParts:
         self.Vb = self.V.T @ b[rest]
         self.b_far = b[far]
         self.D = 1.0 / (self.eigenvalues[:, None] + alphas[None, :])  # (|R|, A)
-        self.S_inv = np.empty((A, f, f))
+        self.S_factor = np.empty((A, f, f))  # R with S^-1 = R R^T, per alpha
         self.w_far = np.empty((A, f, T))
         if f:
             inner = np.empty((rest.size, A, T))  # V^T w_R
             for k in range(A):
-                self.S_inv[k], self.w_far[k], inner[:, k] = self._solve(
+                self.S_factor[k], self.w_far[k], inner[:, k] = self._solve(
                     alphas[k], self.D[:, k], slice(None))
         else:
             inner = self.D[:, :, None] * self.Vb[:, None, :]
@@ -1185,7 +1185,8 @@ class _SchurParts:
         self.CD = (self.C.T[:, :, None] * self.D[:, None, :]).reshape(rest.size, f * A)
 
     def _solve(self, alpha, D, targets):
-        """(S^-1, w_F, V^T w_R) at one alpha (D = (L + alpha)^-1) for these targets."""
+        """(R with S^-1 = R R^T, w_F, V^T w_R) at one alpha (D = (L + alpha)^-1) for
+        these targets."""
         f = self.far.size
         CD = self.C * D
         Vb = self.Vb[:, targets]
@@ -1193,9 +1194,16 @@ class _SchurParts:
             return np.empty((0, 0)), np.empty((0, Vb.shape[1])), D[:, None] * Vb
         S = self.G_FF - CD @ self.C.T
         S.flat[:: f + 1] += alpha
-        S_inv = la.pinvh(S, check_finite=False)
-        w_far = S_inv @ (self.b_far[:, targets] - CD @ Vb)
-        return S_inv, w_far, D[:, None] * (Vb - self.C.T @ w_far)
+        # S^-1 = R R^T from an eigendecomposition of S equilibrated by its diagonal,
+        # kept factored (a pseudo-inverse of S as it is dropped a column of 1e-6 beside
+        # a Unix time, and an explicit S^-1 lost the large directions' share)
+        scale = np.sqrt(np.maximum(np.diag(S), np.finfo(np.float64).tiny))
+        lam, Q = np.linalg.eigh(S / scale[:, None] / scale[None, :])
+        keep = lam > f * np.finfo(np.float64).eps * lam.max()
+        R = np.zeros((f, f))
+        R[:, :keep.sum()] = (Q[:, keep] / np.sqrt(lam[keep])) / scale[:, None]
+        w_far = R @ (R.T @ (self.b_far[:, targets] - CD @ Vb))
+        return R, w_far, D[:, None] * (Vb - self.C.T @ w_far)
 
     def coef(self, alpha_per_target):
         """Coefficients (T, p) for one alpha per target."""
@@ -1229,9 +1237,10 @@ def _gram_loo_residuals(design, t, root, part, looe):
         diag(P D P^T) (rows, A) and P D C^T (rows, A, |F|)."""
         r = root[rows]
         fitted = fitted.reshape(-1, A, T)
-        if far.size:
+        if PDC is not None:
             U = Z_far[rows, None, :] - PDC
-            leverage += np.einsum("raf,afg,rag->ra", U, part.S_inv, U, optimize=True)
+            leverage += (np.einsum("raf,afg->rag", U, part.S_factor, optimize=True)
+                         ** 2).sum(axis=-1)
             fitted += np.einsum("rf,aft->rat", Z_far[rows], part.w_far)
         out = looe[rows]  # a view: alpha c and alpha d are formed in place
         np.subtract(t[rows, None, :], fitted, out=out)
@@ -1252,7 +1261,6 @@ def _gram_loo_residuals(design, t, root, part, looe):
         # eigenvectors instead (X @ V_K is cheap on CSC) and accumulate over the blocks
         fitted = np.zeros((n, A * T))
         leverage = np.zeros((n, A))
-        PDC = np.zeros((n, A, far.size)) if far.size else None
         width = max(1, CHUNK // max(n, 1))
         for k0 in range(0, k, width):
             k1 = min(k0 + width, k)
@@ -1268,13 +1276,20 @@ def _gram_loo_residuals(design, t, root, part, looe):
             if design.sqrt_sw is not None:
                 P *= root[:, None]
             fitted += P @ part.inner[k0:k1]
-            if far.size:
-                PDC += far_products(P, part.CD[k0:k1])
             np.multiply(P, P, out=P)
             leverage += P @ D[k0:k1]
-        finish(slice(0, n), fitted, leverage, PDC)
+        # the far columns one alpha at a time: P D C^T = Z_R (V D C^T), n x |F| each
+        for a in range(A if far.size else 0):
+            M = np.zeros((p, far.size))
+            M[rest] = V @ (D[:, a, None] * part.C.T)
+            U = Z_far - (_sparse_times(design.X, M) - design.xbar @ M) * root[:, None]
+            leverage[:, a] += ((U @ part.S_factor[a]) ** 2).sum(axis=1)
+            fitted[:, a * T:(a + 1) * T] += Z_far @ part.w_far[a]
+        finish(slice(0, n), fitted, leverage, None)
         return
-    for i0, i1 in _row_steps(n, max(p, A * T)):
+    # (with far columns a chunk holds six arrays of its rows' size, not three: a
+    # quarter of the rows each)
+    for i0, i1 in _row_steps(n, max(p, A * T, A * far.size) * (4 if far.size else 1)):
         block = design.row_block(slice(i0, i1)).astype(np.float64, copy=False)
         if not part.all_rest:
             block = block[:, rest]

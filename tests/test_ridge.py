@@ -954,3 +954,27 @@ def test_wide_leave_one_out_with_columns_of_three_scales():
     ours = RidgeCV(alphas=alphas, store_cv_results=True).fit(X, y)
     theirs = sk.RidgeCV(alphas=alphas, store_cv_results=True).fit(X, y)
     np.testing.assert_allclose(ours.cv_results_, theirs.cv_results_, rtol=1e-4)
+
+
+@pytest.mark.parametrize("layout", ["F", "csr", "csc"])
+def test_leave_one_out_with_far_columns_on_both_sides(layout):
+    """A Unix time and a column of scale 1e-6 are both far from the others: the
+    Schur complement's pseudo-inverse dropped the small one's direction (errors 1.45
+    for 0.0107, coefficient 3.6e-22 for 1.0e6). It is now equilibrated and kept
+    factored. A Unix time twice (an explicit inverse lost the large direction: one
+    sample's error 335% off)."""
+    rng = np.random.default_rng(0)
+    n = 40
+    X = np.column_stack([1.6e9 + rng.uniform(0, 3e7, n), 1e-6 * rng.standard_normal(n),
+                         rng.standard_normal((n, 2))])
+    y = X[:, 1] * 1e6 + X[:, 2] + 0.1 * rng.standard_normal(n)
+    t = 1.7e9 + rng.uniform(0, 3e7, 3 * n)
+    X2 = np.column_stack([t, t, rng.uniform(0, 0.05, 3 * n), rng.standard_normal((3 * n, 10))])
+    y2 = 1e-7 * (t - t.mean()) + 40 * X2[:, 2] + 0.1 * rng.standard_normal(3 * n)
+    for X, y, alphas in ((X, y, [1e-13, 1e-12, 1e-11]), (X2, y2, [50.0])):
+        A = {"F": np.asfortranarray(X), "csr": sp.csr_matrix(X), "csc": sp.csc_matrix(X)}[layout]
+        model = RidgeCV(alphas=alphas, store_cv_results=True).fit(A, y)
+        expected = np.column_stack([
+            _refit_loo_errors(X, y, a, np.ones(len(y)), True) ** 2 for a in alphas])
+        np.testing.assert_allclose(model.cv_results_, expected, rtol=1e-6,
+                                   atol=1e-9 * expected.max())
