@@ -236,11 +236,13 @@ class _GramMoments:
             )
         self.whole = [sum(values) for values in zip(*parts)]
 
-    def _moments(self, rows):
+    def _moments(self, rows, shift=None):
         """(B^T S B, B^T s, B^T S z, sum s, sum s z, sum s z^2) of the rows B of X
-        (shifted; z = y - y_shift), in float64 (the products in the dtype of X)."""
+        (shifted by `shift`, (x_shift, y_shift), by default the whole data's;
+        z = y - y_shift), in float64 (the products in the dtype of X)."""
         X, y, sample_weight = self._data
-        return row_moments(X, rows, y, sample_weight, self.x_shift, self.y_shift)
+        x_shift, y_shift = (self.x_shift, self.y_shift) if shift is None else shift
+        return row_moments(X, rows, y, sample_weight, x_shift, y_shift)
 
     def correlation(self, n_samples):
         """Xc^T S yc of all the rows (weights summing to n_samples): the alpha grid's."""
@@ -253,12 +255,22 @@ class _GramMoments:
         """(design, gram) of training fold `index`: the whole moments minus those of its
         held-out rows `test` (where `train` is all the others), else those of the rows
         `train` (repeats counted). `index` None: all the rows (the refit)."""
+        x_shift, y_shift = self.x_shift, self.y_shift
         if index is None:
             n_train = self.n_samples
             moments = self.whole
         elif not self.complement[index]:
             n_train = len(train)
-            moments = self._moments(np.sort(np.asarray(train, dtype=np.intp)))
+            rows = np.sort(np.asarray(train, dtype=np.intp))
+            moments = self._moments(rows)
+            if self.fit_intercept and self._data[2] is not None:
+                # weighted rows: shifted by their own means (a pass more), the whole
+                # data's being those of a row that may outweigh them by 1e13 and lie
+                # far from them (coefficients 1.3e-3 off, mse 11%)
+                _, xs, _, total, sy, _ = moments
+                x_shift = self.x_shift + xs / total
+                y_shift = self.y_shift + sy / total
+                moments = self._moments(rows, (x_shift, y_shift))
         else:
             n_train = len(train)
             held_out = (self.held_out[index] if self.held_out is not None
@@ -273,7 +285,7 @@ class _GramMoments:
             Q = scale * (G - total * np.outer(x_mean, x_mean))
             xty = scale * (xsy - total * x_mean * y_mean)
             y_norm2 = scale * (syy - total * y_mean * y_mean)
-            x_mean, y_mean = x_mean + self.x_shift, y_mean + self.y_shift
+            x_mean, y_mean = x_mean + x_shift, y_mean + y_shift
         else:
             Q, xty, y_norm2 = scale * G, scale * xsy, scale * syy
             x_mean, y_mean = np.zeros(self.n_features), 0.0
