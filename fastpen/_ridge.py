@@ -13,7 +13,6 @@ import numbers
 import warnings
 
 import numpy as np
-import scipy.linalg as la
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
