@@ -1134,12 +1134,11 @@ def _far_scale_columns(d):
     eigenvalues round below _SPECTRAL_ROUNDING of their smallest diagonal entry (see
     `_spectral_rounding`): those outside the widest range of positive squared norms
     whose ratio passes the test. Empty for columns of comparable scale."""
+    if _spectral_rounding(d, d.size) is None:
+        return np.empty(0, dtype=np.intp)
     positive = np.flatnonzero(d > 0)
     order = positive[np.argsort(d[positive], kind="stable")]
     values = d[order]
-    if values.size == 0 or (d.size * np.finfo(np.float64).eps * values[-1]
-                            <= _SPECTRAL_ROUNDING * values[0]):
-        return np.empty(0, dtype=np.intp)
     # for each smallest entry values[i], the end of the range it admits
     ends = np.searchsorted(values, _SPECTRAL_ROUNDING * values
                            / (d.size * np.finfo(np.float64).eps), side="right")
