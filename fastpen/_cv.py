@@ -14,9 +14,8 @@ from sklearn.utils.metadata_routing import (
 
 from ._elastic_net import ElasticNet, linear_predict, validate_enet_X
 from ._engine import (
-    SOLVERS, Design, HeldOutRows, call_cancelled, cancel_workers_on_interrupt,
-    cancellable_task, row_moments, solve_enet, statistics_and_gram, take_rows, use_gram,
-    warn_not_converged,
+    SOLVERS, Design, HeldOutRows, cancel_workers_on_interrupt, row_moments, run_task,
+    solve_enet, statistics_and_gram, take_rows, use_gram, warn_not_converged,
 )
 from ._path import (
     centred_correlation, enet_path, grid_from_correlation, lasso_path, path_solutions,
@@ -34,18 +33,7 @@ from ._validation import (
 
 
 def _fold_path(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
-               store_path, moments=None, fold_index=0, call=None):
-    """`_fold_path_in_task` as a task of call `call` (see `cancel_workers_on_interrupt`):
-    None once the call was cancelled."""
-    if call is not None and call_cancelled(call):
-        return None
-    with cancellable_task(call):
-        return _fold_path_in_task(X, y, sample_weight, train, test, alphas, l1_ratio,
-                                  path_params, store_path, moments, fold_index)
-
-
-def _fold_path_in_task(X, y, sample_weight, train, test, alphas, l1_ratio, path_params,
-                       store_path, moments=None, fold_index=0):
+               store_path, moments=None, fold_index=0):
     """Fit the path on one training fold; return the test MSE per alpha (and the path).
 
     The held-out rows are predicted in place as the path goes, in batches of alphas, from
@@ -218,11 +206,9 @@ class _GramMoments:
             # each held-out set in a few pieces: K tasks on fewer workers would leave
             # one idle for the last round
             pieces = [np.array_split(np.sort(test), _MOMENT_PIECES) for _, test in folds]
-            with cancel_workers_on_interrupt():
-                parts = Parallel(n_jobs=n_jobs, prefer="threads")(
-                    delayed(self._moments)(piece)
-                    for fold_pieces in pieces for piece in fold_pieces
-                )
+            parts = Parallel(n_jobs=n_jobs, prefer="threads")(
+                delayed(self._moments)(piece) for fold_pieces in pieces for piece in fold_pieces
+            )
             self.held_out = [
                 [sum(values) for values in zip(*parts[k:k + _MOMENT_PIECES])]
                 for k in range(0, len(parts), _MOMENT_PIECES)
@@ -230,10 +216,9 @@ class _GramMoments:
             self.whole = [sum(values) for values in zip(*self.held_out)]
             return
         blocks = np.array_split(np.arange(n), max(1, n // self.BLOCK_ROWS))
-        with cancel_workers_on_interrupt():
-            parts = Parallel(n_jobs=n_jobs, prefer="threads")(
-                delayed(self._moments)(block) for block in blocks
-            )
+        parts = Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(self._moments)(block) for block in blocks
+        )
         self.whole = [sum(values) for values in zip(*parts)]
 
     def _moments(self, rows, shift=None):
@@ -552,8 +537,8 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         )
         with cancel_workers_on_interrupt() as call:
             results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose, prefer="threads")(
-                delayed(_fold_path)(X, y, sw, train, test, grid, ratio, path_params,
-                                    self.store_path, moments, index, call)
+                delayed(run_task)(call, _fold_path, X, y, sw, train, test, grid, ratio,
+                                  path_params, self.store_path, moments, index)
                 for ratio, grid in zip(l1_ratios, grids)
                 for index, (train, test) in enumerate(folds)
             )

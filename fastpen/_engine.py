@@ -573,29 +573,24 @@ def _offset_floors_target(y, y_mean, sample_weight, tol):
 # Ctrl-C during tasks in worker threads: a signal reaches only the main thread, whose
 # Parallel call then raises while the workers' loops run on (for as long as a fold's path
 # takes). `cancel_workers_on_interrupt` gives the call an id, and cancels it on the way
-# out: its tasks' engine loops check it at their interrupt checks (`cancellable_task`
-# ties a worker thread to the call), and its tasks not started yet see it at their start
-# (`call_cancelled`). Other calls, in other threads, run on.
+# out: its tasks (`run_task`) check it as they start, and their engine loops at their
+# interrupt checks. Other calls, in other threads, run on.
 _call_ids = itertools.count(1)
 _cancelled_calls = set()
 
 
-def call_cancelled(call):
-    """Whether call `call` (an id from `cancel_workers_on_interrupt`) was cancelled."""
-    return call in _cancelled_calls
-
-
-@contextmanager
-def cancellable_task(call):
-    """Run a task of call `call` (None: of no call) so that the call's cancellation
-    stops every engine loop it runs."""
+def run_task(call, function, *args, **kwargs):
+    """function(*args, **kwargs) as a task of call `call` (an id from
+    `cancel_workers_on_interrupt`; None: of no call): None without running once the call
+    was cancelled, else run so that its cancellation stops every engine loop it runs."""
     if call is None:
-        yield
-        return
+        return function(*args, **kwargs)
+    if call in _cancelled_calls:
+        return None
     _enet.set_task_call(call)
     _design.set_task_call(call)
     try:
-        yield
+        return function(*args, **kwargs)
     finally:
         _enet.set_task_call(0)
         _design.set_task_call(0)

@@ -22,9 +22,7 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._engine import (
-    call_cancelled, cancel_workers_on_interrupt, cancellable_task,
-)
+from ._engine import cancel_workers_on_interrupt, run_task
 from ._path import alpha_grid, enet_path
 from ._validation import canonical_csc, check_bool, check_int, check_options, check_real
 
@@ -107,20 +105,15 @@ def _subsample_rows(X, rows):
     return np.take(X.T, rows, axis=1).T
 
 
-def _resample_chunk(X, y, rows, penalty_factor, alphas, coef, path_params, call=None):
+def _resample_chunk(X, y, rows, penalty_factor, alphas, coef, path_params):
     """Fit one subsample's path on a stretch of the grid, warm-started from ``coef``.
 
     Returns which features are selected at each alpha, the last coefficients (the warm
-    start of the next stretch) and the most iterations one alpha took (None once call
-    `call` was cancelled: see `cancel_workers_on_interrupt`).
+    start of the next stretch) and the most iterations one alpha took.
     """
-    if call is not None and call_cancelled(call):
-        return None
-    with cancellable_task(call):
-        _, coefs, _, n_iters = enet_path(_subsample_rows(X, rows), y[rows], alphas=alphas,
-                                         coef_init=coef, penalty_factor=penalty_factor,
-                                         check_input=False, return_n_iter=True,
-                                         **path_params)
+    _, coefs, _, n_iters = enet_path(_subsample_rows(X, rows), y[rows], alphas=alphas,
+                                     coef_init=coef, penalty_factor=penalty_factor,
+                                     check_input=False, return_n_iter=True, **path_params)
     return coefs != 0, coefs[:, -1].copy(), max(n_iters)
 
 
@@ -383,8 +376,8 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
                 # (results in order as they come: the bar moves here, not in the
                 # workers, which may be processes that cannot share it)
                 results = parallel(
-                    delayed(_resample_chunk)(X, y, rows[b], factors[b], stretch, coefs[b],
-                                             path_params, call)
+                    delayed(run_task)(call, _resample_chunk, X, y, rows[b], factors[b],
+                                      stretch, coefs[b], path_params)
                     for b in range(n_fits))
                 for b, (selected, last, n_iter) in enumerate(results):
                     progress.update(stretch.size)
