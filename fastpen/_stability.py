@@ -24,7 +24,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._engine import cancel_workers_on_interrupt, run_task
 from ._path import alpha_grid, enet_path
-from ._validation import canonical_csc, check_bool, check_int, check_options, check_real
+from ._validation import (
+    canonical_csc, check_bool, check_int, check_options, check_random_state_param, check_real,
+)
 
 # alphas fitted per resample between two looks at the end of the region: past it the
 # resamples stop together; each stretch costs one row copy and one cold strong-rule step
@@ -271,6 +273,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         check_real(self.weakness, "weakness", name, low=0, high=1, low_open=True)
         check_real(self.threshold, "threshold", name, low=0, high=1, low_open=True)
         check_bool(self.fit_intercept, "fit_intercept", name)
+        check_random_state_param(self.random_state, name)
         check_real(self.tol, "tol", name, low=0)
         check_int(self.max_iter, "max_iter", name, low=1)
         if self.sample_fraction == 0.5 and self.n_resamples % 2:

@@ -211,6 +211,7 @@ def test_plot_stability_draws_every_scored_feature_and_the_threshold():
     (dict(threshold=0.5), "threshold above 0.5"),
     (dict(alphas=[0.1, -1.0]), "alphas"),
     (dict(max_selected="many"), "max_selected"),
+    (dict(random_state=-1), "random_state"),
 ])
 def test_bad_parameters_are_named(params, message):
     X, y, _ = sparse_truth(n_features=10, seed=11)
