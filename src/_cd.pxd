@@ -26,8 +26,7 @@ from _penalty cimport (
 from _engine_common cimport (
     Residual, Progress, compute_gap, gap_at_vector, extrapolate_residual,
     affine_combination, screen, factor_hessian,
-    reset_residual, residual_summaries, check_interrupt, start_progress, gap_kind,
-    gap_target,
+    reset_residual, residual_summaries, check_interrupt, gap_kind, gap_target,
     round_to_float32, rounding_floor_reached,
 )
 
@@ -1386,7 +1385,7 @@ cdef inline int cd_solve(
     # that keeps the drifted one does not apply)
     cdef bint true_dual
     cdef double limit_factor
-    start_progress(&progress)
+    progress.work = 0
     res.y_norm2 = y_norm2
     newton_space.solved_here = False
     if penalty.free != NULL:

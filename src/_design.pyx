@@ -11,7 +11,7 @@ from _columns cimport (
 from scipy.linalg.cython_blas cimport dsyrk, ssyrk, dgemv, sgemv, dgemm, sgemm
 from scipy.linalg.cython_lapack cimport dpotrf, dpotrs, dsyevd
 from _engine_common cimport (
-    Progress, check_interrupt, fastpen_cancel_call, fastpen_set_task_call, start_progress,
+    Progress, check_interrupt, fastpen_cancel_call, fastpen_set_task_call,
 )
 
 
@@ -423,7 +423,7 @@ def row_moments(
     cdef char* upper = b"U"
     cdef char* trans = b"T"
     cdef Progress progress
-    start_progress(&progress)
+    progress.work = 0
     if n_rows == 0 or n_features == 0:
         return (np.zeros((n_features, n_features)), x_sum_arr, xy_sum_arr, 0.0, 0.0, 0.0)
     with nogil:
@@ -638,7 +638,7 @@ def add_row_products(
     cdef double scaled
     cdef bint weighted = row_weights.shape[0] > 0
     cdef Progress progress
-    start_progress(&progress)
+    progress.work = 0
     with nogil:
         for i in range(n_rows):
             end = B_indptr[i + 1]

@@ -486,13 +486,13 @@ def enet_solve_path(
     # scales a nonzero base to 0 and keeps scikit-learn's rule)
     if not uniform or (l1_base[0] == 0.0 and l2_base[0] == 0.0):
         free = free_feature_set(l1_base, l2_base, norm2, lower, upper)
+        free_limit = free_feature_limit(X_data.shape[0] * sizeof(floating))
         # (least squares' exact dual needs every free feature projected off: beyond
-        # free_feature_limit of them its gap would skip their infinite conjugates)
+        # free_limit of them its gap would skip their infinite conjugates)
         penalty.zero_factors = (not np.any(np.asarray(l1_base))
                                 and not np.any(np.asarray(l2_base))
-                                and free.size <= free_feature_limit(
-                                    X_data.shape[0] * sizeof(floating)))
-        if 0 < free.size <= free_feature_limit(X_data.shape[0] * sizeof(floating)):
+                                and free.size <= free_limit)
+        if 0 < free.size <= free_limit:
             m = free.size
             free_list = free.astype(np.int32)
             free_gram = _free_gram(data, indices, indptr, storage, n, sw, means, center,

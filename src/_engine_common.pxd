@@ -589,10 +589,6 @@ cdef struct Progress:
     Py_ssize_t work  # matrix entries touched since the last interrupt check
 
 
-cdef inline void start_progress(Progress* progress) noexcept nogil:
-    progress.work = 0
-
-
 cdef inline int check_interrupt(Progress* progress) except -1 nogil:
     """Let Ctrl-C through every INTERRUPT_CHECK_WORK matrix entries (raises
     KeyboardInterrupt), and the cancellation of this thread's task's call."""

@@ -22,8 +22,7 @@ from _penalty cimport (
     grows_unpenalized,
 )
 from _engine_common cimport (
-    Residual, Progress, compute_gap, check_interrupt, start_progress, gap_kind,
-    gap_target,
+    Residual, Progress, compute_gap, check_interrupt, gap_kind, gap_target,
     round_to_float32, rounding_floor_reached, residual_summaries,
 )
 
@@ -83,7 +82,7 @@ cdef inline int prox_grad_solve(
     cdef Residual res
     cdef Progress progress
     cdef Py_ssize_t matrix_size = (X_indptr[p] if storage == SPARSE else <Py_ssize_t> n * p)
-    start_progress(&progress)
+    progress.work = 0
 
     same_dual = kind == GAP_L1
     for j in range(p):
