@@ -277,6 +277,8 @@ def parse_args(argv):
                     "skipped at smaller alphas of that problem")
     ap.add_argument("--steps", type=int, default=2, help="bisection steps of the search")
     ap.add_argument("--intercept", choices=["yes", "no"], default="yes")
+    ap.add_argument("--l1-ratio", type=float, default=1.0,
+                    help="the elastic net of this mix, 0 < l1_ratio <= 1 (1: the Lasso)")
     ap.add_argument("--no-single", action="store_true")
     ap.add_argument("--no-path", action="store_true")
     ap.add_argument("--no-curves", action="store_true")
@@ -311,6 +313,8 @@ def parse_args(argv):
     unknown = [p for p in args.problems if p not in P.all_problems()]
     if unknown:
         ap.error(f"unknown problems {unknown}; choose from {P.all_problems()}")
+    if not 0.0 < args.l1_ratio <= 1.0:
+        ap.error(f"--l1-ratio must be in (0, 1], got {args.l1_ratio:g}")
     args.divs = [int(d) for d in args.alphas.split(",") if d.strip()]
     args.curve_divs = [int(d) for d in args.curve_alphas.split(",") if d.strip()]
     args.peers = [p.strip() for p in args.peers.split(",") if p.strip()]
@@ -382,6 +386,7 @@ def versions_line():
 
 def main(argv=None):
     args = parse_args(argv)
+    P.set_l1_ratio(args.l1_ratio)
     if args.from_log:
         single, paths, shapes, descs, figures, elapsed = read_log(args.from_log, args)
         reused = {}
@@ -454,7 +459,8 @@ def main(argv=None):
             log(f"{name}: curves")
             panels = [(d, run_curves(name, X, y, d, solvers, args))
                       for d in args.curve_divs]
-            png = results_dir / f"{name}.png"
+            suffix = "" if P.is_lasso() else f"_l1_ratio_{P.L1_RATIO:g}"
+            png = results_dir / f"{name}{suffix}.png"
             plot_curves(name, desc, panels, png)
             figures.append((name, png))
         del X, y
@@ -485,7 +491,9 @@ def write_report(args, argv, single_rows, path_rows, mem_rows, figures, shapes, 
          f"compare the ratios, measured in one process, interleaved).\n")
     emit(f"{', '.join(versions)}; numpy {np.__version__}.\n")
     emit("Conventions:\n")
-    emit(f"- Lasso, fit_intercept={'True' if args.fit_intercept else 'False'} for every "
+    problem = ("Lasso" if P.is_lasso() else
+               f"ElasticNet, l1_ratio={P.L1_RATIO:g} (alpha_max = the Lasso's / l1_ratio)")
+    emit(f"- {problem}, fit_intercept={'True' if args.fit_intercept else 'False'} for every "
          "solver (all of them fit the intercept natively in their estimators; on the "
          "path, scikit-learn's enet_path and celer_path get centred data, untimed).")
     emit(f"- Every solver stops at the same duality gap: gap <= tol * "

@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,24 @@ TOL = 1e-6
 MAX_ITER = 100_000
 DATA_DIR = Path(os.environ.get("FASTPEN_DATA", HERE.parent.parent / "shared" / "data"))
 GENERATED = ("P1", "P2", "P3", "P4")
+# The penalty's mix alpha (l1_ratio |w|_1 + (1 - l1_ratio) / 2 ||w||^2), for every solver,
+# gap and objective here; 1 is the Lasso. Set once, by set_l1_ratio, before a run.
+L1_RATIO = 1.0
 REAL = ("riboflavin", "leukemia", "diabetes64", "housing_scale", "we8there",
         "trump_tweets_tfidf")
+
+
+def set_l1_ratio(l1_ratio):
+    """Benchmark the elastic net of this mix (0 < l1_ratio <= 1) instead of the Lasso."""
+    global L1_RATIO
+    l1_ratio = float(l1_ratio)
+    if not 0.0 < l1_ratio <= 1.0:
+        raise ValueError(f"l1_ratio must be in (0, 1], got {l1_ratio}")
+    L1_RATIO = l1_ratio
+
+
+def is_lasso():
+    return L1_RATIO == 1.0
 
 
 # --------------------------------------------------------------------------- problems
@@ -100,7 +117,8 @@ def column_means(X):
 
 
 def alpha_max(X, y, fit_intercept):
-    return base.alpha_max(X, y, fit_intercept)
+    """The smallest alpha whose solution is 0 (scikit-learn's: divided by l1_ratio)."""
+    return base.alpha_max(X, y, fit_intercept) / L1_RATIO
 
 
 def gap_target(y, fit_intercept, tol=TOL):
@@ -117,11 +135,14 @@ def optimal_intercept(X, y, coef, fit_intercept, X_mean=None):
 
 
 def objective(X, y, coef, intercept, alpha):
-    return base.objective(X, y, coef, intercept, alpha)
+    coef = np.asarray(coef, dtype=np.float64).ravel()
+    l1_part = base.objective(X, y, coef, intercept, alpha * L1_RATIO)
+    return l1_part + 0.5 * alpha * (1.0 - L1_RATIO) * float(coef @ coef)
 
 
 def duality_gap(X, y, coef, intercept, alpha, fit_intercept):
-    """Lasso duality gap of (coef, intercept), in objective units, computed here.
+    """Elastic-net duality gap of (coef, intercept), in objective units, computed here
+    (the Lasso's at l1_ratio = 1).
 
     The dual point is the (centred, with an intercept) residual rescaled into the dual
     feasible set, as scikit-learn does; the primal uses the solver's own intercept, so
@@ -129,13 +150,16 @@ def duality_gap(X, y, coef, intercept, alpha, fit_intercept):
     """
     n = X.shape[0]
     coef = np.asarray(coef, dtype=np.float64).ravel()
+    l1_reg, l2_reg = alpha * L1_RATIO * n, alpha * (1.0 - L1_RATIO) * n
     R = y - np.asarray(X @ coef).ravel() - float(intercept)
     Rc = R - R.mean() if fit_intercept else R
-    XtR = np.asarray(X.T @ Rc).ravel()
+    XtR = np.asarray(X.T @ Rc).ravel() - l2_reg * coef
     dual_norm = max(float(np.max(np.abs(XtR))), 1e-300)
-    scale = min(1.0, alpha * n / dual_norm)
-    primal = 0.5 * float(R @ R) + alpha * n * float(np.abs(coef).sum())
-    dual = -0.5 * scale ** 2 * float(Rc @ Rc) + scale * float(Rc @ y)
+    scale = min(1.0, l1_reg / dual_norm)
+    w_norm2 = float(coef @ coef)
+    primal = 0.5 * float(R @ R) + l1_reg * float(np.abs(coef).sum()) + 0.5 * l2_reg * w_norm2
+    dual = (-0.5 * scale ** 2 * float(Rc @ Rc) + scale * float(Rc @ y)
+            - 0.5 * l2_reg * scale ** 2 * w_norm2)
     return (primal - dual) / n
 
 
@@ -210,16 +234,18 @@ class FastpenCD(Solver):
     def fit(self, X, y, alpha, fit_intercept, setting=TOL):
         import fastpen
         with _quiet():
-            m = fastpen.Lasso(alpha, tol=setting, fit_intercept=fit_intercept,
-                              max_iter=MAX_ITER, solver=self.solver).fit(X, y)
+            m = fastpen.ElasticNet(alpha=alpha, l1_ratio=L1_RATIO, tol=setting,
+                                   fit_intercept=fit_intercept, max_iter=MAX_ITER,
+                                   solver=self.solver).fit(X, y)
         return m.coef_, float(m.intercept_)
 
     def path(self, X, y, alphas, fit_intercept, setting=TOL, extra=None):
         import fastpen
         with _quiet():
-            _, coefs, _ = fastpen.lasso_path(X, y, alphas=alphas, eps=1e-3, tol=setting,
-                                             fit_intercept=fit_intercept,
-                                             max_iter=MAX_ITER, solver=self.solver)
+            _, coefs, _ = fastpen.enet_path(X, y, l1_ratio=L1_RATIO, alphas=alphas,
+                                            eps=1e-3, tol=setting,
+                                            fit_intercept=fit_intercept,
+                                            max_iter=MAX_ITER, solver=self.solver)
         return coefs, None  # intercepts: ybar - xbar^T w (implicit centring)
 
 
@@ -233,9 +259,10 @@ class Sklearn(Solver):
     module = "sklearn"
 
     def fit(self, X, y, alpha, fit_intercept, setting=TOL):
-        from sklearn.linear_model import Lasso
+        from sklearn.linear_model import ElasticNet, Lasso
+        model = Lasso if is_lasso() else partial(ElasticNet, l1_ratio=L1_RATIO)
         with _quiet():
-            m = Lasso(alpha, tol=setting, fit_intercept=fit_intercept,
+            m = model(alpha=alpha, tol=setting, fit_intercept=fit_intercept,
                       max_iter=MAX_ITER).fit(X, y)
         return m.coef_, float(m.intercept_)
 
@@ -251,7 +278,7 @@ class Sklearn(Solver):
     def path(self, X, y, alphas, fit_intercept, setting=TOL, extra=None):
         from sklearn.linear_model import enet_path
         with _quiet():
-            _, coefs, _ = enet_path(X, y, l1_ratio=1.0, alphas=alphas, tol=setting,
+            _, coefs, _ = enet_path(X, y, l1_ratio=L1_RATIO, alphas=alphas, tol=setting,
                                     max_iter=MAX_ITER, precompute="auto",
                                     **(extra or {}))
         return coefs, None
@@ -265,8 +292,10 @@ class Celer(Solver):
     def fit(self, X, y, alpha, fit_intercept, setting=TOL):
         import celer
         with _quiet():
-            m = celer.Lasso(alpha, tol=setting, fit_intercept=fit_intercept,
-                            max_iter=1000, max_epochs=500_000).fit(X, y)
+            model = (celer.Lasso if is_lasso()
+                     else partial(celer.ElasticNet, l1_ratio=L1_RATIO))
+            m = model(alpha=alpha, tol=setting, fit_intercept=fit_intercept,
+                      max_iter=1000, max_epochs=500_000).fit(X, y)
         return m.coef_, float(m.intercept_)
 
     prepare_path = Sklearn.prepare_path
@@ -274,9 +303,9 @@ class Celer(Solver):
     def path(self, X, y, alphas, fit_intercept, setting=TOL, extra=None):
         from celer import celer_path
         with _quiet():
-            _, coefs, _ = celer_path(X, y, "lasso", alphas=alphas, tol=setting,
-                                     max_iter=1000, max_epochs=500_000, prune=1,
-                                     **(extra or {}))
+            _, coefs, _ = celer_path(X, y, "lasso", alphas=alphas, l1_ratio=L1_RATIO,
+                                     tol=setting, max_iter=1000, max_epochs=500_000,
+                                     prune=1, **(extra or {}))
         return coefs, None
 
 
@@ -295,19 +324,21 @@ class Skglm(Solver):
                 self.fit(X, y, 0.01, fi, 1e-4)
                 self.path(X, y, np.array([0.1, 0.01]), fi, 1e-4)
 
-    def fit(self, X, y, alpha, fit_intercept, setting=TOL):
+    @staticmethod
+    def _model(alpha, fit_intercept, setting):
         import skglm
+        model = skglm.Lasso if is_lasso() else partial(skglm.ElasticNet, l1_ratio=L1_RATIO)
+        return model(alpha=alpha, tol=setting, fit_intercept=fit_intercept, max_iter=1000,
+                     max_epochs=500_000)
+
+    def fit(self, X, y, alpha, fit_intercept, setting=TOL):
         with _quiet():
-            m = skglm.Lasso(alpha, tol=setting, fit_intercept=fit_intercept,
-                            max_iter=1000, max_epochs=500_000).fit(X, y)
+            m = self._model(alpha, fit_intercept, setting).fit(X, y)
         return m.coef_, float(m.intercept_)
 
     def path(self, X, y, alphas, fit_intercept, setting=TOL, extra=None):
-        import skglm
         with _quiet():
-            est = skglm.Lasso(1.0, tol=setting, fit_intercept=fit_intercept,
-                              max_iter=1000, max_epochs=500_000)
-            res = est.path(X, y, alphas)
+            res = self._model(1.0, fit_intercept, setting).path(X, y, alphas)
         coefs = res[1]
         if fit_intercept:
             return coefs[:-1], coefs[-1]
@@ -328,7 +359,7 @@ class Glmnet(Solver):
     def _model(self, lambdas, fit_intercept, setting):
         from glmnet import ElasticNet
         # max_iter counts passes over the whole path in glmnet: leave it room
-        return ElasticNet(alpha=1.0, lambda_path=np.asarray(lambdas, np.float64),
+        return ElasticNet(alpha=L1_RATIO, lambda_path=np.asarray(lambdas, np.float64),
                           standardize=False, fit_intercept=fit_intercept, n_splits=0,
                           tol=setting, max_iter=100 * MAX_ITER)
 
@@ -706,11 +737,13 @@ def _child_memory(args):
 
 def memory_probe(command, problem, solver="fastpen", divisor=10, intercept=True,
                  n_jobs=1, setting=TOL, timeout=1800):
-    """Run a memory probe in a fresh interpreter; returns its dict, or {'error': ...}."""
+    """Run a memory probe in a fresh interpreter (with this run's l1_ratio); returns its
+    dict, or {'error': ...}."""
     import subprocess
     cmd = [sys.executable, str(HERE / "peers.py"), command, "--problem", problem,
            "--solver", solver, "--divisor", str(divisor), "--intercept",
-           str(int(intercept)), "--n-jobs", str(n_jobs), "--setting", repr(setting)]
+           str(int(intercept)), "--n-jobs", str(n_jobs), "--setting", repr(setting),
+           "--l1-ratio", repr(L1_RATIO)]
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
                MKL_NUM_THREADS="1")
     try:
@@ -735,7 +768,11 @@ def main(argv=None):
     parser.add_argument("--setting", type=float, default=TOL)
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
                         help="X and y converted to this dtype before the baseline")
-    _child_memory(parser.parse_args(argv))
+    parser.add_argument("--l1-ratio", type=float, default=1.0,
+                        help="memory: an elastic net of this mix (1: the Lasso)")
+    args = parser.parse_args(argv)
+    set_l1_ratio(args.l1_ratio)
+    _child_memory(args)
 
 
 if __name__ == "__main__":
