@@ -206,7 +206,7 @@ def _pandas():
         import pandas
     except ImportError:
         raise CommandError(
-            "reading CSV/TSV files needs pandas: pip install 'fastpen[cli]'") from None
+            "reading CSV/TSV files needs pandas: pip install pandas") from None
     return pandas
 
 
@@ -621,7 +621,7 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise CommandError("--plot needs matplotlib: pip install 'fastpen[plot]'") from None
+        raise CommandError("--plot needs matplotlib: pip install matplotlib") from None
     matplotlib.use("Agg")  # files only: no window, no display needed
     import matplotlib.pyplot as plt
 

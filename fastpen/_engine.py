@@ -9,7 +9,13 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from . import _design, _enet
+try:
+    from . import _design, _enet
+except ImportError as exc:  # a source tree without its in-place build
+    raise ImportError(
+        "fastpen's compiled extensions are missing: build them with `pip install -e .` "
+        "(or `python setup.py build_ext --inplace`), or import fastpen from outside "
+        "the source tree") from exc
 from ._enet import free_feature_limit, free_feature_set
 from ._validation import design_arrays
 

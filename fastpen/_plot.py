@@ -7,7 +7,7 @@ def _axes(ax):
         import matplotlib.pyplot as plt
     except ImportError as exc:  # an optional extra: say how to get it
         raise ImportError(
-            "fastpen's plots need matplotlib: pip install 'fastpen[plot]'") from exc
+            "fastpen's plots need matplotlib: pip install matplotlib") from exc
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.5))
     return ax

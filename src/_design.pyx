@@ -66,6 +66,7 @@ def column_stats(
     eps = max(data_eps, n_samples * np.finfo(np.float64).eps)
     with nogil:
         for j in range(n_features):
+            start = j * n_samples  # (dense columns' offset)
             mean = 0.0
             raw = 0.0
             centred = 0.0
@@ -87,7 +88,6 @@ def column_stats(
                 if indptr[j + 1] - indptr[j] < n_samples:
                     centred += (n_samples - stored) * mean * mean
             else:
-                start = j * n_samples
                 for i in range(n_samples):
                     s = weights[i] if weights != NULL else 1.0
                     x = data[start + i]
@@ -721,7 +721,8 @@ def cholesky_solve(const double[::1, :] L, double[::1, :] B):
     cdef int n = <int> L.shape[0], k = <int> B.shape[1], lda = max(n, 1), info = 0
     if n > 0 and k > 0:
         with nogil:
-            dpotrs(b"L", &n, &k, &L[0, 0], &lda, &B[0, 0], &lda, &info)
+            # (dpotrs only reads the factor; its prototype has no const)
+            dpotrs(b"L", &n, &k, <double*> &L[0, 0], &lda, &B[0, 0], &lda, &info)
 
 
 def cancel_call(long call):
