@@ -98,7 +98,9 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         unscaled objective, scikit-learn's rule). ``dual_gap_`` reports the gap reached.
         The target is floored at what float64 rounding of the residual can certify
         (``n (4 eps max|y - mean(y)|)^2``, or ``64 eps ||y - mean(y)||^2`` on a Gram
-        matrix): ``tol=0`` stops there, not at ``max_iter`` as in scikit-learn.
+        matrix): ``tol=0`` stops there, not at ``max_iter`` as in scikit-learn, unless
+        terms ``|x_ij w_j|`` far above ``|y|`` round the residual above that floor (the
+        fit then runs to ``max_iter`` and warns, as scikit-learn's does).
     warm_start : bool, default=False
         Start from the previous ``coef_``.
     positive : bool, default=False
