@@ -417,6 +417,9 @@ class Abort(Exception):
     """A probe timed out or failed: stop searching in that direction."""
 
 
+SLOW_MISSES = 3  # tries over the cap that miss the target before a search gives up
+
+
 def loosest_setting(run, ok, nominal, tighter, looser, between, steps=2, cap=None,
                     floor=1e-20, ceiling=1.0):
     """Loosest setting whose result reaches the target (untimed search).
@@ -424,7 +427,8 @@ def loosest_setting(run, ok, nominal, tighter, looser, between, steps=2, cap=Non
     run(setting) -> (seconds, result) or raises Abort; ok(result) -> bool. Starts at
     `nominal`, moves by factors of 10 until the answer changes, then bisects `steps`
     times (geometric midpoints). An evaluation slower than `cap` seconds, or an Abort,
-    stops the refinement early (coarse=True).
+    stops the refinement early (coarse=True); SLOW_MISSES such evaluations in a row
+    that miss the target end the search without a setting.
     Returns (setting, (seconds, result), n_evaluations, coarse, note).
     """
     state = {"evals": 0, "slow": False}
@@ -452,7 +456,14 @@ def loosest_setting(run, ok, nominal, tighter, looser, between, steps=2, cap=Non
                 best_s, best = s, out
         else:
             bad_s = s
+            slow_misses = 0
             while True:
+                # tries over `cap` seconds that still miss: given up after SLOW_MISSES
+                # (a peer at 90 s a try would otherwise tighten to `floor`, 14 tries)
+                slow_misses = slow_misses + 1 if cap is not None and out[0] > cap else 0
+                if slow_misses >= SLOW_MISSES:
+                    return None, None, state["evals"], True, (
+                        f"> {cap:g} s a try, {slow_misses} tries down to {bad_s:.3g}")
                 s = tighter(bad_s)
                 if s < floor:
                     return None, None, state["evals"], True, f"not reached at {floor:g}"
