@@ -538,12 +538,13 @@ def write_report(args, argv, single_rows, path_rows, mem_rows, figures, shapes, 
         worst = [a for a in accept if a[0] == "peer"]
         met = [a for a in worst if a[3] is not None and a[3] <= 1.0]
         missed = [a for a in worst if a[3] is None or a[3] > 1.0]
-        accept_lines.append(
-            f"- Single alpha, fastpen <= 1.0x min(celer, skglm): met on {len(met)} of "
-            f"{len(worst)} (problem, alpha) pairs" + (
-                "; missed on " + ", ".join(
-                    f"{a[1]} amax/{a[2]} ({P.fmt_ratio(a[3])})" for a in missed)
-                if missed else "") + ".")
+        if worst:  # (a run without celer and skglm measures no such line)
+            accept_lines.append(
+                f"- Single alpha, fastpen <= 1.0x min(celer, skglm): met on {len(met)} of "
+                f"{len(worst)} (problem, alpha) pairs" + (
+                    "; missed on " + ", ".join(
+                        f"{a[1]} amax/{a[2]} ({P.fmt_ratio(a[3])})" for a in missed)
+                    if missed else "") + ".")
         for a in accept:
             if a[0] == "skl":
                 accept_lines.append(
