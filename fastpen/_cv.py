@@ -14,8 +14,8 @@ from sklearn.utils.metadata_routing import (
 
 from ._elastic_net import ElasticNet, linear_predict, validate_enet_X
 from ._engine import (
-    SOLVERS, Design, HeldOutRows, cancel_workers_on_interrupt, row_moments, run_task,
-    solve_enet, statistics_and_gram, take_rows, use_gram, warn_not_converged,
+    SOLVERS, Design, HeldOutRows, cancel_workers_on_interrupt, row_means, row_moments,
+    run_task, solve_enet, statistics_and_gram, take_rows, use_gram, warn_not_converged,
 )
 from ._path import (
     centred_correlation, enet_path, grid_from_correlation, lasso_path, path_solutions,
@@ -247,15 +247,13 @@ class _GramMoments:
         elif not self.complement[index]:
             n_train = len(train)
             rows = np.sort(np.asarray(train, dtype=np.intp))
-            moments = self._moments(rows)
-            if self.fit_intercept and self._data[2] is not None:
-                # weighted rows: shifted by their own means (a pass more), the whole
-                # data's being those of a row that may outweigh them by 1e13 and lie
-                # far from them (coefficients 1.3e-3 off, mse 11%)
-                _, xs, _, total, sy, _ = moments
-                x_shift = self.x_shift + xs / total
-                y_shift = self.y_shift + sy / total
-                moments = self._moments(rows, (x_shift, y_shift))
+            X, y, sample_weight = self._data
+            if self.fit_intercept and sample_weight is not None:
+                # weighted rows: shifted by their own means (a pass of p per row), the
+                # whole data's being those of a row that may outweigh them by 1e13 and
+                # lie far from them (coefficients 1.3e-3 off, mse 11%)
+                x_shift, y_shift = row_means(X, rows, y, sample_weight)
+            moments = self._moments(rows, (x_shift, y_shift))
         else:
             n_train = len(train)
             held_out = (self.held_out[index] if self.held_out is not None

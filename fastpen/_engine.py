@@ -341,6 +341,20 @@ def row_moments(X, rows, y, sample_weight, x_shift, y_shift):
                                float(y_shift), chunk)
 
 
+def row_means(X, rows, y, sample_weight):
+    """The weighted means of the rows `rows` of a dense X and of y[rows] (float64), by
+    chunks of rows of at most HeldOutRows.CHUNK_BYTES: a pass of p per row where
+    `row_moments` costs p^2. `sample_weight` is full-length."""
+    rows = np.asarray(rows, dtype=np.intp)
+    weights = np.asarray(sample_weight[rows], dtype=np.float64)
+    chunk = max(64, HeldOutRows.CHUNK_BYTES // max(1, X.shape[1] * X.dtype.itemsize))
+    x_sum = np.zeros(X.shape[1])
+    for start in range(0, rows.size, chunk):
+        x_sum += weights[start:start + chunk] @ X[rows[start:start + chunk]]
+    total = weights.sum()
+    return x_sum / total, float(weights @ np.asarray(y[rows], dtype=np.float64)) / total
+
+
 # Temporaries built from X (a centred or weighted chunk of rows or columns) hold at most
 # this many elements: bounded memory, and still long enough for BLAS to run at full speed.
 CHUNK = 2**21
