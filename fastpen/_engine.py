@@ -17,7 +17,7 @@ except ImportError as exc:  # a source tree without its in-place build
         "(or `python setup.py build_ext --inplace`), or import fastpen from outside "
         "the source tree") from exc
 from ._enet import free_feature_limit, free_feature_set
-from ._validation import design_arrays
+from ._validation import design_arrays, matched_index_arrays
 
 _EMPTY = np.empty(0, dtype=np.float64)
 _NO_INDEX = np.empty(0, dtype=np.int32)
@@ -364,6 +364,16 @@ def compressed_blocks(X, budget=None):
     """Consecutive ranges of the compressed axis (columns of CSC, rows of CSR) holding at
     most `budget` nonzeros each (or one long row/column), as (start, stop, block): the
     block is a CSC/CSR matrix over views of X's arrays, not a copy."""
+    kind = sp.csc_matrix if X.format == "csc" else sp.csr_matrix
+    for start, stop, data, indices, indptr in compressed_block_arrays(X, budget):
+        shape = (X.shape[0], stop - start) if X.format == "csc" else (stop - start, X.shape[1])
+        yield start, stop, kind((data, indices, indptr), shape=shape, copy=False)
+
+
+def compressed_block_arrays(X, budget=None):
+    """`compressed_blocks` as the raw (start, stop, data, indices, indptr) of each
+    block (views of X's data and indices, a new indptr), without the sparse matrix
+    objects, whose construction and checks cost more than a small X's whole product."""
     budget = CHUNK if budget is None else budget
     indptr = X.indptr
     count = indptr.shape[0] - 1
@@ -373,14 +383,7 @@ def compressed_blocks(X, budget=None):
         stop = max(start + 1, int(np.searchsorted(indptr, limit, side="right")) - 1)
         stop = min(stop, count)
         lo, hi = indptr[start], indptr[stop]
-        local = indptr[start:stop + 1] - lo
-        if X.format == "csc":
-            block = sp.csc_matrix((X.data[lo:hi], X.indices[lo:hi], local),
-                                  shape=(X.shape[0], stop - start), copy=False)
-        else:
-            block = sp.csr_matrix((X.data[lo:hi], X.indices[lo:hi], local),
-                                  shape=(stop - start, X.shape[1]), copy=False)
-        yield start, stop, block
+        yield start, stop, X.data[lo:hi], X.indices[lo:hi], indptr[start:stop + 1] - lo
         start = stop
 
 
@@ -393,6 +396,16 @@ def minor_blocks(X, budget=None, max_minor=None):
     All blocks together read X once (`_design.minor_block`), without a copy of all of X
     in the other format. X with unsorted indices, which that needs, is sliced by scipy
     instead, which reads all of X per block."""
+    csc = X.format == "csc"
+    kind = sp.csr_matrix if csc else sp.csc_matrix
+    for start, stop, data, indices, indptr in minor_block_arrays(X, budget, max_minor):
+        shape = (stop - start, X.shape[1]) if csc else (X.shape[0], stop - start)
+        yield start, stop, kind((data, indices, indptr), shape=shape, copy=False)
+
+
+def minor_block_arrays(X, budget=None, max_minor=None):
+    """`minor_blocks` as the raw (start, stop, data, indices, indptr) of each block,
+    without the sparse matrix objects (see `compressed_block_arrays`)."""
     budget = CHUNK if budget is None else budget
     csc = X.format == "csc"
     n_minor = X.shape[0] if csc else X.shape[1]
@@ -407,18 +420,17 @@ def minor_blocks(X, budget=None, max_minor=None):
     while start < n_minor:
         stop = int(np.searchsorted(ends, ends[start] + budget, side="right")) - 1
         stop = min(max(stop, start + 1), start + max_minor, n_minor)
-        shape = (stop - start, X.shape[1]) if csc else (X.shape[0], stop - start)
         if not in_order:
             block = kind(X[start:stop] if csc else X[:, start:stop], dtype=np.float64)
             block.sort_indices()
+            yield start, stop, block.data, block.indices, block.indptr
         else:
             block_indptr = (ends[start:stop + 1] - ends[start]).astype(indptr.dtype)
             block_data = np.empty(int(block_indptr[-1]))
             block_indices = np.empty(block_data.size, dtype=indices.dtype)
             _design.minor_block(data, indices, indptr, cursor, start, stop,
                                 block_indptr[:-1].copy(), block_data, block_indices)
-            block = kind((block_data, block_indices, block_indptr), shape=shape, copy=False)
-        yield start, stop, block
+            yield start, stop, block_data, block_indices, block_indptr
         start = stop
 
 
@@ -470,9 +482,9 @@ def sparse_gram(X, weights):
     p = X.shape[1]
     w = None if weights is None else np.ascontiguousarray(weights, np.float64)
     G = np.zeros((p, p))
-    blocks = minor_blocks(X) if X.format == "csc" else compressed_blocks(X)
-    for start, stop, block in blocks:
-        data, indices, indptr, _ = design_arrays(block.T)  # CSR rows seen as CSC columns
+    blocks = minor_block_arrays(X) if X.format == "csc" else compressed_block_arrays(X)
+    for start, stop, data, indices, indptr in blocks:
+        indices, indptr = matched_index_arrays(indices, indptr)
         _design.add_row_products(data, indices, indptr,
                                  _EMPTY if w is None else w[start:stop], G)
     _design.mirror_upper(G)

@@ -195,20 +195,25 @@ def design_arrays(X):
     if sp.issparse(X):
         if X.format != "csc":
             raise ValueError("sparse X must be in CSC format here")
-        indices, indptr = X.indices, X.indptr
-        if indices.dtype != indptr.dtype:
-            # the engines take one integer type for both. indptr is only n_features + 1
-            # long: it is converted to the type of indices where its values fit (a
-            # wider indices would be a copy of nnz entries, needed only past 2^31)
-            if indptr.size == 0 or int(indptr[-1]) <= np.iinfo(indices.dtype).max:
-                indptr = indptr.astype(indices.dtype)
-            else:
-                indices = indices.astype(indptr.dtype)
+        indices, indptr = matched_index_arrays(X.indices, X.indptr)
         return X.data, indices, indptr, True
     if not X.flags.f_contiguous:
         raise ValueError("dense X must be Fortran-contiguous here")
     empty = np.empty(0, dtype=np.int32)
     return X.reshape(-1, order="F"), empty, empty, False
+
+
+def matched_index_arrays(indices, indptr):
+    """(indices, indptr) of one integer type, which the engines take for both.
+
+    indptr is only n_compressed + 1 long: it is converted to the type of indices where
+    its values fit (a wider indices would be a copy of nnz entries, needed only past
+    2^31)."""
+    if indices.dtype == indptr.dtype:
+        return indices, indptr
+    if indptr.size == 0 or int(indptr[-1]) <= np.iinfo(indices.dtype).max:
+        return indices, indptr.astype(indices.dtype)
+    return indices.astype(indptr.dtype), indptr
 
 
 def canonical_csc(X):

@@ -368,3 +368,32 @@ def test_path_rejects_a_bad_eps(eps):
     X, y = make_problem(seed=69)
     with pytest.raises(ValueError, match="'eps' parameter of enet_path"):
         fastpen.lasso_path(X, y, eps=eps)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_path_finiteness_check_on_ready_input(sparse, dtype, where):
+    """Input already in the engines' layout skips check_array: its own finiteness check
+    (a sum first) must still refuse NaN and inf, and must not take finite values whose
+    sum overflows for infinite ones."""
+    X, y = make_problem(n_samples=30, n_features=8, seed=71)
+    X, y = np.asfortranarray(X, dtype=dtype), y.astype(dtype)
+    big = np.finfo(dtype).max / 2
+    for value, refused in ((np.nan, True), (np.inf, True), (big, False)):
+        Xb, yb = X.copy(order="F"), y.copy()
+        if where == "X":
+            Xb[:3, 2] = value  # three halves of the maximum: their sum overflows
+        else:
+            yb[:3] = value
+        Xb = sp.csc_matrix(Xb) if sparse else Xb
+        if refused:
+            with pytest.raises(ValueError, match="NaN|infinity"):
+                fastpen.lasso_path(Xb, yb, n_alphas=3)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    fastpen.lasso_path(Xb, yb, n_alphas=3)
+                except ValueError as exc:  # a refusal must not be the finiteness check's
+                    assert "NaN" not in str(exc) and "infinity" not in str(exc)
