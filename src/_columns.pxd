@@ -35,6 +35,11 @@ ctypedef fused vector_t:
     float
     double
 
+cdef enum:
+    # dense columns (and Gram columns) up to this length are dotted and updated by an
+    # inline loop: the call and dispatch of BLAS level 1 costs more there
+    SHORT_COLUMN = 16
+
 cdef enum Storage:
     DENSE = 0
     SPARSE = 1
@@ -68,11 +73,13 @@ cdef inline double col_dot(
         return (acc + acc1) + (acc2 + acc3)
     if storage == GRAM:
         return v[j]
-    if floating is double and vector_t is double:
-        return ddot(&n_samples, <double*> &data[j * n_samples], &one, <double*> v, &one)
-    if floating is float and vector_t is float:
-        return dsdot(&n_samples, <float*> &data[j * n_samples], &one, <float*> v, &one)
-    # mixed precisions: no BLAS routine; four sums, as above
+    if n_samples > SHORT_COLUMN:
+        if floating is double and vector_t is double:
+            return ddot(&n_samples, <double*> &data[j * n_samples], &one, <double*> v, &one)
+        elif floating is float and vector_t is float:
+            return dsdot(&n_samples, <float*> &data[j * n_samples], &one, <float*> v, &one)
+    # short columns (a BLAS call's overhead exceeds the loop) and mixed precisions (no
+    # BLAS routine): four sums, as above
     col = &data[j * n_samples]
     k = 0
     while k + 4 <= n_samples:
@@ -171,14 +178,19 @@ cdef inline void col_axpy(
         for k in range(indptr[j], indptr[j + 1]):
             v[indices[k]] += <vector_t> (a * data[k])
         return
-    if floating is double and vector_t is double:
-        daxpy(&n_samples, &a, <double*> &data[j * n_samples], &one, <double*> v, &one)
-    elif floating is float and vector_t is float:
-        saxpy(&n_samples, &a_single, <float*> &data[j * n_samples], &one, <float*> v, &one)
-    else:
-        col = &data[j * n_samples]
-        for k in range(n_samples):
-            v[k] += <vector_t> (a * col[k])
+    if n_samples > SHORT_COLUMN:
+        if floating is double and vector_t is double:
+            daxpy(&n_samples, &a, <double*> &data[j * n_samples], &one, <double*> v, &one)
+            return
+        elif floating is float and vector_t is float:
+            saxpy(&n_samples, &a_single, <float*> &data[j * n_samples], &one, <float*> v,
+                  &one)
+            return
+    # short columns (a BLAS call's overhead exceeds the loop: the Gram matrix of a few
+    # dozen features) and mixed precisions
+    col = &data[j * n_samples]
+    for k in range(n_samples):
+        v[k] += <vector_t> (a * col[k])
 
 
 cdef inline Py_ssize_t col_size(

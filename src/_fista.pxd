@@ -83,6 +83,8 @@ cdef inline int prox_grad_solve(
     cdef Progress progress
     cdef Py_ssize_t matrix_size = (X_indptr[p] if storage == SPARSE else <Py_ssize_t> n * p)
     progress.work = 0
+    # (read by compute_gap with Gram storage only, which fista is never given)
+    res.y_norm2 = 0.0
 
     same_dual = kind == GAP_L1
     for j in range(p):
