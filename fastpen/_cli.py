@@ -262,6 +262,18 @@ def _non_numeric_example(column):
     return f" (e.g. {column.iloc[bad[0]]!r} in data row {bad[0] + 1})"
 
 
+def _header_hint(column, header):
+    """A hint when, read with --no-header, a column's only non-number is its first
+    value: the file's first line is then a header."""
+    if header or len(column) < 2:
+        return ""
+    pd = _pandas()
+    numbers = pd.to_numeric(column, errors="coerce").notna().to_numpy()
+    if not numbers[0] and numbers[1:].all():
+        return "; the first line looks like a header: leave out --no-header"
+    return ""
+
+
 def _table_dataset(frame, path, kind, target, drop_non_numeric, console, need_target=True,
                    columns=None, header=True):
     pd = _pandas()
@@ -299,7 +311,8 @@ def _table_dataset(frame, path, kind, target, drop_non_numeric, console, need_ta
         column = frame[target]
         if not pd.api.types.is_numeric_dtype(column):
             raise CommandError(f"the target column {target!r} is not numeric"
-                               f"{_non_numeric_example(column)}")
+                               f"{_non_numeric_example(column)}"
+                               f"{_header_hint(column, header)}")
         y = column.to_numpy(dtype=np.float64)
     if wanted is not None:  # a fitted model's columns: the others do not matter
         missing = [name for name in wanted if name not in columns]
@@ -318,10 +331,11 @@ def _table_dataset(frame, path, kind, target, drop_non_numeric, console, need_ta
     non_numeric = [name for name in features if not pd.api.types.is_numeric_dtype(frame[name])]
     if non_numeric:
         if not drop_non_numeric:
+            advice = (_header_hint(frame[non_numeric[0]], header)
+                      or "; use --drop-non-numeric to leave them out")
             raise CommandError(
                 f"non-numeric column(s) in {path}: {_listing(non_numeric)}"
-                f"{_non_numeric_example(frame[non_numeric[0]])}; "
-                "use --drop-non-numeric to leave them out")
+                f"{_non_numeric_example(frame[non_numeric[0]])}{advice}")
         console.note(f"left out non-numeric column(s): {_listing(non_numeric)}")
         features = [name for name in features if name not in non_numeric]
     if not features:
@@ -451,6 +465,13 @@ def _drop_non_finite(data, dropna, console, min_rows=2):
     columns = [data.feature_names[j] for j in np.unique(bad_cols)]
     if bad_target.size:
         columns.append(data.target_name or "the target")
+    # a column with no value at all cannot be mended by dropping rows
+    empty = [data.feature_names[j] for j, c in zip(*np.unique(bad_cols, return_counts=True))
+             if c == X.shape[0]]
+    if empty:
+        raise CommandError(
+            f"column(s) {_listing(empty)} of {data.source} have no finite value at all: "
+            "remove them from the file (--dropna drops rows, and would drop every one)")
     if not dropna:
         raise CommandError(
             f"{count} missing or infinite value(s) in {data.source}, in "
@@ -675,8 +696,29 @@ def _path_with_progress(X, y, alphas, l1_ratio, console):
     return coefs
 
 
+def _material(coefs, X, y):
+    """Which coefficients are selections, not rounding (see
+    ``fastpen._path.material_coefficients``; X as the model saw it)."""
+    from ._path import column_norms, material_coefficients
+
+    return material_coefficients(coefs, column_norms(X), y)
+
+
+def _note_rounding(console, coef, material):
+    """Say how many nonzero coefficients were left out as rounding."""
+    from ._path import ROUNDING_FACTOR
+
+    count = int(np.count_nonzero(coef)) - int(np.count_nonzero(material))
+    if count:
+        console.note(f"{count} nonzero coefficient(s) at the rounding level are not counted "
+                     f"(|coef| ||x|| under {ROUNDING_FACTOR:g} float64 roundings of "
+                     "||y - mean||: ties of coordinate descent, e.g. columns that duplicate "
+                     "selected ones)")
+
+
 def _entry_alphas(alphas, coefs):
-    """For each feature, the largest alpha at which it is in the path (NaN: never)."""
+    """For each feature, the largest alpha at which it is in the path (NaN: never);
+    `coefs` may be a mask of the coefficients that count."""
     nonzero = coefs != 0
     first = np.argmax(nonzero, axis=1)
     return np.where(nonzero.any(axis=1), alphas[first], np.nan)
@@ -721,8 +763,14 @@ def _select_cv(args, data, X, console):
     grids = np.atleast_2d(model.alphas_)
     alphas = grids[int(np.argmin(np.abs(np.asarray(ratios) - l1_ratio)))]
     coefs = _path_with_progress(X, data.y, alphas, l1_ratio, console)
-    entry = _entry_alphas(alphas, coefs)
-    selected = np.flatnonzero(model.coef_)
+    entry = _entry_alphas(alphas, _material(coefs, X, data.y))
+    material = _material(model.coef_, X, data.y)
+    _note_rounding(console, model.coef_, material)
+    if model.alpha_ <= alphas.min():
+        console.note(f"the cross-validated error is lowest at the grid's smallest alpha "
+                     f"({model.alpha_:.6g} = alpha_max * eps): a smaller --eps may find a "
+                     "lower one")
+    selected = np.flatnonzero(material)
     # a feature in the refit but not on the path (a tie at the tolerance) enters at alpha_
     entry[selected] = np.where(np.isnan(entry[selected]), model.alpha_, entry[selected])
     order = selected[np.lexsort((-np.abs(model.coef_[selected]), -entry[selected]))]
@@ -787,7 +835,9 @@ def _select_stable(args, data, X, console):
             for j in order]
     bound = selector.error_bound_
     scale = ", standardized" if args.standardize else ""
-    print(f"stability selection, {args.n_resamples} half-sample fits, threshold "
+    method = ("stability selection" if args.l1_ratio is None else
+              f"stability selection (elastic net, l1_ratio {args.l1_ratio[0]:g})")
+    print(f"{method}, {args.n_resamples} half-sample fits, threshold "
           f"{args.threshold:g}: {len(rows)} of {X.shape[1]} features selected; expected false "
           f"selections <= {bound:.3g} (q = {selector.average_selected_:.3g} features per fit; "
           f"{data.source}, {X.shape[0]} samples{scale})")
@@ -796,6 +846,7 @@ def _select_stable(args, data, X, console):
                             [(n, f"{p:.2f}", _number(a)) for n, p, a in rows]))
     _write_selection(args, console, ["feature", "probability", "alpha"], rows, {
         "data": data.source, "method": "stability selection",
+        "l1_ratio": 1.0 if args.l1_ratio is None else args.l1_ratio[0],
         "n_resamples": args.n_resamples, "threshold": args.threshold,
         "weakness": args.weakness, "error_bound": bound,
         "average_selected": selector.average_selected_, "standardized": args.standardize,
@@ -834,7 +885,34 @@ def _check_outputs(args, out_suffixes=None, stdout_allowed=True):
         _pyplot()
 
 
+# the options of one way of selecting, with their defaults: given with the other way,
+# they are refused rather than ignored
+_CV_OPTIONS = {"rule": "min", "cv": 5}
+_STABILITY_OPTIONS = {"n_resamples": 100, "threshold": 0.75, "weakness": 1.0,
+                      "max_selected": "auto"}
+_UNSET = object()  # the default of those options: not given (--max-selected none is None)
+
+
+def _settle_options(args, used, unused, unused_for):
+    """Fill in the defaults of the options `used`; refuse the ones of `unused` given
+    (they are for `unused_for` only)."""
+    given = [f"--{name.replace('_', '-')}" for name in unused
+             if getattr(args, name) is not _UNSET]
+    if given:
+        raise CommandError(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} only "
+                           f"for {unused_for}")
+    for name, default in used.items():
+        if getattr(args, name) is _UNSET:
+            setattr(args, name, default)
+
+
 def _cmd_select(args, console):
+    if args.stability:
+        _settle_options(args, _STABILITY_OPTIONS, _CV_OPTIONS,
+                        "the cross-validated selection (without --stability)")
+    else:
+        _settle_options(args, _CV_OPTIONS, _STABILITY_OPTIONS,
+                        "stability selection (add --stability)")
     _check_outputs(args, [".csv", ".json"], stdout_allowed=False)
     data = _load(args, console)
     _check_data_varies(data)
@@ -855,7 +933,7 @@ def _cmd_path(args, console):
     alphas = alpha_grid(X, data.y, l1_ratio=args.l1_ratio, eps=args.eps,
                         n_alphas=args.n_alphas, fit_intercept=True)
     coefs = _path_with_progress(X, data.y, alphas, args.l1_ratio, console)
-    entered = np.flatnonzero(np.any(coefs != 0, axis=1))
+    entered = np.flatnonzero(np.any(_material(coefs, X, data.y), axis=1))
     headers = ["alpha"] + [data.feature_names[j] for j in entered]
     rows = [[repr(float(alpha))] + [repr(float(value)) for value in coefs[entered, k]]
             for k, alpha in enumerate(alphas)]
@@ -879,13 +957,17 @@ def _cmd_fit(args, console):
     from ._elastic_net import ElasticNet, Lasso
     from ._ridge import Ridge
 
+    if args.l1_ratio is not None and args.model != "enet":
+        raise CommandError(f"--l1-ratio does not apply to --model {args.model} (it mixes "
+                           "the elastic net's penalties: --model enet)")
     _check_outputs(args)
     data = _load(args, console)
     _check_data_varies(data)
     if args.model == "lasso":
         model = Lasso(alpha=args.alpha)
     elif args.model == "enet":
-        model = ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio)
+        model = ElasticNet(alpha=args.alpha,
+                           l1_ratio=0.5 if args.l1_ratio is None else args.l1_ratio)
     else:
         model = Ridge(alpha=args.alpha)
     if args.standardize:
@@ -901,7 +983,10 @@ def _cmd_fit(args, console):
     estimator = model[-1] if args.standardize else model
     coef = np.ravel(estimator.coef_)
     r2 = model.score(X, data.y)
-    nonzero = np.flatnonzero(coef)
+    # (the coefficients are the standardized columns' with --standardize)
+    material = _material(coef, _standardized(data.X, args.standardize), data.y)
+    _note_rounding(console, coef, material)
+    nonzero = np.flatnonzero(material)
     print(f"{type(estimator).__name__}(alpha={args.alpha:g}) on {data.source}: {X.shape[0]} "
           f"samples, {coef.size} features, {nonzero.size} nonzero coefficients, training "
           f"R^2 = {r2:.4f}")
@@ -1067,10 +1152,10 @@ def build_parser():
     _add_grid_arguments(select)
     select.add_argument("--l1-ratio", type=_l1_ratios, metavar="R[,R...]",
                         help="elastic net: one ratio in (0, 1], or a list to search")
-    select.add_argument("--rule", choices=["min", "1se"], default="min",
+    select.add_argument("--rule", choices=["min", "1se"], default=_UNSET,
                         help="alpha with the least CV error, or the largest within one "
                              "standard error of it (default min)")
-    select.add_argument("--cv", type=_at_least_two, default=5, metavar="K",
+    select.add_argument("--cv", type=_at_least_two, default=_UNSET, metavar="K",
                         help="number of CV folds (default 5, shuffled with --seed)")
     select.add_argument("--n-jobs", type=int, default=None, metavar="N",
                         help="threads for the folds or the resamples (default 1)")
@@ -1086,14 +1171,14 @@ def build_parser():
     stability.add_argument("--stability", action="store_true",
                            help="stability selection (complementary half-samples) instead "
                                 "of cross-validation")
-    stability.add_argument("--n-resamples", type=_at_least_two, default=100, metavar="N",
+    stability.add_argument("--n-resamples", type=_at_least_two, default=_UNSET, metavar="N",
                            help="half-sample fits, an even number (default 100)")
-    stability.add_argument("--threshold", type=_unit_interval, default=0.75,
+    stability.add_argument("--threshold", type=_unit_interval, default=_UNSET,
                            help="selection probability to reach (default 0.75)")
-    stability.add_argument("--weakness", type=_unit_interval, default=1.0,
+    stability.add_argument("--weakness", type=_unit_interval, default=_UNSET,
                            help="randomized Lasso: penalty weights in [weakness, 1] "
                                 "(default 1: none)")
-    stability.add_argument("--max-selected", type=_parse_max_selected, default="auto",
+    stability.add_argument("--max-selected", type=_parse_max_selected, default=_UNSET,
                            metavar="Q",
                            help="end of the alpha region: features one fit may select on "
                                 "average ('auto' bounds the false selections by 1; 'none')")
@@ -1120,7 +1205,7 @@ def build_parser():
                      help="default lasso")
     fit.add_argument("--alpha", type=_non_negative, required=True,
                      help="penalty strength (Ridge's alpha has no 1/(2 n) scaling)")
-    fit.add_argument("--l1-ratio", type=_unit_interval, default=0.5,
+    fit.add_argument("--l1-ratio", type=_unit_interval, default=None,
                      help="elastic-net mixing (--model enet; default 0.5)")
     fit.add_argument("--save", metavar="MODEL.joblib", help="save the fitted model")
     fit.add_argument("--show", type=int, default=20, metavar="N",

@@ -492,8 +492,9 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             y = column_or_1d(y, warn=True)
         if y.ndim != 1:
             raise ValueError(
-                f"For multi-task outputs, use MultiTask{type(self).__name__}: fastpen's "
-                "CV estimators take a 1-D y."
+                f"For multi-task outputs, use MultiTask{type(self).__name__} (scikit-learn's "
+                "name; fastpen has no multi-task estimators): fastpen's CV estimators take "
+                "a 1-D y."
             )
         sw = check_sample_weight(sample_weight, X.shape[0])
 
@@ -551,7 +552,8 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             best_alpha = int(np.flatnonzero(mean[best_l1] <= threshold)[0])
         self.alpha_ = np.float64(grids[best_l1, best_alpha])
         self.l1_ratio_ = np.float64(l1_ratios[best_l1])
-        self.mse_path_ = np.squeeze(np.moveaxis(mse, 2, 1))
+        # (in X's dtype, as scikit-learn's; alpha_ was chosen on the float64 errors)
+        self.mse_path_ = np.squeeze(np.moveaxis(mse, 2, 1)).astype(X.dtype, copy=False)
         given = not isinstance(self.alphas, numbers.Integral) or isinstance(self.alphas, bool)
         # (scikit-learn: given alphas are one grid whatever the l1_ratios)
         self.alphas_ = grids[0] if n_l1 == 1 or given else grids

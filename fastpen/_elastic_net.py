@@ -55,7 +55,10 @@ def linear_predict(estimator, X):
     check_is_fitted(estimator)
     X = validate_data(estimator, X, accept_sparse=["csr", "csc", "coo"], reset=False,
                       accept_large_sparse=True)
-    return np.asarray(X @ np.asarray(estimator.coef_).T) + estimator.intercept_
+    predicted = np.asarray(X @ np.asarray(estimator.coef_).T) + estimator.intercept_
+    # float32 X gives float32 predictions, as scikit-learn's (a single target's
+    # intercept_ stays the float64 one the gap certified: rounded once, at the end)
+    return predicted.astype(X.dtype, copy=False) if X.dtype == np.float32 else predicted
 
 
 class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):

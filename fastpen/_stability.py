@@ -23,7 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._engine import cancel_workers_on_interrupt, run_task
-from ._path import alpha_grid, enet_path
+from ._path import alpha_grid, column_norms, enet_path, material_coefficients
 from ._validation import (
     canonical_csc, check_bool, check_int, check_options, check_random_state_param, check_real,
 )
@@ -107,16 +107,20 @@ def _subsample_rows(X, rows):
     return np.take(X.T, rows, axis=1).T
 
 
-def _resample_chunk(X, y, rows, penalty_factor, alphas, coef, path_params):
+def _resample_chunk(X, y, rows, penalty_factor, alphas, coef, path_params, norms):
     """Fit one subsample's path on a stretch of the grid, warm-started from ``coef``.
 
     Returns which features are selected at each alpha, the last coefficients (the warm
-    start of the next stretch) and the most iterations one alpha took.
+    start of the next stretch) and the most iterations one alpha took. A coefficient
+    at the rounding level (`material_coefficients`, with `norms` the columns' norms on
+    the subsample) is no selection: a column duplicating a selected one would
+    otherwise be counted in every fit.
     """
     _, coefs, _, n_iters = enet_path(_subsample_rows(X, rows), y[rows], alphas=alphas,
                                      coef_init=coef, penalty_factor=penalty_factor,
                                      check_input=False, return_n_iter=True, **path_params)
-    return coefs != 0, coefs[:, -1].copy(), max(n_iters)
+    selected = material_coefficients(coefs, norms, y[rows], path_params["fit_intercept"])
+    return selected, coefs[:, -1].copy(), max(n_iters)
 
 
 class _Progress:
@@ -356,6 +360,9 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         n_samples, n_features = X.shape
         rng = check_random_state(self.random_state)
         rows, factors = self._draw_resamples(n_samples, n_features, rng)
+        # the subsamples' column norms, about: only their scale matters to tell a
+        # coefficient from rounding
+        norms = column_norms(X) * math.sqrt(len(rows[0]) / n_samples)
         grid = self._grid(X, y)
         region_limit = self._max_selected(n_features)
 
@@ -380,7 +387,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
                 # workers, which may be processes that cannot share it)
                 results = parallel(
                     delayed(run_task)(call, _resample_chunk, X, y, rows[b], factors[b],
-                                      stretch, coefs[b], path_params)
+                                      stretch, coefs[b], path_params, norms)
                     for b in range(n_fits))
                 for b, (selected, last, n_iter) in enumerate(results):
                     progress.update(stretch.size)

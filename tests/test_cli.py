@@ -389,3 +389,62 @@ def test_outputs_and_edge_grids(tmp_path):
     frame.head(3).to_csv(tmp_path / "three.csv", index=False)
     assert_one_line_error(run("select", "three.csv", "-t", "y", "--cv", "2", cwd=tmp_path),
                           "too few for cross-validation")
+
+
+def test_options_of_the_other_selection_are_refused_not_ignored(tmp_path, csv_file):
+    # each was silently ignored: the cross-validation's options with --stability, the
+    # stability selection's without it, and fit's --l1-ratio with a model that has none
+    common = ["select", csv_file, "-t", "y", "--drop-non-numeric"]
+    assert_one_line_error(run(*common, "--stability", "--rule", "1se", "--cv", "3",
+                              cwd=tmp_path), "--rule and --cv are only for the cross-validated")
+    assert_one_line_error(run(*common, "--threshold", "0.8", cwd=tmp_path),
+                          "--threshold is only for stability selection")
+    for model in ("lasso", "ridge"):
+        assert_one_line_error(run("fit", csv_file, "-t", "y", "--drop-non-numeric", "-q",
+                                  "--alpha", "0.1", "--model", model, "--l1-ratio", "0.3",
+                                  cwd=tmp_path), f"--l1-ratio does not apply to --model {model}")
+    # given where they apply, and 'none' (parsed as None) is not taken for 'not given'
+    stable = run(*common, "--stability", "--l1-ratio", "0.5", "--max-selected", "none",
+                 "--n-resamples", "10", "-q", "--out", "s.json", cwd=tmp_path)
+    assert stable.returncode == 0, stable.stderr
+    assert stable.stdout.startswith("stability selection (elastic net, l1_ratio 0.5), 10 ")
+    about = json.loads((tmp_path / "s.json").read_text())
+    assert about["l1_ratio"] == 0.5 and about["n_resamples"] == 10
+    cv = run(*common, "--rule", "1se", "--cv", "3", "-q", cwd=tmp_path)
+    assert cv.returncode == 0, cv.stderr
+    assert "3-fold CV, rule 1se" in cv.stdout
+
+
+def test_data_errors_point_at_the_right_mend(tmp_path):
+    frame = table(n_samples=20).drop(columns=["city"])
+    # a column without a single value: dropping rows (--dropna) cannot help
+    frame.assign(empty=np.nan).to_csv(tmp_path / "empty.csv", index=False)
+    assert_one_line_error(run("select", "empty.csv", "-t", "y", "--dropna", cwd=tmp_path),
+                          "column(s) empty of empty.csv have no finite value at all")
+    # --no-header on a file with a header: its names are the only non-numbers
+    frame.to_csv(tmp_path / "named.csv", index=False)
+    for target in ("-1", "0"):
+        assert_one_line_error(run("select", "named.csv", "-t", target, "--no-header",
+                                  cwd=tmp_path), "leave out --no-header")
+
+
+def test_rounding_level_coefficients_are_not_selections(tmp_path):
+    """Columns that duplicate others tie in coordinate descent, which can leave them
+    coefficients of the size of rounding: fit's count leaves them out, and says so."""
+    from fastpen._path import column_norms, material_coefficients
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((80, 12))
+    X[:, 11], X[:, 10] = X[:, 0], X[:, 1]
+    y = 2 * X[:, 0] + X[:, 1] - X[:, 2] + 0.3 * rng.standard_normal(80)
+    coef = fastpen.Lasso(alpha=0.01).fit(X, y).coef_
+    material = material_coefficients(coef, column_norms(X), y)
+    left_out = np.count_nonzero(coef) - np.count_nonzero(material)
+    if left_out == 0:
+        pytest.skip("this fit leaves no coefficient at the rounding level")
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(12)]).assign(y=y)
+    frame.to_csv(tmp_path / "dup.csv", index=False)
+    fitted = run("fit", "dup.csv", "-t", "y", "--alpha", "0.01", cwd=tmp_path)
+    assert fitted.returncode == 0, fitted.stderr
+    assert f"{np.count_nonzero(material)} nonzero coefficients" in fitted.stdout
+    assert f"{left_out} nonzero coefficient(s) at the rounding level" in fitted.stderr

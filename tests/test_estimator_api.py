@@ -701,3 +701,21 @@ def test_small_spread_around_a_large_mean_is_no_constant(layout):
         model = fastpen.Lasso(alpha=1e-7, tol=1e-12,
                               precompute=layout == "dense-gram").fit(A, y)
     np.testing.assert_allclose(model.coef_, expected, rtol=1e-2, atol=1e-4)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_float32_output_types_are_sklearns(sparse, fit_intercept):
+    """float32 X: predictions and mse_path_ in float32, as scikit-learn's (the float64
+    intercept_, the certified one, had made every prediction float64)."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, 8)).astype(np.float32)
+    y = (X[:, 0] - X[:, 3] + 0.1 * rng.standard_normal(60)).astype(np.float32)
+    X = sp.csc_matrix(X) if sparse else X
+    for name, params in (("Lasso", dict(alpha=0.05)), ("ElasticNet", dict(alpha=0.05)),
+                         ("LassoCV", dict(cv=3)), ("ElasticNetCV", dict(cv=3))):
+        ours = getattr(fastpen, name)(fit_intercept=fit_intercept, **params).fit(X, y)
+        theirs = getattr(sk, name)(fit_intercept=fit_intercept, **params).fit(X, y)
+        assert ours.predict(X).dtype == theirs.predict(X).dtype, name
+        if name.endswith("CV"):
+            assert ours.mse_path_.dtype == theirs.mse_path_.dtype, name

@@ -397,3 +397,28 @@ def test_path_finiteness_check_on_ready_input(sparse, dtype, where):
                     fastpen.lasso_path(Xb, yb, n_alphas=3)
                 except ValueError as exc:  # a refusal must not be the finiteness check's
                     assert "NaN" not in str(exc) and "infinity" not in str(exc)
+
+
+def test_material_coefficients_tell_rounding_from_selections():
+    """A coefficient counts when its contribution |w_j| ||x_j|| passes ROUNDING_FACTOR
+    float64 roundings of ||y - ybar||; the norm is uncentred, so that a column of large
+    mean never has a real coefficient taken for rounding."""
+    from fastpen._path import ROUNDING_FACTOR, column_norms, material_coefficients
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((50, 4))
+    X[:, 3] += 1e6  # centred norm ~7, uncentred ~7e6
+    y = rng.standard_normal(50) + 3.0
+    norms = column_norms(X)
+    np.testing.assert_allclose(norms, np.linalg.norm(X, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(column_norms(sp.csr_matrix(X)), norms, rtol=1e-12)
+    floor = ROUNDING_FACTOR * np.finfo(np.float64).eps * np.linalg.norm(y - y.mean())
+    at = floor / norms  # each column's coefficient at the floor exactly
+    coefs = np.column_stack([0.5 * at, 2 * at, np.zeros(4), -2 * at])
+    mask = material_coefficients(coefs, norms, y)
+    assert mask.shape == coefs.shape
+    np.testing.assert_array_equal(mask, np.column_stack([[False] * 4, [True] * 4,
+                                                         [False] * 4, [True] * 4]))
+    # without an intercept y's scale is taken about 0: a larger floor
+    assert not material_coefficients(2 * at, norms, y, fit_intercept=False).any()
+    np.testing.assert_array_equal(material_coefficients(2 * at, norms, y), True)
