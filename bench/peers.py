@@ -345,8 +345,25 @@ class Skglm(Solver):
         return coefs, np.zeros(len(alphas))
 
 
+def glmnet_penalty(alphas, y):
+    """glmnet's (lambdas, alpha) for scikit-learn's elastic net at `alphas` and L1_RATIO.
+
+    glmnet solves the gaussian problem on y / s, s = y's standard deviation (centred,
+    1 / n; with or without an intercept, `standardize=False` included), and rescales
+    back: in y's units its l2 term is divided by s. So scikit-learn's (a, r) is
+    glmnet's lambda = a (r + (1 - r) s) and alpha = r / (r + (1 - r) s) (checked: the
+    same coefficients to 2e-8); for the Lasso (r = 1), lambda = a."""
+    lambdas = np.asarray(alphas, np.float64)
+    if L1_RATIO == 1.0:
+        return lambdas, 1.0
+    spread = float(np.std(np.asarray(y, np.float64)))
+    mix = L1_RATIO + (1.0 - L1_RATIO) * spread
+    return lambdas * mix, L1_RATIO / mix
+
+
 class Glmnet(Solver):
-    """The glmnet package (python-glmnet 2.2.1, Fortran): lambda = alpha, standardize off.
+    """The glmnet package (python-glmnet 2.2.1, Fortran), standardize off, at the
+    lambdas and alpha of scikit-learn's problem (`glmnet_penalty`).
 
     Its `tol` is glmnet's thresh (on the weighted squared coefficient change; default
     1e-7). 'glmnet' searches thresh for our target; 'glmnet default' keeps 1e-7.
@@ -356,21 +373,22 @@ class Glmnet(Solver):
     search = "tol"
     nominal = 1e-7
 
-    def _model(self, lambdas, fit_intercept, setting):
+    def _model(self, alphas, y, fit_intercept, setting):
         from glmnet import ElasticNet
+        lambdas, mix = glmnet_penalty(alphas, y)
         # max_iter counts passes over the whole path in glmnet: leave it room
-        return ElasticNet(alpha=L1_RATIO, lambda_path=np.asarray(lambdas, np.float64),
-                          standardize=False, fit_intercept=fit_intercept, n_splits=0,
-                          tol=setting, max_iter=100 * MAX_ITER)
+        return ElasticNet(alpha=mix, lambda_path=lambdas, standardize=False,
+                          fit_intercept=fit_intercept, n_splits=0, tol=setting,
+                          max_iter=100 * MAX_ITER)
 
     def fit(self, X, y, alpha, fit_intercept, setting=TOL):
         with _quiet():
-            m = self._model([alpha], fit_intercept, setting).fit(X, y)
+            m = self._model([alpha], y, fit_intercept, setting).fit(X, y)
         return m.coef_path_[:, 0], float(m.intercept_path_[0])
 
     def path(self, X, y, alphas, fit_intercept, setting=TOL, extra=None):
         with _quiet():
-            m = self._model(alphas, fit_intercept, setting).fit(X, y)
+            m = self._model(alphas, y, fit_intercept, setting).fit(X, y)
         coefs = np.zeros((X.shape[1], len(alphas)))
         k = m.coef_path_.shape[1]  # glmnet may stop the path early
         coefs[:, :k] = m.coef_path_
