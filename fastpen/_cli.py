@@ -696,12 +696,13 @@ def _path_with_progress(X, y, alphas, l1_ratio, console):
     return coefs
 
 
-def _material(coefs, X, y):
+def _material(coefs, X, y, norms=None):
     """Which coefficients are selections, not rounding (see
-    ``fastpen._path.material_coefficients``; X as the model saw it)."""
+    ``fastpen._path.material_coefficients``; X as the model saw it, or its column
+    norms)."""
     from ._path import column_norms, material_coefficients
 
-    return material_coefficients(coefs, column_norms(X), y)
+    return material_coefficients(coefs, column_norms(X) if norms is None else norms, y)
 
 
 def _note_rounding(console, coef, material):
@@ -763,8 +764,11 @@ def _select_cv(args, data, X, console):
     grids = np.atleast_2d(model.alphas_)
     alphas = grids[int(np.argmin(np.abs(np.asarray(ratios) - l1_ratio)))]
     coefs = _path_with_progress(X, data.y, alphas, l1_ratio, console)
-    entry = _entry_alphas(alphas, _material(coefs, X, data.y))
-    material = _material(model.coef_, X, data.y)
+    from ._path import column_norms
+
+    norms = column_norms(X)
+    entry = _entry_alphas(alphas, _material(coefs, X, data.y, norms))
+    material = _material(model.coef_, X, data.y, norms)
     _note_rounding(console, model.coef_, material)
     if model.alpha_ <= alphas.min():
         console.note(f"the cross-validated error is lowest at the grid's smallest alpha "

@@ -53,13 +53,41 @@ def plot_path(alphas, coefs, *, selected_alpha=None, feature_names=None, n_label
         ax.legend(loc="best", fontsize="small")
     if feature_names is not None and active.size:
         final = coefs[:, -1]
-        for j in active[np.argsort(-np.abs(final[active]))][:n_labels]:
+        labelled = active[np.argsort(-np.abs(final[active]))][:n_labels]
+        heights = _spread_labels(final[labelled], ax.get_ylim())
+        for j, height in zip(labelled, heights):
+            moved = not np.isclose(height, final[j])
+            # at the end of its curve, moved up or down (with a line back to the
+            # curve) where labels of close coefficients would overlap
             ax.annotate(str(feature_names[j]), (alphas[-1], final[j]), fontsize="x-small",
-                        xytext=(3, 0), textcoords="offset points", va="center")
+                        xytext=(6 if moved else 3, height),
+                        textcoords=("offset points", "data"), va="center",
+                        arrowprops=dict(arrowstyle="-", linewidth=0.4, color="0.5")
+                        if moved else None)
     ax.set_xlabel("alpha (log scale)")
     ax.set_ylabel("coefficient")
     ax.set_title(f"Regularization path: {active.size} features enter")
     return ax
+
+
+def _spread_labels(values, limits, gap_fraction=0.04):
+    """Label heights near `values`, at least `gap_fraction` of the axis apart (one line
+    of small text on a figure of usual height), kept inside `limits` where they fit."""
+    values = np.asarray(values, dtype=np.float64)
+    low, high = limits
+    gap = gap_fraction * (high - low)
+    order = np.argsort(values)
+    heights = values[order].copy()
+    for k in range(1, heights.size):  # upwards: each at least a gap above the one below
+        heights[k] = max(heights[k], heights[k - 1] + gap)
+    overflow = heights[-1] - high if heights.size else 0.0
+    if overflow > 0:  # then down from the top, back inside the axis
+        heights[-1] -= overflow
+        for k in range(heights.size - 2, -1, -1):
+            heights[k] = min(heights[k], heights[k + 1] - gap)
+    spread = np.empty_like(heights)
+    spread[order] = heights
+    return spread
 
 
 def plot_cv(model, *, ax=None):

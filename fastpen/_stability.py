@@ -360,7 +360,7 @@ class StabilitySelection(SelectorMixin, BaseEstimator):
         n_samples, n_features = X.shape
         rng = check_random_state(self.random_state)
         rows, factors = self._draw_resamples(n_samples, n_features, rng)
-        # the subsamples' column norms, about: only their scale matters to tell a
+        # the subsamples' column norms, roughly: only their scale matters to tell a
         # coefficient from rounding
         norms = column_norms(X) * math.sqrt(len(rows[0]) / n_samples)
         grid = self._grid(X, y)

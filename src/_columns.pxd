@@ -186,8 +186,8 @@ cdef inline void col_axpy(
             saxpy(&n_samples, &a_single, <float*> &data[j * n_samples], &one, <float*> v,
                   &one)
             return
-    # short columns (a BLAS call's overhead exceeds the loop: the Gram matrix of a few
-    # dozen features) and mixed precisions
+    # short columns (a BLAS call's overhead exceeds the loop: the Gram matrix of a dozen
+    # features) and mixed precisions
     col = &data[j * n_samples]
     for k in range(n_samples):
         v[k] += <vector_t> (a * col[k])

@@ -69,3 +69,20 @@ def test_lassocv_on_a_dask_cluster_matches_the_local_run():
     assert remote.alpha_ == local.alpha_
     np.testing.assert_array_equal(remote.coef_, local.coef_)
     np.testing.assert_array_equal(remote.mse_path_, local.mse_path_)
+
+
+def test_path_labels_do_not_overlap():
+    """Labels of close final coefficients are spread at least a line apart, in the
+    coefficients' order and inside the axis; labels with room stay where they are."""
+    from fastpen._plot import _spread_labels
+
+    values = np.array([5.0, 0.1, 0.0, -0.05, 9.95, -3.0])
+    limits = (-4.0, 10.0)
+    gap = 0.04 * (limits[1] - limits[0])
+    heights = _spread_labels(values, limits)
+    order = np.argsort(values)
+    assert np.all(np.diff(heights[order]) >= gap - 1e-12)
+    assert heights.max() <= limits[1] and heights.min() >= limits[0]
+    np.testing.assert_array_equal(heights[[0, 5]], values[[0, 5]])  # room: not moved
+    far = np.array([-3.0, 0.0, 3.0])
+    np.testing.assert_array_equal(_spread_labels(far, limits), far)
