@@ -234,7 +234,9 @@ def test_false_selection_bound_counts_pairs():
             pytest.approx(_shah_samworth(q, p, threshold, 2), rel=1e-12)
 
 
-def test_independent_subsamples_are_drawn_without_replacement(monkeypatch):
+@pytest.fixture
+def recorded_rows(monkeypatch):
+    """The rows of each subsample stability selection fits, as it draws them."""
     import fastpen._stability as stability
 
     seen = []
@@ -245,6 +247,11 @@ def test_independent_subsamples_are_drawn_without_replacement(monkeypatch):
         return original(X, y, rows, *args, **kwargs)
 
     monkeypatch.setattr(stability, "_resample_chunk", recording)
+    return seen
+
+
+def test_independent_subsamples_are_drawn_without_replacement(recorded_rows):
+    seen = recorded_rows
     X, y = make_problem(seed=33, n_samples=50)
     fastpen.StabilitySelection(n_resamples=20, sample_fraction=0.8, alphas=3,
                                max_selected=None, random_state=0).fit(X, y)
@@ -261,19 +268,10 @@ def test_stability_grid_without_intercept_starts_at_the_uncentred_alpha_max():
                                                 rel=1e-10)
 
 
-def test_stability_fits_are_the_elastic_net_of_l1_ratio(monkeypatch):
+def test_stability_fits_are_the_elastic_net_of_l1_ratio(recorded_rows):
     # each subsample's selection at alpha is the support of its elastic net (l1_ratio as
     # given), here checked against scikit-learn's on the recorded subsamples
-    import fastpen._stability as stability
-
-    seen = []
-    original = stability._resample_chunk
-
-    def recording(X, y, rows, *args, **kwargs):
-        seen.append(np.array(rows))
-        return original(X, y, rows, *args, **kwargs)
-
-    monkeypatch.setattr(stability, "_resample_chunk", recording)
+    seen = recorded_rows
     X, y = make_problem(seed=37, n_samples=60, n_features=15)
     selector = fastpen.StabilitySelection(n_resamples=2, alphas=6, l1_ratio=0.7,
                                           max_selected=None, tol=1e-12,
