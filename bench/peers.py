@@ -352,7 +352,8 @@ def glmnet_penalty(alphas, y):
     1 / n; with or without an intercept, `standardize=False` included), and rescales
     back: in y's units its l2 term is divided by s. So scikit-learn's (a, r) is
     glmnet's lambda = a (r + (1 - r) s) and alpha = r / (r + (1 - r) s) (checked: the
-    same coefficients to 2e-8); for the Lasso (r = 1), lambda = a."""
+    same coefficients to 2e-8); for the Lasso (r = 1), lambda = a. (With sample weights,
+    which the bench passes none of, s would be their weighted standard deviation.)"""
     lambdas = np.asarray(alphas, np.float64)
     if L1_RATIO == 1.0:
         return lambdas, 1.0

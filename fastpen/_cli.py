@@ -770,9 +770,12 @@ def _select_cv(args, data, X, console):
     entry = _entry_alphas(alphas, _material(coefs, X, data.y, norms))
     material = _material(model.coef_, X, data.y, norms)
     _note_rounding(console, model.coef_, material)
-    if model.alpha_ <= alphas.min():
+    errors = np.asarray(model.mse_path_, dtype=np.float64).mean(axis=-1)
+    if errors.ndim == 2:  # (l1_ratios, alphas): the chosen ratio's
+        errors = errors[int(np.argmin(np.abs(np.asarray(ratios) - l1_ratio)))]
+    if alphas.size > 1 and int(np.argmin(errors)) == alphas.size - 1:
         console.note(f"the cross-validated error is lowest at the grid's smallest alpha "
-                     f"({model.alpha_:.6g} = alpha_max * eps): a smaller --eps may find a "
+                     f"({alphas[-1]:.6g} = alpha_max * eps): a smaller --eps may find a "
                      "lower one")
     selected = np.flatnonzero(material)
     # a feature in the refit but not on the path (a tie at the tolerance) enters at alpha_
@@ -987,8 +990,18 @@ def _cmd_fit(args, console):
     estimator = model[-1] if args.standardize else model
     coef = np.ravel(estimator.coef_)
     r2 = model.score(X, data.y)
-    # (the coefficients are the standardized columns' with --standardize)
-    material = _material(coef, _standardized(data.X, args.standardize), data.y)
+    if args.standardize:
+        # the standardized columns' norms, from the fitted scaler (no second copy of X):
+        # centred dense columns of unit variance have norm sqrt(n) (0 when constant),
+        # sparse ones are only divided by their scale
+        from ._path import column_norms
+
+        scaler = model[0]
+        norms = (column_norms(data.X) / scaler.scale_ if sp.issparse(data.X) else
+                 np.sqrt(data.X.shape[0] * scaler.var_) / scaler.scale_)
+        material = _material(coef, None, data.y, norms)
+    else:
+        material = _material(coef, data.X, data.y)
     _note_rounding(console, coef, material)
     nonzero = np.flatnonzero(material)
     print(f"{type(estimator).__name__}(alpha={args.alpha:g}) on {data.source}: {X.shape[0]} "

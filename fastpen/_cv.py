@@ -487,6 +487,9 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         """
         self._check_params()
         l1_ratios = self._l1_ratios()
+        # mse_path_ takes the type of X and y as given, as scikit-learn's
+        errors_dtype = np.result_type(
+            getattr(X, "dtype", np.float64), getattr(y, "dtype", np.float64), np.float32)
         X, y = validate_enet_X(self, X, y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -552,8 +555,10 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             best_alpha = int(np.flatnonzero(mean[best_l1] <= threshold)[0])
         self.alpha_ = np.float64(grids[best_l1, best_alpha])
         self.l1_ratio_ = np.float64(l1_ratios[best_l1])
-        # (in X's dtype, as scikit-learn's; alpha_ was chosen on the float64 errors)
-        self.mse_path_ = np.squeeze(np.moveaxis(mse, 2, 1)).astype(X.dtype, copy=False)
+        # (alpha_ was chosen on the float64 errors)
+        self.mse_path_ = np.squeeze(np.moveaxis(mse, 2, 1)).astype(
+            errors_dtype if errors_dtype in (np.float32, np.float64) else np.float64,
+            copy=False)
         given = not isinstance(self.alphas, numbers.Integral) or isinstance(self.alphas, bool)
         # (scikit-learn: given alphas are one grid whatever the l1_ratios)
         self.alphas_ = grids[0] if n_l1 == 1 or given else grids

@@ -55,10 +55,14 @@ def linear_predict(estimator, X):
     check_is_fitted(estimator)
     X = validate_data(estimator, X, accept_sparse=["csr", "csc", "coo"], reset=False,
                       accept_large_sparse=True)
-    predicted = np.asarray(X @ np.asarray(estimator.coef_).T) + estimator.intercept_
-    # float32 X gives float32 predictions, as scikit-learn's (a single target's
-    # intercept_ stays the float64 one the gap certified: rounded once, at the end)
-    return predicted.astype(X.dtype, copy=False) if X.dtype == np.float32 else predicted
+    coef = np.asarray(estimator.coef_)
+    predicted = np.asarray(X @ coef.T) + estimator.intercept_
+    # float32 X on a model fitted on float32 gives float32 predictions, as scikit-learn's
+    # (a single target's intercept_ stays the float64 one the gap certified: rounded
+    # once, at the end); a model fitted on float64 predicts in float64
+    if np.result_type(X.dtype, coef.dtype) == np.float32:
+        return predicted.astype(np.float32, copy=False)
+    return predicted
 
 
 class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):

@@ -127,11 +127,15 @@ def material_coefficients(coefs, norms, y, fit_intercept=True):
         told from zero at float64's precision (see ROUNDING_FACTOR).
     """
     y = np.asarray(y, dtype=np.float64)
-    scale = np.linalg.norm(y - y.mean() if fit_intercept else y)
+    centred = y - y.mean() if fit_intercept else y
+    largest = float(np.max(np.abs(centred))) if centred.size else 0.0
+    # (scaled: the sum of squares of a y near 1e154 would overflow, and the floor with it)
+    scale = largest * np.linalg.norm(centred / largest) if largest > 0 else 0.0
     floor = ROUNDING_FACTOR * np.finfo(np.float64).eps * scale
     coefs = np.asarray(coefs)
     norms = np.asarray(norms, dtype=np.float64).reshape((-1,) + (1,) * (coefs.ndim - 1))
-    return (np.abs(coefs) * norms > floor) & (coefs != 0)
+    # (written so that a NaN coefficient, a diverged fit, counts: it is not hidden)
+    return ~(np.abs(coefs) * norms <= floor) & (coefs != 0)
 
 
 def _grid(design, X_mean, y, sample_weight, fit_intercept, penalty_factor, positive,

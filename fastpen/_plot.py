@@ -54,9 +54,10 @@ def plot_path(alphas, coefs, *, selected_alpha=None, feature_names=None, n_label
     if feature_names is not None and active.size:
         final = coefs[:, -1]
         labelled = active[np.argsort(-np.abs(final[active]))][:n_labels]
-        heights = _spread_labels(final[labelled], ax.get_ylim())
+        low, high = ax.get_ylim()
+        heights = _spread_labels(final[labelled], (low, high))
         for j, height in zip(labelled, heights):
-            moved = not np.isclose(height, final[j])
+            moved = abs(height - final[j]) > 1e-9 * (high - low)
             # at the end of its curve, moved up or down (with a line back to the
             # curve) where labels of close coefficients would overlap
             ax.annotate(str(feature_names[j]), (alphas[-1], final[j]), fontsize="x-small",

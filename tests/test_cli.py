@@ -415,6 +415,20 @@ def test_options_of_the_other_selection_are_refused_not_ignored(tmp_path, csv_fi
     assert "3-fold CV, rule 1se" in cv.stdout
 
 
+def test_grid_edge_note(tmp_path, csv_file):
+    """The note that the CV error is lowest at the grid's end: said for a coarse grid
+    that stops early (whatever the rule), not for a grid of one alpha."""
+    common = ["select", csv_file, "-t", "y", "--drop-non-numeric", "--cv", "3"]
+    for rule in ("min", "1se"):
+        coarse = run(*common, "--eps", "0.5", "--n-alphas", "4", "--rule", rule,
+                     cwd=tmp_path)
+        assert coarse.returncode == 0, coarse.stderr
+        assert "lowest at the grid's smallest alpha" in coarse.stderr, rule
+    single = run(*common, "--n-alphas", "1", cwd=tmp_path)
+    assert single.returncode == 0, single.stderr
+    assert "lowest at the grid's smallest alpha" not in single.stderr
+
+
 def test_data_errors_point_at_the_right_mend(tmp_path):
     frame = table(n_samples=20).drop(columns=["city"])
     # a column without a single value: dropping rows (--dropna) cannot help
@@ -448,3 +462,13 @@ def test_rounding_level_coefficients_are_not_selections(tmp_path):
     assert fitted.returncode == 0, fitted.stderr
     assert f"{np.count_nonzero(material)} nonzero coefficients" in fitted.stdout
     assert f"{left_out} nonzero coefficient(s) at the rounding level" in fitted.stderr
+    # --standardize: judged on the standardized columns (norms from the fitted scaler)
+    from sklearn.preprocessing import StandardScaler
+
+    scaled = StandardScaler().fit_transform(X)
+    coef = fastpen.Lasso(alpha=0.01).fit(scaled, y).coef_
+    count = np.count_nonzero(material_coefficients(coef, column_norms(scaled), y))
+    fitted = run("fit", "dup.csv", "-t", "y", "--alpha", "0.01", "--standardize",
+                 cwd=tmp_path)
+    assert fitted.returncode == 0, fitted.stderr
+    assert f"{count} nonzero coefficients" in fitted.stdout

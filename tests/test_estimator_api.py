@@ -719,3 +719,14 @@ def test_float32_output_types_are_sklearns(sparse, fit_intercept):
         assert ours.predict(X).dtype == theirs.predict(X).dtype, name
         if name.endswith("CV"):
             assert ours.mse_path_.dtype == theirs.mse_path_.dtype, name
+            # float32 X with float64 y: the errors in float64, as scikit-learn's
+            y64 = y.astype(np.float64)
+            ours = getattr(fastpen, name)(fit_intercept=fit_intercept, **params).fit(X, y64)
+            theirs = getattr(sk, name)(fit_intercept=fit_intercept, **params).fit(X, y64)
+            assert ours.mse_path_.dtype == theirs.mse_path_.dtype, name
+        # a model fitted on float64 predicts float32 X in float64, unrounded
+        X64 = X.astype(np.float64)
+        ours = getattr(fastpen, name)(fit_intercept=fit_intercept, **params).fit(X64, y)
+        theirs = getattr(sk, name)(fit_intercept=fit_intercept, **params).fit(X64, y)
+        assert ours.predict(X).dtype == theirs.predict(X).dtype == np.float64, name
+        np.testing.assert_array_equal(ours.predict(X), ours.predict(X64))

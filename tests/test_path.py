@@ -422,3 +422,9 @@ def test_material_coefficients_tell_rounding_from_selections():
     # without an intercept y's scale is taken about 0: a larger floor
     assert not material_coefficients(2 * at, norms, y, fit_intercept=False).any()
     np.testing.assert_array_equal(material_coefficients(2 * at, norms, y), True)
+    # y whose sum of squares overflows: the floor scales with it, it is not inf
+    huge = y * 1e160
+    np.testing.assert_array_equal(material_coefficients(2e160 * at, norms, huge), True)
+    np.testing.assert_array_equal(material_coefficients(0.5e160 * at, norms, huge), False)
+    # a NaN coefficient (a diverged fit) is not hidden as rounding
+    assert material_coefficients(np.array([np.nan, 0, 0, 0]), norms, y)[0]
