@@ -488,8 +488,12 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         self._check_params()
         l1_ratios = self._l1_ratios()
         # mse_path_ takes the type of X and y as given, as scikit-learn's
-        errors_dtype = np.result_type(
-            getattr(X, "dtype", np.float64), getattr(y, "dtype", np.float64), np.float32)
+        try:
+            errors_dtype = np.result_type(
+                getattr(X, "dtype", np.float64), getattr(y, "dtype", np.float64),
+                np.float32)
+        except TypeError:  # (non-numeric input: validation says so next)
+            errors_dtype = np.float64
         X, y = validate_enet_X(self, X, y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)

@@ -730,3 +730,15 @@ def test_float32_output_types_are_sklearns(sparse, fit_intercept):
         theirs = getattr(sk, name)(fit_intercept=fit_intercept, **params).fit(X64, y)
         assert ours.predict(X).dtype == theirs.predict(X).dtype == np.float64, name
         np.testing.assert_array_equal(ours.predict(X), ours.predict(X64))
+
+
+def test_cv_on_text_is_sklearns_value_error():
+    """The output type of mse_path_ is worked out before validation: text input must
+    still get scikit-learn's ValueError, not a type-promotion error."""
+    X = np.array([["a", "b"]] * 10)
+    y = np.arange(10.0)
+    with pytest.raises(ValueError) as theirs:
+        sk.LassoCV(cv=2).fit(X, y)
+    with pytest.raises(ValueError) as ours:
+        fastpen.LassoCV(cv=2).fit(X, y)
+    assert str(ours.value) == str(theirs.value)
